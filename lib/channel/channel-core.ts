@@ -1,0 +1,508 @@
+/**
+ * ChannelCore: the machinery under the public Channel API (channel.ts): lifecycle, inbound
+ * frames, the RPC queue, publishing, consumer dispatch, confirms, and reopening.
+ *
+ * Lifecycle: opening -> open -> (server channel.close) -> reopening -> open ... -> closing -> closed.
+ * When the server closes the channel (a soft error such as 404 or 406) we answer close-ok, reject
+ * the call that caused it with its typed error, reject outstanding confirms, and reopen the same
+ * channel id, restoring what the user set: prefetch (basic.qos), confirm or tx mode, and consumers
+ * (same tags, same callbacks). Queued calls wait for the reopen and then proceed. A consumer whose
+ * restore fails (its queue is gone) is dropped and told through its onCancel hook.
+ *
+ * Deliveries are never handed to user code from inside the frame parser: they are queued and
+ * dispatched in a microtask. A callback that throws or rejects reaches the 'callbackError' event
+ * (or a process warning when nobody listens); the message is not acked.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  AMQPError, ChannelClosed, ChannelError, ConsumerCancelled, StaleDelivery, UnexpectedFrame, errorForCode,
+} from '../errors.js';
+import { Message, type MessageAcker } from '../message.js';
+import { encodeMethodFrame, encodePublish } from '../protocol/content.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from '../protocol/frame.js';
+import {
+  decodeMethod, METHOD_NAME, type Method, type MethodArgs, type MethodInit, type MethodName,
+} from '../protocol/generated/methods.js';
+import type { BasicProperties } from '../protocol/generated/properties.js';
+import { Reader, Writer } from '../protocol/primitives.js';
+import type { Transport } from '../transport/transport.js';
+import { arm, checkTimeout, type CallOptions } from '../util/wait.js';
+import { ConfirmTracker } from './confirms.js';
+import { ContentAssembler } from './content.js';
+import { RpcQueue } from './rpc.js';
+
+/** @internal What a channel needs from its connection. */
+export interface ChannelHost {
+  /** The live transport, or null while disconnected. */
+  readonly transport: Transport | null;
+  readonly frameMax: number;
+  readonly callTimeout: number;
+  /** True while the broker has blocked publishing (connection.blocked). */
+  readonly blocked: boolean;
+  /** The error the connection died of, if it is closed. */
+  readonly closeError: AMQPError | null;
+  /** Resolves when the connection is unblocked. */
+  waitUnblocked(): Promise<void>;
+  releaseChannel(id: number): void;
+  /** A protocol violation: close the connection with this error. */
+  fatal(err: AMQPError): void;
+  /** An inbound event (delivery, return, cancel, confirm) was dispatched. */
+  eventDispatched(): void;
+}
+
+/** A consumer callback; may be async. */
+export type ConsumerCallback = (msg: Message) => void | Promise<void>;
+
+/** @internal A registered consumer, as restored on reopen. */
+export interface ConsumerEntry {
+  tag: string;
+  queue: string;
+  noLocal: boolean;
+  noAck: boolean;
+  exclusive: boolean;
+  arguments: import('../protocol/primitives.js').FieldTable;
+  callback: ConsumerCallback;
+  onCancel: ((err: ConsumerCancelled | AMQPError) => void) | undefined;
+}
+
+/** Channel mode: plain, transactional (tx.select) or publisher confirms (confirm.select). */
+export type ChannelMode = 'none' | 'tx' | 'confirm';
+
+/** Events a channel emits. It never emits 'error'. */
+export interface ChannelEvents {
+  /** A mandatory/immediate message came back unroutable (also in `returnedMessages`). */
+  return: [msg: Message];
+  /** A consumer callback threw or rejected; the message was not acked. */
+  callbackError: [err: unknown, msg: Message];
+  /** The server cancelled a consumer (e.g. its queue was deleted). */
+  cancel: [consumerTag: string, err: ConsumerCancelled];
+  /** The server closed the channel with an error; it is reopening. */
+  channelError: [err: AMQPError];
+  /** The channel reopened after a server close, with its settings restored. */
+  reopen: [];
+  /** The channel is closed for good (`err` undefined after a clean client close). */
+  close: [err: AMQPError | undefined];
+}
+
+type ChannelState = 'opening' | 'open' | 'reopening' | 'closing' | 'closed';
+const scratch = new Writer(1024);
+const NOOP = (): void => {};
+const reader = new Reader(Buffer.alloc(0));
+
+/** @internal See the file header. Public members are documented on Channel. */
+export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageAcker {
+  /** The channel number. */
+  readonly channelId: number;
+  /** Messages the broker returned (mandatory/immediate publishes it could not route), oldest first. */
+  readonly returnedMessages: Message[] = [];
+  /** Current mode: `none`, `tx` or `confirm`. */
+  mode: ChannelMode = 'none';
+  /** False while the server has paused this channel's publishing (channel.flow). */
+  active = true;
+  /** Decode text bodies to strings on receipt. */
+  autoDecode: boolean;
+  /** @internal Incremented on every reopen; deliveries of older generations are stale. */
+  generation = 1;
+  /** @internal */ protected state: ChannelState = 'opening';
+  /** @internal */ protected readonly rpc = new RpcQueue();
+  /** @internal */ protected readonly consumers = new Map<string, ConsumerEntry>();
+  /** @internal */ protected readonly cancelled = new Map<string, boolean>();
+  /** @internal */ protected qos: Array<MethodInit['basic.qos']> = [];
+  /** @internal */ protected confirms: ConfirmTracker | null = null;
+  /** @internal */ protected maxUnconfirmed = 0;
+  /** @internal */ protected closeError: AMQPError | undefined;
+  private readonly content: ContentAssembler;
+  private inbox: Array<[ConsumerEntry, Message]> = [];
+  private inboxScheduled = false;
+  private publishWaiters: Array<() => void> = [];
+
+  /** @internal */
+  constructor(protected readonly host: ChannelHost, channelId: number, autoDecode: boolean) {
+    super();
+    this.channelId = channelId;
+    this.autoDecode = autoDecode;
+    this.content = new ContentAssembler(channelId, (m, p, b) => this.onContent(m, p, b));
+  }
+
+  /** True while the channel can be used (open, or reopening after a server close). */
+  get isOpen(): boolean { return this.state === 'open' || this.state === 'reopening'; }
+
+  // ---------------------------------------------------------------- frames in
+
+  /** @internal A frame for this channel from the connection. */
+  handleFrame(type: number, payload: Buffer): void {
+    if (type === FRAME_METHOD) {
+      reader.buf = payload;
+      reader.pos = 0;
+      reader.end = payload.length;
+      const m = decodeMethod(reader);
+      if (this.content.busy) this.content.start(m); // throws UnexpectedFrame
+      this.onMethod(m);
+    } else if (type === FRAME_HEADER) {
+      this.content.header(payload);
+    } else if (type === FRAME_BODY) {
+      this.content.bodyFrame(payload);
+    } else {
+      throw new UnexpectedFrame(`frame type ${type} on channel ${this.channelId}`, { replyCode: 505, channelId: this.channelId });
+    }
+  }
+
+  private onMethod(m: Method): void {
+    switch (m.name) {
+      case 'basic.deliver': case 'basic.get-ok': case 'basic.return':
+        this.content.start(m);
+        return;
+      case 'basic.ack':
+        this.confirms?.ack(Number(m.args.deliveryTag), m.args.multiple);
+        this.host.eventDispatched();
+        return;
+      case 'basic.nack':
+        this.confirms?.nack(Number(m.args.deliveryTag), m.args.multiple);
+        this.host.eventDispatched();
+        return;
+      case 'basic.cancel':
+        this.onServerCancel(m.args.consumerTag, m.args.nowait);
+        return;
+      case 'channel.close':
+        this.onServerClose(m.args);
+        return;
+      case 'channel.flow':
+        this.active = m.args.active;
+        this.sendNow('channel.flow-ok', { active: m.args.active });
+        if (this.active) this.wakePublishers();
+        return;
+      default:
+        if (this.rpc.accepts(m.name)) {
+          if (m.name === 'basic.get-empty') this.rpc.complete(null);
+          else this.rpc.complete(m.args);
+          return;
+        }
+        throw new UnexpectedFrame(`unexpected method ${m.name} on channel ${this.channelId}` +
+          (this.rpc.current ? ` while waiting for a reply to ${this.rpc.current.name}` : ''),
+        { replyCode: 505, channelId: this.channelId, classId: m.classId, methodId: m.methodId, methodName: m.name });
+    }
+  }
+
+  private onContent(m: Method, props: BasicProperties, body: Buffer): void {
+    if (m.name === 'basic.deliver') {
+      const a = m.args;
+      const msg = Message.received(body, props, {
+        consumerTag: a.consumerTag, deliveryTag: Number(a.deliveryTag), redelivered: a.redelivered, exchange: a.exchange, routingKey: a.routingKey,
+      }, this.autoDecode);
+      msg.channel = this;
+      msg.generation = this.generation;
+      const c = this.consumers.get(a.consumerTag);
+      if (c) this.enqueue(c, msg);
+      else if (this.cancelled.get(a.consumerTag) === false) this.sendNow('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
+    } else if (m.name === 'basic.get-ok') {
+      const a = m.args;
+      const msg = Message.received(body, props, {
+        deliveryTag: Number(a.deliveryTag), redelivered: a.redelivered, exchange: a.exchange, routingKey: a.routingKey, messageCount: a.messageCount,
+      }, this.autoDecode);
+      msg.channel = this;
+      msg.generation = this.generation;
+      if (this.rpc.accepts('basic.get-ok')) this.rpc.complete(msg);
+    } else if (m.name === 'basic.return') {
+      const a = m.args;
+      const msg = Message.received(body, props, {
+        deliveryTag: 0, redelivered: false, exchange: a.exchange, routingKey: a.routingKey, replyCode: a.replyCode, replyText: a.replyText,
+      }, this.autoDecode);
+      this.returnedMessages.push(msg);
+      this.confirms?.returned(msg);
+      queueMicrotask(() => {
+        this.emit('return', msg);
+        this.host.eventDispatched();
+      });
+    }
+  }
+
+  private enqueue(c: ConsumerEntry, msg: Message): void {
+    this.inbox.push([c, msg]);
+    if (!this.inboxScheduled) {
+      this.inboxScheduled = true;
+      queueMicrotask(() => this.dispatch());
+    }
+  }
+
+  private dispatch(): void {
+    this.inboxScheduled = false;
+    const batch = this.inbox;
+    this.inbox = [];
+    for (const [c, msg] of batch) {
+      try {
+        const r = c.callback(msg);
+        if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
+          (r as Promise<void>).then(undefined, (err: unknown) => this.callbackError(err, msg));
+        }
+      } catch (err) {
+        this.callbackError(err, msg);
+      }
+    }
+    this.host.eventDispatched();
+  }
+
+  /** @internal */
+  protected callbackError(err: unknown, msg: Message): void {
+    if (this.listenerCount('callbackError') > 0) this.emit('callbackError', err, msg);
+    else process.emitWarning(`amqpts: a consumer callback on channel ${this.channelId} failed: ${String(err)}`, 'AmqptsCallbackError');
+  }
+
+  private onServerCancel(tag: string, nowait: boolean): void {
+    const c = this.consumers.get(tag);
+    this.consumers.delete(tag);
+    if (!nowait) this.sendNow('basic.cancel-ok', { consumerTag: tag });
+    const err = new ConsumerCancelled(`the server cancelled consumer ${tag}${c ? ` on queue '${c.queue}'` : ''} (queue deleted or failed over)`, { channelId: this.channelId, methodName: 'basic.cancel' });
+    queueMicrotask(() => {
+      c?.onCancel?.(err);
+      this.emit('cancel', tag, err);
+      this.host.eventDispatched();
+    });
+  }
+
+  private onServerClose(a: MethodArgs['channel.close']): void {
+    this.sendNow('channel.close-ok', {});
+    this.content.reset();
+    const err = errorForCode(a.replyCode, {
+      replyText: a.replyText, classId: a.classId, methodId: a.methodId, channelId: this.channelId,
+      methodName: METHOD_NAME[(a.classId << 16) | a.methodId] ?? '',
+    });
+    if (this.state === 'closing') {
+      this.finalize(err);
+      return;
+    }
+    this.generation++;
+    this.rpc.pause();
+    this.rpc.failInFlight(err);
+    this.confirms?.failAll(err);
+    this.emit('channelError', err);
+    if (this.state !== 'reopening') void this.reopen();
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** @internal Opens the channel (channel.open). */
+  async open(opts: CallOptions): Promise<void> {
+    await this.call('channel.open', {}, ['channel.open-ok'], opts);
+    this.state = 'open';
+  }
+
+  private async reopen(): Promise<void> {
+    this.state = 'reopening';
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      let step: ConsumerEntry | null = null;
+      try {
+        await this.direct('channel.open', {}, ['channel.open-ok']);
+        for (const q of this.qos) await this.direct('basic.qos', q, ['basic.qos-ok']);
+        if (this.mode === 'confirm') await this.direct('confirm.select', {}, ['confirm.select-ok']);
+        if (this.mode === 'tx') await this.direct('tx.select', {}, ['tx.select-ok']);
+        for (const c of [...this.consumers.values()]) {
+          step = c;
+          await this.direct('basic.consume', {
+            queue: c.queue, consumerTag: c.tag, noLocal: c.noLocal, noAck: c.noAck, exclusive: c.exclusive, arguments: c.arguments,
+          }, ['basic.consume-ok']);
+        }
+        this.state = 'open';
+        this.rpc.resume();
+        this.wakePublishers();
+        this.emit('reopen');
+        return;
+      } catch (err) {
+        if ((this.state as ChannelState) === 'closed') return;
+        if (step && err instanceof ChannelError) {
+          this.consumers.delete(step.tag);
+          const c = step;
+          queueMicrotask(() => c.onCancel?.(err));
+          continue;
+        }
+        if (err instanceof ChannelError) continue;
+        this.finalize(err instanceof AMQPError ? err : new ChannelClosed(`channel ${this.channelId} could not reopen: ${String(err)}`));
+        return;
+      }
+    }
+    this.finalize(new ChannelClosed(`channel ${this.channelId} could not be reopened after 10 attempts`));
+  }
+
+  /** @internal The connection is gone: settle everything with `err`. */
+  connectionClosed(err: AMQPError): void {
+    if (this.state === 'closed') return;
+    this.finalize(err);
+  }
+
+  /** @internal Marks the channel closed and settles everything pending. */
+  protected finalize(err: AMQPError | undefined): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeError = err;
+    this.generation++;
+    const reason = err ?? new ChannelClosed(`channel ${this.channelId} is closed`, { channelId: this.channelId });
+    this.rpc.failAll(reason);
+    this.confirms?.failAll(reason);
+    this.content.reset();
+    const consumers = [...this.consumers.values()];
+    this.consumers.clear();
+    this.wakePublishers();
+    this.host.releaseChannel(this.channelId);
+    queueMicrotask(() => {
+      for (const c of consumers) c.onCancel?.(reason);
+      this.emit('close', err);
+    });
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /** @internal The error a call on this channel gets now, or null if it may proceed. */
+  protected unusable(): AMQPError | null {
+    if (this.state === 'closed' || this.state === 'closing') {
+      return this.host.closeError ?? new ChannelClosed(`channel ${this.channelId} is closed`, { channelId: this.channelId });
+    }
+    return this.host.closeError;
+  }
+
+  private transportOrThrow(): Transport {
+    const t = this.host.transport;
+    if (!t || t.isDead) throw this.host.closeError ?? new ChannelClosed('the connection is not open', { channelId: this.channelId });
+    return t;
+  }
+
+  /** @internal Encodes and queues an asynchronous method frame now (ack, nack, reject, flow-ok...). */
+  protected sendNow<N extends MethodName>(name: N, args: MethodInit[N]): void {
+    const t = this.transportOrThrow();
+    t.reserve(256);
+    const start = t.out.pos;
+    try {
+      encodeMethodFrame(t.out, this.channelId, name, args, this.host.frameMax);
+    } catch (err) {
+      t.rewind(start);
+      throw err;
+    }
+    t.commit();
+  }
+
+  private encode<N extends MethodName>(name: N, args: MethodInit[N]): Buffer {
+    scratch.pos = 0;
+    encodeMethodFrame(scratch, this.channelId, name, args, this.host.frameMax);
+    return Buffer.from(scratch.buf.subarray(0, scratch.pos));
+  }
+
+  private makeCall<N extends MethodName>(
+    name: N, args: MethodInit[N], expect: readonly MethodName[],
+    resolve: (v: unknown) => void, reject: (e: unknown) => void,
+  ): import('./rpc.js').RpcCall {
+    const frame = this.encode(name, args);
+    return {
+      name, expect, resolve, reject,
+      send: () => {
+        const t = this.transportOrThrow();
+        t.reserve(frame.length);
+        t.out.bytes(frame);
+        t.commit();
+      },
+    };
+  }
+
+  /**
+   * @internal Queues a synchronous call (or a nowait one when `expect` is empty). Arguments are
+   * encoded now, so invalid ones reject before anything is queued. `onReply` runs synchronously
+   * when the reply arrives, before any later frame is processed.
+   */
+  protected call<N extends MethodName>(
+    name: N, args: MethodInit[N], expect: readonly MethodName[], opts: CallOptions = {}, onReply?: (reply: unknown) => unknown,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const bad = this.unusable();
+      if (bad && !(name === 'channel.close' && this.state === 'closing')) { reject(bad); return; }
+      checkTimeout(opts.timeout);
+      const call = this.makeCall(name, args, expect, onReply ? (v) => { try { resolve(onReply(v)); } catch (e) { reject(e); } } : resolve, reject);
+      this.rpc.push(call, { timeout: opts.timeout ?? this.host.callTimeout, signal: opts.signal });
+    });
+  }
+
+  private direct<N extends MethodName>(name: N, args: MethodInit[N], expect: readonly MethodName[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.rpc.direct(this.makeCall(name, args, expect, resolve, reject), { timeout: this.host.callTimeout });
+    });
+  }
+
+  // ---------------------------------------------------------------- publishing
+
+  /** @internal Whether a publish can go out right now. */
+  protected canPublishNow(): boolean {
+    return this.state === 'open' && this.active && !this.host.blocked &&
+      (this.maxUnconfirmed === 0 || this.confirms === null || this.confirms.size < this.maxUnconfirmed);
+  }
+
+  /** @internal Encodes a publish now; returns its completion promise. */
+  protected publishNow(
+    body: Buffer, properties: BasicProperties, exchange: string, routingKey: string, mandatory: boolean, immediate: boolean,
+  ): Promise<void> {
+    const t = this.transportOrThrow();
+    t.reserve(body.length <= 65536 ? body.length + 512 : 4096);
+    const start = t.out.pos;
+    const confirm = this.confirms ? this.confirms.register(mandatory || immediate ? { exchange, routingKey } : undefined) : null;
+    try {
+      encodePublish(t.out, this.channelId, { exchange, routingKey, mandatory, immediate, properties, body }, this.host.frameMax, (b) => t.appendExternal(b));
+    } catch (err) {
+      t.rewind(start);
+      if (confirm) this.confirms?.unregisterLast();
+      return Promise.reject(err);
+    }
+    t.commit();
+    if (confirm) {
+      confirm.catch(NOOP);
+      return confirm;
+    }
+    const w = t.written();
+    w.catch(NOOP);
+    return w;
+  }
+
+  /** @internal Waits (under the call's deadline) until a publish may go out. */
+  protected async waitPublishable(opts: CallOptions): Promise<void> {
+    while (!this.canPublishNow()) {
+      const bad = this.unusable();
+      if (bad) throw bad;
+      await new Promise<void>((resolve, reject) => {
+        const disarm = arm({ timeout: opts.timeout ?? this.host.callTimeout, signal: opts.signal }, 'basic.publish (waiting: ' +
+          (this.host.blocked ? 'connection blocked by the broker' : !this.active ? 'channel flow paused' : this.state !== 'open' ? 'channel reopening' : 'maxUnconfirmed reached') + ')',
+        (err) => { this.publishWaiters = this.publishWaiters.filter((w) => w !== wake); reject(err); });
+        const wake = (): void => { disarm(); resolve(); };
+        this.publishWaiters.push(wake);
+        if (this.host.blocked) void this.host.waitUnblocked().then(wake, wake);
+        if (this.confirms && this.maxUnconfirmed > 0) void this.confirms.waitForRoom(this.maxUnconfirmed).then(wake, wake);
+      });
+    }
+  }
+
+  /** @internal Wakes publishers waiting for the channel to become publishable. */
+  wakePublishers(): void {
+    const w = this.publishWaiters;
+    this.publishWaiters = [];
+    for (const f of w) f();
+  }
+
+  // ---------------------------------------------------------------- acks
+
+  private checkFresh(msg: Message, what: string): void {
+    if (msg.generation !== this.generation || this.state !== 'open') {
+      throw new StaleDelivery(`cannot ${what} delivery ${msg.deliveryInfo?.deliveryTag ?? '?'}: channel ${this.channelId} closed or reopened since it was delivered; the broker will redeliver it`, { channelId: this.channelId });
+    }
+  }
+
+  /** @internal */
+  ackDelivery(msg: Message, multiple: boolean): void {
+    this.checkFresh(msg, 'ack');
+    this.sendNow('basic.ack', { deliveryTag: msg.deliveryTag, multiple });
+  }
+
+  /** @internal */
+  nackDelivery(msg: Message, multiple: boolean, requeue: boolean): void {
+    this.checkFresh(msg, 'nack');
+    this.sendNow('basic.nack', { deliveryTag: msg.deliveryTag, multiple, requeue });
+  }
+
+  /** @internal */
+  rejectDelivery(msg: Message, requeue: boolean): void {
+    this.checkFresh(msg, 'reject');
+    this.sendNow('basic.reject', { deliveryTag: msg.deliveryTag, requeue });
+  }
+}

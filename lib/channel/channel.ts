@@ -1,0 +1,415 @@
+/**
+ * Channel: amqpy's channel API in camelCase, keyword arguments as options objects. Every method
+ * that waits for the broker takes `timeout` (ms, default: the connection's `callTimeout`) and
+ * `signal`, and rejects with `Timeout` when either fires. Calls on one channel run one at a time,
+ * in call order. Server errors close the channel; the call that caused it rejects with the typed
+ * error (NotFound 404, AccessRefused 403, ResourceLocked 405, PreconditionFailed 406, ...) and the
+ * channel reopens itself with its prefetch, mode and consumers restored (see channel-core.ts).
+ * When the connection fails, every pending call rejects with the connection's error.
+ */
+import { AMQPError, ArgumentError, ChannelClosed } from '../errors.js';
+import { Message } from '../message.js';
+import type { MethodArgs } from '../protocol/generated/methods.js';
+import type { FieldTable } from '../protocol/primitives.js';
+import { waitWith, type CallOptions } from '../util/wait.js';
+import { ConfirmTracker } from './confirms.js';
+import { ChannelCore, type ConsumerCallback, type ConsumerEntry } from './channel-core.js';
+
+/** Options shared by declare-style calls that accept `nowait` and `arguments`. */
+export interface NowaitOptions extends CallOptions {
+  /** Do not wait for the broker's reply (errors then close the channel asynchronously). */
+  nowait?: boolean;
+}
+
+/** Options of `exchangeDeclare`. Defaults follow amqpy (note `autoDelete: true`). */
+export interface ExchangeDeclareOptions extends NowaitOptions {
+  /** Only check that the exchange exists (404 NotFound if not). */
+  passive?: boolean;
+  /** Survive a broker restart (default false). */
+  durable?: boolean;
+  /** Delete when the last binding goes (default true, as amqpy). */
+  autoDelete?: boolean;
+  /** Not publishable by clients, only by exchange-to-exchange bindings (default false). */
+  internal?: boolean;
+  /** Extra arguments, e.g. `{ 'alternate-exchange': 'ae' }`. */
+  arguments?: FieldTable;
+}
+
+/** Options of `queueDeclare`. Defaults follow amqpy (note `autoDelete: true`). */
+export interface QueueDeclareOptions extends NowaitOptions {
+  /** Only check that the queue exists (404 NotFound if not). */
+  passive?: boolean;
+  /** Survive a broker restart (default false). */
+  durable?: boolean;
+  /** Used only by this connection, deleted when it closes (default false). */
+  exclusive?: boolean;
+  /** Delete when the last consumer unsubscribes (default true, as amqpy). */
+  autoDelete?: boolean;
+  /** Extra arguments, e.g. `{ 'x-message-ttl': 60000, 'x-queue-type': 'quorum' }`. */
+  arguments?: FieldTable;
+}
+
+/** What `queueDeclare` returns. */
+export interface QueueDeclareOk {
+  /** The queue name (the server-generated one for `''`). */
+  queue: string;
+  /** Messages ready in the queue. */
+  messageCount: number;
+  /** Active consumers on the queue. */
+  consumerCount: number;
+}
+
+/** Options of `queueBind` / `queueUnbind`. */
+export interface QueueBindOptions extends NowaitOptions {
+  /** Exchange to bind to (default `''`, which cannot be bound: name one). */
+  exchange?: string;
+  /** Binding key (default `''`). */
+  routingKey?: string;
+  /** Binding arguments (e.g. for headers exchanges). */
+  arguments?: FieldTable;
+}
+
+/** Options of `exchangeBind` / `exchangeUnbind`. */
+export interface ExchangeBindOptions extends NowaitOptions {
+  /** Binding key (default `''`). */
+  routingKey?: string;
+  /** Binding arguments. */
+  arguments?: FieldTable;
+}
+
+/** Options of `basicConsume`. */
+export interface ConsumeOptions extends NowaitOptions {
+  /** Consumer tag (default: the server generates one). */
+  consumerTag?: string;
+  /** Do not receive messages published on this connection (RabbitMQ ignores it). */
+  noLocal?: boolean;
+  /** Deliveries need no ack (default false). */
+  noAck?: boolean;
+  /** Be the only consumer of the queue (403 AccessRefused / 405 if another exists). */
+  exclusive?: boolean;
+  /** Consumer arguments, e.g. `{ 'x-priority': 10 }`. */
+  arguments?: FieldTable;
+  /** Called for every delivery; may be async. A throw or rejection reaches 'callbackError'. */
+  callback: ConsumerCallback;
+  /** Called when the server cancels the consumer (ConsumerCancelled) or the channel closes for good. */
+  onCancel?: (err: AMQPError) => void;
+}
+
+/** Options of `basicPublish`. */
+export interface PublishOptions extends CallOptions {
+  /** Exchange (default `''`, the default exchange). */
+  exchange?: string;
+  /** Routing key (default `''`). */
+  routingKey?: string;
+  /** Return the message (basic.return, 'return' event) if no queue takes it. */
+  mandatory?: boolean;
+  /** Deprecated by RabbitMQ (it closes the connection with 540): leave false. */
+  immediate?: boolean;
+}
+
+/** Options of `basicQos`. */
+export interface QosOptions extends CallOptions {
+  /** Prefetch window in bytes (0 = no limit; RabbitMQ supports only 0). */
+  prefetchSize?: number;
+  /** Prefetch window in messages (0 = no limit). */
+  prefetchCount?: number;
+  /** Apply per channel instead of per consumer (RabbitMQ semantics). */
+  global?: boolean;
+}
+
+/** Options of `confirmSelect`. */
+export interface ConfirmSelectOptions extends NowaitOptions {
+  /** At most this many unconfirmed publishes; further publishes wait (default 0 = no limit). */
+  maxUnconfirmed?: number;
+}
+
+/** A channel. Create one with `connection.channel()`. */
+export class Channel extends ChannelCore {
+  private async simple(name: Parameters<Channel['call']>[0], args: never, expect: readonly string[], opts: NowaitOptions): Promise<void> {
+    await this.call(name, args, (opts.nowait ? [] : expect) as never, opts);
+  }
+
+  /**
+   * Declares an exchange (exchange.declare).
+   * @throws PreconditionFailed (406) when it exists with other settings; NotFound (404) when
+   *   `passive` and missing; AccessRefused (403) for reserved `amq.` names or missing permissions;
+   *   CommandInvalid (503, connection) for an unknown type.
+   */
+  exchangeDeclare(exchange: string, type: string, opts: ExchangeDeclareOptions = {}): Promise<void> {
+    const nowait = opts.nowait ?? false;
+    return this.simple('exchange.declare', {
+      exchange, type, passive: opts.passive ?? false, durable: opts.durable ?? false, autoDelete: opts.autoDelete ?? true,
+      internal: opts.internal ?? false, nowait, arguments: opts.arguments ?? {},
+    } as never, ['exchange.declare-ok'], opts);
+  }
+
+  /**
+   * Deletes an exchange (exchange.delete).
+   * @throws PreconditionFailed (406) when `ifUnused` and it has bindings; AccessRefused (403).
+   */
+  exchangeDelete(exchange: string, opts: NowaitOptions & { ifUnused?: boolean } = {}): Promise<void> {
+    return this.simple('exchange.delete', { exchange, ifUnused: opts.ifUnused ?? false, nowait: opts.nowait ?? false } as never, ['exchange.delete-ok'], opts);
+  }
+
+  /**
+   * Binds exchange `destination` to exchange `source` (exchange.bind, a RabbitMQ extension).
+   * @throws NotFound (404) when either exchange is missing; AccessRefused (403).
+   */
+  exchangeBind(destination: string, source: string, opts: ExchangeBindOptions = {}): Promise<void> {
+    return this.simple('exchange.bind', {
+      destination, source, routingKey: opts.routingKey ?? '', nowait: opts.nowait ?? false, arguments: opts.arguments ?? {},
+    } as never, ['exchange.bind-ok'], opts);
+  }
+
+  /**
+   * Removes an exchange-to-exchange binding (exchange.unbind).
+   * @throws NotFound (404) when an exchange is missing; AccessRefused (403).
+   */
+  exchangeUnbind(destination: string, source: string, opts: ExchangeBindOptions = {}): Promise<void> {
+    return this.simple('exchange.unbind', {
+      destination, source, routingKey: opts.routingKey ?? '', nowait: opts.nowait ?? false, arguments: opts.arguments ?? {},
+    } as never, ['exchange.unbind-ok'], opts);
+  }
+
+  /**
+   * Declares a queue (queue.declare); `''` asks the server for a name.
+   * @returns `{ queue, messageCount, consumerCount }`, or null with `nowait`.
+   * @throws PreconditionFailed (406) when it exists with other settings; NotFound (404) when
+   *   `passive` and missing; ResourceLocked (405) when exclusive to another connection;
+   *   AccessRefused (403) for reserved `amq.` names or missing permissions.
+   */
+  queueDeclare(queue: string, opts: QueueDeclareOptions & { nowait: true }): Promise<null>;
+  queueDeclare(queue?: string, opts?: QueueDeclareOptions): Promise<QueueDeclareOk>;
+  async queueDeclare(queue = '', opts: QueueDeclareOptions = {}): Promise<QueueDeclareOk | null> {
+    const nowait = opts.nowait ?? false;
+    const r = await this.call('queue.declare', {
+      queue, passive: opts.passive ?? false, durable: opts.durable ?? false, exclusive: opts.exclusive ?? false,
+      autoDelete: opts.autoDelete ?? true, nowait, arguments: opts.arguments ?? {},
+    }, nowait ? [] : ['queue.declare-ok'], opts) as MethodArgs['queue.declare-ok'] | undefined;
+    return r ? { queue: r.queue, messageCount: r.messageCount, consumerCount: r.consumerCount } : null;
+  }
+
+  /**
+   * Binds a queue to an exchange (queue.bind).
+   * @throws NotFound (404) when the queue or exchange is missing; AccessRefused (403).
+   */
+  queueBind(queue: string, opts: QueueBindOptions = {}): Promise<void> {
+    return this.simple('queue.bind', {
+      queue, exchange: opts.exchange ?? '', routingKey: opts.routingKey ?? '', nowait: opts.nowait ?? false, arguments: opts.arguments ?? {},
+    } as never, ['queue.bind-ok'], opts);
+  }
+
+  /**
+   * Removes a queue binding (queue.unbind; the protocol has no nowait form).
+   * @throws NotFound (404) when the queue or exchange is missing; AccessRefused (403).
+   */
+  queueUnbind(queue: string, opts: Omit<QueueBindOptions, 'nowait'> = {}): Promise<void> {
+    return this.simple('queue.unbind', {
+      queue, exchange: opts.exchange ?? '', routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {},
+    } as never, ['queue.unbind-ok'], opts);
+  }
+
+  /**
+   * Removes all ready messages from a queue (queue.purge).
+   * @returns the number of messages purged (0 with `nowait`).
+   * @throws NotFound (404); ResourceLocked (405) for another connection's exclusive queue.
+   */
+  async queuePurge(queue: string, opts: NowaitOptions = {}): Promise<number> {
+    const nowait = opts.nowait ?? false;
+    const r = await this.call('queue.purge', { queue, nowait }, nowait ? [] : ['queue.purge-ok'], opts) as MethodArgs['queue.purge-ok'] | undefined;
+    return r ? r.messageCount : 0;
+  }
+
+  /**
+   * Deletes a queue (queue.delete).
+   * @returns the number of messages deleted with it (0 with `nowait`).
+   * @throws PreconditionFailed (406) when `ifUnused`/`ifEmpty` do not hold; ResourceLocked (405).
+   */
+  async queueDelete(queue: string, opts: NowaitOptions & { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
+    const nowait = opts.nowait ?? false;
+    const r = await this.call('queue.delete', {
+      queue, ifUnused: opts.ifUnused ?? false, ifEmpty: opts.ifEmpty ?? false, nowait,
+    }, nowait ? [] : ['queue.delete-ok'], opts) as MethodArgs['queue.delete-ok'] | undefined;
+    return r ? r.messageCount : 0;
+  }
+
+  /**
+   * Sets the prefetch window (basic.qos); restored when the channel reopens.
+   * @throws ArgumentError for negative or too large values (before sending);
+   *   NotImplemented (540, connection) for a non-zero prefetchSize on RabbitMQ.
+   */
+  async basicQos(opts: QosOptions = {}): Promise<void> {
+    const q = { prefetchSize: opts.prefetchSize ?? 0, prefetchCount: opts.prefetchCount ?? 0, global: opts.global ?? false };
+    await this.call('basic.qos', q, ['basic.qos-ok'], opts);
+    this.qos = [...this.qos.filter((x) => x.global !== q.global), q];
+  }
+
+  /**
+   * Starts a consumer (basic.consume); deliveries go to `opts.callback`. It is restored, same tag
+   * and callback, when the channel reopens.
+   * @returns the consumer tag.
+   * @throws NotFound (404) for a missing queue; AccessRefused (403) or ResourceLocked (405) for an
+   *   exclusive conflict; CommandInvalid (530/503, connection) for a reused tag.
+   */
+  async basicConsume(queue: string, opts: ConsumeOptions): Promise<string> {
+    if (typeof opts?.callback !== 'function') throw new ArgumentError('basicConsume: options.callback (a function) is required');
+    const nowait = opts.nowait ?? false;
+    const tag = opts.consumerTag ?? '';
+    if (nowait && tag === '') throw new ArgumentError('basicConsume: nowait needs an explicit consumerTag');
+    const entry: ConsumerEntry = {
+      tag, queue, noLocal: opts.noLocal ?? false, noAck: opts.noAck ?? false, exclusive: opts.exclusive ?? false,
+      arguments: opts.arguments ?? {}, callback: opts.callback, onCancel: opts.onCancel,
+    };
+    const register = (reply: unknown): string => {
+      if (reply) entry.tag = (reply as MethodArgs['basic.consume-ok']).consumerTag;
+      this.consumers.set(entry.tag, entry);
+      this.cancelled.delete(entry.tag);
+      return entry.tag;
+    };
+    const args = { queue, consumerTag: tag, noLocal: entry.noLocal, noAck: entry.noAck, exclusive: entry.exclusive, nowait, arguments: entry.arguments };
+    return await this.call('basic.consume', args, nowait ? [] : ['basic.consume-ok'], opts, register) as string;
+  }
+
+  /**
+   * Cancels a consumer (basic.cancel). Deliveries already sent to it are requeued (unless noAck).
+   * Unknown tags are ignored by the broker.
+   */
+  async basicCancel(consumerTag: string, opts: NowaitOptions = {}): Promise<void> {
+    const nowait = opts.nowait ?? false;
+    const drop = (): void => {
+      const c = this.consumers.get(consumerTag);
+      this.consumers.delete(consumerTag);
+      if (c) this.cancelled.set(consumerTag, c.noAck);
+    };
+    await this.call('basic.cancel', { consumerTag, nowait }, nowait ? [] : ['basic.cancel-ok'], opts, drop);
+  }
+
+  /**
+   * Fetches one message (basic.get).
+   * @returns the message, or null when the queue is empty.
+   * @throws NotFound (404) for a missing queue; ResourceLocked (405).
+   */
+  async basicGet(queue = '', opts: CallOptions & { noAck?: boolean } = {}): Promise<Message | null> {
+    return await this.call('basic.get', { queue, noAck: opts.noAck ?? false }, ['basic.get-ok', 'basic.get-empty'], opts) as Message | null;
+  }
+
+  /**
+   * Publishes a message (basic.publish). Resolves when the bytes are in the socket (after
+   * 'drain' when its buffer is full), or, in confirm mode, when the broker acks the message.
+   * Waits, up to the timeout, while the broker blocks publishing or the channel is reopening.
+   * @throws ArgumentError for invalid arguments or properties (before anything is sent);
+   *   PublishNacked (confirm mode) when the broker nacks; NoRoute (312, confirm mode) when a
+   *   mandatory message was returned; Timeout; the channel's or connection's error when it closes.
+   *   NotFound (404) for a missing exchange arrives as a channel close and rejects the next call
+   *   (or, in confirm mode, this publish).
+   */
+  basicPublish(msg: Message, opts: PublishOptions = {}): Promise<void> {
+    if (!(msg instanceof Message)) return Promise.reject(new ArgumentError('basicPublish: msg must be a Message'));
+    const exchange = opts.exchange ?? '';
+    const routingKey = opts.routingKey ?? '';
+    const mandatory = opts.mandatory ?? false;
+    const immediate = opts.immediate ?? false;
+    const body = typeof msg.body === 'string' ? msg.bodyBuffer : msg.body;
+    if (this.canPublishNow()) return this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate);
+    const bad = this.unusable();
+    if (bad) return Promise.reject(bad);
+    return this.waitPublishable(opts).then(() => this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate));
+  }
+
+  /** Acknowledges a delivery by tag (or by message, which also refuses stale deliveries). */
+  basicAck(delivery: number | Message, opts: { multiple?: boolean } = {}): void {
+    if (delivery instanceof Message) this.ackDelivery(delivery, opts.multiple ?? false);
+    else this.sendNow('basic.ack', { deliveryTag: delivery, multiple: opts.multiple ?? false });
+  }
+
+  /** Negatively acknowledges a delivery (basic.nack; requeued by default). */
+  basicNack(delivery: number | Message, opts: { multiple?: boolean; requeue?: boolean } = {}): void {
+    if (delivery instanceof Message) this.nackDelivery(delivery, opts.multiple ?? false, opts.requeue ?? true);
+    else this.sendNow('basic.nack', { deliveryTag: delivery, multiple: opts.multiple ?? false, requeue: opts.requeue ?? true });
+  }
+
+  /** Rejects a delivery (basic.reject; requeued by default). */
+  basicReject(delivery: number | Message, opts: { requeue?: boolean } = {}): void {
+    if (delivery instanceof Message) this.rejectDelivery(delivery, opts.requeue ?? true);
+    else this.sendNow('basic.reject', { deliveryTag: delivery, requeue: opts.requeue ?? true });
+  }
+
+  /** Redelivers all unacknowledged messages of this channel (basic.recover). */
+  async basicRecover(opts: CallOptions & { requeue?: boolean } = {}): Promise<void> {
+    await this.call('basic.recover', { requeue: opts.requeue ?? false }, ['basic.recover-ok'], opts);
+  }
+
+  /** Asynchronous basic.recover (deprecated in the spec; RabbitMQ answers 540 NotImplemented). */
+  basicRecoverAsync(opts: { requeue?: boolean } = {}): void {
+    this.sendNow('basic.recover-async', { requeue: opts.requeue ?? false });
+  }
+
+  /**
+   * Asks the server to pause (false) or resume (true) deliveries (channel.flow).
+   * @throws NotImplemented (540, connection): RabbitMQ does not support client-initiated flow.
+   */
+  async flow(active: boolean, opts: CallOptions = {}): Promise<boolean> {
+    const r = await this.call('channel.flow', { active }, ['channel.flow-ok'], opts) as MethodArgs['channel.flow-ok'];
+    return r.active;
+  }
+
+  /** Puts the channel in transaction mode (tx.select); restored on reopen. */
+  async txSelect(opts: CallOptions = {}): Promise<void> {
+    await this.call('tx.select', {}, ['tx.select-ok'], opts);
+    this.mode = 'tx';
+  }
+
+  /** Commits the current transaction. @throws PreconditionFailed (406) when not in tx mode. */
+  async txCommit(opts: CallOptions = {}): Promise<void> {
+    await this.call('tx.commit', {}, ['tx.commit-ok'], opts);
+  }
+
+  /** Rolls back the current transaction. @throws PreconditionFailed (406) when not in tx mode. */
+  async txRollback(opts: CallOptions = {}): Promise<void> {
+    await this.call('tx.rollback', {}, ['tx.rollback-ok'], opts);
+  }
+
+  /**
+   * Puts the channel in publisher-confirm mode (confirm.select); from then on basicPublish
+   * resolves on the broker's ack. Restored on reopen.
+   * @throws PreconditionFailed (406) when the channel is in tx mode.
+   */
+  async confirmSelect(opts: ConfirmSelectOptions = {}): Promise<void> {
+    const max = opts.maxUnconfirmed ?? 0;
+    if (!Number.isInteger(max) || max < 0) throw new ArgumentError(`confirmSelect: maxUnconfirmed must be a non-negative integer, got ${String(max)}`);
+    const nowait = opts.nowait ?? false;
+    const enable = (): void => {
+      if (!this.confirms) this.confirms = new ConfirmTracker();
+      this.mode = 'confirm';
+      this.maxUnconfirmed = max;
+    };
+    if (nowait) enable();
+    await this.call('confirm.select', { nowait }, nowait ? [] : ['confirm.select-ok'], opts, enable);
+  }
+
+  /**
+   * Waits until every publish so far is confirmed (acked or nacked).
+   * @throws ArgumentError when not in confirm mode; Timeout; the channel's error if it closes.
+   */
+  async waitForConfirms(opts: CallOptions = {}): Promise<void> {
+    if (!this.confirms) throw new ArgumentError('waitForConfirms: the channel is not in confirm mode (call confirmSelect first)');
+    await waitWith(this.confirms.waitForAll(), { timeout: opts.timeout ?? this.host.callTimeout, signal: opts.signal }, 'waitForConfirms');
+  }
+
+  /**
+   * Closes the channel (channel.close) after the calls queued before it. Consumers stop; pending
+   * confirms reject with ChannelClosed. Closing a closed channel does nothing.
+   */
+  async close(opts: CallOptions & { replyCode?: number; replyText?: string; classId?: number; methodId?: number } = {}): Promise<void> {
+    if (this.state === 'closed') return;
+    if (this.state === 'closing') throw new ChannelClosed(`channel ${this.channelId} is already closing`, { channelId: this.channelId });
+    this.state = 'closing';
+    try {
+      await this.call('channel.close', {
+        replyCode: opts.replyCode ?? 200, replyText: opts.replyText ?? 'Normal shutdown', classId: opts.classId ?? 0, methodId: opts.methodId ?? 0,
+      }, ['channel.close-ok'], opts);
+    } finally {
+      this.finalize(undefined);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Inbound content assembly for one channel: a state machine
+ * `method (deliver | get-ok | return) -> header -> body frames until body-size bytes`.
+ *
+ * A body that arrives in one frame is used as is (a view of the received bytes, no copy); a body
+ * split over several frames is copied once into a buffer allocated at its final size. A frame of
+ * the wrong type mid-content is UNEXPECTED_FRAME (505), as is a body longer than announced.
+ */
+import { UnexpectedFrame } from '../errors.js';
+import type { Method } from '../protocol/generated/methods.js';
+import { decodeProperties, type BasicProperties } from '../protocol/generated/properties.js';
+import { Reader } from '../protocol/primitives.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/** @internal Called with a complete content-bearing method. */
+export type ContentHandler = (method: Method, properties: BasicProperties, body: Buffer) => void;
+
+/** @internal See the file header. */
+export class ContentAssembler {
+  private method: Method | null = null;
+  private props: BasicProperties | null = null;
+  private bodySize = 0;
+  private received = 0;
+  private body: Buffer | null = null;
+
+  constructor(private readonly channelId: number, private readonly onComplete: ContentHandler) {}
+
+  /** True between a content-bearing method and its last body frame. */
+  get busy(): boolean { return this.method !== null; }
+
+  /** Starts content for `method`. */
+  start(method: Method): void {
+    if (this.method) throw this.unexpected(`method ${method.name} arrived in the middle of a message's content`);
+    this.method = method;
+    this.props = null;
+  }
+
+  /** Handles a content header frame. */
+  header(payload: Buffer): void {
+    const method = this.method;
+    if (!method || this.props) throw this.unexpected('content header frame without a preceding content method');
+    const r = new Reader(payload);
+    r.u16(); // class id
+    r.u16(); // weight
+    const size = Number(r.u64());
+    this.props = decodeProperties(r);
+    this.bodySize = size;
+    this.received = 0;
+    this.body = null;
+    if (size === 0) this.finish(EMPTY);
+  }
+
+  /** Handles a content body frame. */
+  bodyFrame(payload: Buffer): void {
+    if (!this.method || !this.props) throw this.unexpected('content body frame without a content header');
+    const len = payload.length;
+    if (this.received + len > this.bodySize) throw this.unexpected(`content body exceeds its announced size of ${this.bodySize} bytes`);
+    if (this.received === 0 && len === this.bodySize) {
+      this.finish(payload);
+      return;
+    }
+    if (!this.body) this.body = Buffer.allocUnsafe(this.bodySize);
+    payload.copy(this.body, this.received);
+    this.received += len;
+    if (this.received === this.bodySize) this.finish(this.body);
+  }
+
+  /** Drops any partial content (channel closed or reopened). */
+  reset(): void {
+    this.method = null;
+    this.props = null;
+    this.body = null;
+  }
+
+  private finish(body: Buffer): void {
+    const method = this.method as Method;
+    const props = this.props as BasicProperties;
+    this.reset();
+    this.onComplete(method, props, body);
+  }
+
+  private unexpected(text: string): UnexpectedFrame {
+    return new UnexpectedFrame(`505 UNEXPECTED_FRAME: ${text} (channel ${this.channelId})`, {
+      replyCode: 505, replyText: `UNEXPECTED_FRAME - ${text}`, channelId: this.channelId,
+    });
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * amqpts public API: a promise-based AMQP 0.9.1 client shaped after amqpy.
+ *
+ * ```ts
+ * import { Connection, Message } from 'amqpts';
+ * const conn = await Connection.connect('amqp://guest:guest@localhost:5672/');
+ * const ch = await conn.channel();
+ * await ch.queueDeclare('q');
+ * await ch.basicPublish(new Message('hello'), { routingKey: 'q' });
+ * ```
+ */
+export { Connection, type ConnectionEvents } from './connection/connection.js';
+export { parseUrl, type ConnectionOptions, type LoginMethod } from './connection/options.js';
+export {
+  Channel,
+  type ConfirmSelectOptions, type ConsumeOptions, type ExchangeBindOptions, type ExchangeDeclareOptions, type NowaitOptions,
+  type PublishOptions, type QosOptions, type QueueBindOptions, type QueueDeclareOk, type QueueDeclareOptions,
+} from './channel/channel.js';
+export type { ChannelEvents, ChannelMode, ConsumerCallback } from './channel/channel-core.js';
+export { Message, type DeliveryInfo, type MessageBody } from './message.js';
+export type { BasicProperties } from './protocol/generated/properties.js';
+export { Decimal, Field, Typed, type FieldTable, type FieldType, type FieldValue } from './protocol/primitives.js';
+export type { TlsOptions } from './transport/socket.js';
+export type { CallOptions } from './util/wait.js';
+export { VERSION } from './version.js';
+export * from './errors.js';

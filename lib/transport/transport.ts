@@ -1,0 +1,238 @@
+/**
+ * Transport: owns the socket, turns inbound bytes into frames (FrameParser) and outbound frames
+ * into as few socket writes as possible.
+ *
+ * Writing. Callers encode frames straight into `out` (a Writer over a slab buffer) and call
+ * `commit()`. Everything committed in one tick is flushed once, on `process.nextTick`, as a single
+ * `socket.write()` of a slab slice (zero copies after encoding). Large bodies are not copied into
+ * the slab: `appendExternal()` queues them zero-copy and the batch goes out corked (one writev).
+ * Flushed slab bytes are never rewritten: the next batch continues after them, and a new slab is
+ * taken when the current one is nearly full, so the socket can keep references to old slices.
+ *
+ * Backpressure is a promise: `written()` resolves once the current batch is in the socket, and
+ * after `'drain'` if the socket's buffer was full; it rejects when the transport dies.
+ *
+ * Heartbeats: `startHeartbeat(ms)` sends a heartbeat frame when we have written nothing for half
+ * an interval and declares the peer dead (HeartbeatTimeout) when it has sent nothing for two.
+ */
+import type { Duplex } from 'node:stream';
+import { AMQPError, ConnectionLost, FrameError, HeartbeatTimeout } from '../errors.js';
+import { FrameParser } from '../protocol/frame-parser.js';
+import { HEARTBEAT_FRAME } from '../protocol/frame.js';
+import { Writer } from '../protocol/primitives.js';
+import { deferred, type Deferred } from '../util/wait.js';
+
+const SLAB_SIZE = 256 * 1024;
+const SLAB_MIN_FREE = 16 * 1024;
+
+/** @internal Callbacks from the transport to its connection. */
+export interface TransportHandlers {
+  /** A complete frame. `payload` may be a view into a socket chunk: copy it to keep it. */
+  onFrame(type: number, channel: number, payload: Buffer): void;
+  /** Called exactly once when the transport is gone; `err` is undefined for a clean close. */
+  onClose(err: AMQPError | undefined): void;
+}
+
+/** @internal See the file header. */
+export class Transport {
+  /** Where callers encode outbound frames; call `commit()` afterwards. */
+  readonly out: Writer;
+  /** Maximum frame size; applies to inbound frames too. */
+  private readonly parser: FrameParser;
+  private start = 0;
+  private parts: Buffer[] = [];
+  private scheduled = false;
+  private batch: Deferred<void> | null = null;
+  private drainWaiters: Deferred<void>[] = [];
+  private blockedOnDrain = false;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private chunksRead = 0;
+  private lastWriteAt = Date.now();
+  private dead: AMQPError | null = null;
+  private closedCleanly = false;
+  private readonly flushCb = (): void => this.flush();
+
+  constructor(private readonly socket: Duplex, private readonly handlers: TransportHandlers, frameMax: number) {
+    this.out = new Writer(SLAB_SIZE);
+    this.parser = new FrameParser(handlers.onFrame, frameMax);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err: Error) => {
+      this.fail(new ConnectionLost(`socket error: ${err.message}`, { cause: err }));
+    });
+    socket.on('close', () => {
+      this.fail(new ConnectionLost('connection closed by the peer (socket closed)'));
+    });
+  }
+
+  /** True once the transport has failed or been closed. */
+  get isDead(): boolean { return this.dead !== null || this.closedCleanly; }
+
+  /** The error the transport died of, if any. */
+  get error(): AMQPError | null { return this.dead; }
+
+  /** Sets the negotiated frame_max for inbound frames. */
+  setFrameMax(frameMax: number): void { this.parser.frameMax = frameMax; }
+
+  /** Makes room for at least `n` more bytes in `out` without copying already-flushed bytes. */
+  reserve(n: number): void {
+    const out = this.out;
+    if (out.buf.length - out.pos >= n) return;
+    if (out.pos > this.start) this.parts.push(out.buf.subarray(this.start, out.pos));
+    out.buf = Buffer.allocUnsafe(Math.max(SLAB_SIZE, n));
+    out.pos = 0;
+    this.start = 0;
+  }
+
+  /** Discards bytes encoded into `out` since `pos` (an encode that failed half-way). */
+  rewind(pos: number): void { this.out.pos = pos; }
+
+  /** Schedules a flush of everything encoded into `out` so far. */
+  commit(): void {
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flushCb);
+    }
+  }
+
+  /** Queues `buf` after what is in `out`, without copying it. */
+  appendExternal(buf: Buffer): void {
+    const out = this.out;
+    if (out.pos > this.start) this.parts.push(out.buf.subarray(this.start, out.pos));
+    this.start = out.pos;
+    this.parts.push(buf);
+    this.commit();
+  }
+
+  /**
+   * Resolves once everything committed so far is in the socket (after 'drain' when its buffer is
+   * full); rejects with the transport's error if it dies first.
+   */
+  written(): Promise<void> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (!this.scheduled) return this.blockedOnDrain ? this.waitDrain() : Promise.resolve();
+    if (!this.batch) this.batch = deferred<void>();
+    return this.batch.promise;
+  }
+
+  /** Writes everything pending now. */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.batch;
+    this.batch = null;
+    if (this.isDead) {
+      if (batch) batch.reject(this.dead ?? new ConnectionLost('connection closed'));
+      return;
+    }
+    const out = this.out;
+    const tail = out.pos > this.start ? out.buf.subarray(this.start, out.pos) : null;
+    this.start = out.pos;
+    if (out.buf.length - out.pos < SLAB_MIN_FREE) {
+      out.buf = Buffer.allocUnsafe(SLAB_SIZE);
+      out.pos = 0;
+      this.start = 0;
+    }
+    let ok = true;
+    const parts = this.parts;
+    if (parts.length === 0) {
+      if (tail) ok = this.socket.write(tail);
+    } else {
+      this.parts = [];
+      const sock = this.socket as Duplex & { cork(): void; uncork(): void };
+      sock.cork();
+      for (const p of parts) ok = sock.write(p);
+      if (tail) ok = sock.write(tail);
+      sock.uncork();
+    }
+    this.lastWriteAt = Date.now();
+    if (!ok) this.blockedOnDrain = true;
+    if (batch) {
+      if (this.blockedOnDrain) this.drainWaiters.push(batch);
+      else batch.resolve();
+    }
+  }
+
+  private waitDrain(): Promise<void> {
+    const d = deferred<void>();
+    this.drainWaiters.push(d);
+    return d.promise;
+  }
+
+  private onDrain(): void {
+    this.blockedOnDrain = false;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.chunksRead++;
+    if (this.isDead) return;
+    try {
+      this.parser.push(chunk);
+    } catch (err) {
+      this.fail(err instanceof AMQPError ? err : new FrameError(`malformed frame: ${String(err)}`, { replyCode: 501, cause: err }));
+    }
+  }
+
+  /** Starts heartbeats with the negotiated interval (milliseconds); 0 disables them. */
+  startHeartbeat(intervalMs: number): void {
+    this.stopHeartbeat();
+    if (!(intervalMs > 0) || this.isDead) return;
+    const tick = Math.max(25, Math.floor(intervalMs / 4));
+    let lastChunks = this.chunksRead;
+    let lastReadAt = Date.now();
+    this.heartbeatTimer = setInterval(() => {
+      const now = Date.now();
+      if (this.chunksRead !== lastChunks) {
+        lastChunks = this.chunksRead;
+        lastReadAt = now;
+      } else if (now - lastReadAt >= 2 * intervalMs) {
+        this.fail(new HeartbeatTimeout(`no data from the server for ${now - lastReadAt} ms (heartbeat ${intervalMs} ms): connection is dead`));
+        return;
+      }
+      if (now - this.lastWriteAt >= intervalMs / 2 && !this.scheduled) {
+        this.out.bytes(HEARTBEAT_FRAME);
+        this.flush();
+      }
+    }, tick);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  /** Kills the transport with `err`: destroys the socket, rejects every pending write. */
+  fail(err: AMQPError): void {
+    if (this.isDead) return;
+    this.dead = err;
+    this.teardown();
+    this.handlers.onClose(err);
+  }
+
+  /** Ends the transport cleanly (after connection.close-ok): flushes, then ends the socket. */
+  close(): void {
+    if (this.isDead) return;
+    if (this.scheduled) this.flush();
+    this.closedCleanly = true;
+    this.teardown();
+    this.handlers.onClose(undefined);
+  }
+
+  private teardown(): void {
+    this.stopHeartbeat();
+    const err = this.dead ?? new ConnectionLost('connection closed');
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w.reject(err);
+    if (this.batch && this.dead) {
+      this.batch.reject(err);
+      this.batch = null;
+    }
+    this.parts = [];
+    if (this.closedCleanly) this.socket.end(() => this.socket.destroy());
+    else this.socket.destroy();
+  }
+}
