@@ -17,6 +17,8 @@ export {
   type PublishOptions, type QosOptions, type QueueBindOptions, type QueueDeclareOk, type QueueDeclareOptions,
 } from './channel/channel.js';
 export type { ChannelEvents, ChannelMode, ConsumerCallback } from './channel/channel-core.js';
+export { AbstractConsumer, type AbstractConsumerOptions } from './consumer/abstract-consumer.js';
+export { ConsumerIterator, type IterateOptions } from './consumer/iterator.js';
 export { Message, type DeliveryInfo, type MessageBody } from './message.js';
 export type { BasicProperties } from './protocol/generated/properties.js';
 export { Decimal, Field, Typed, type FieldTable, type FieldType, type FieldValue } from './protocol/primitives.js';

@@ -14,6 +14,7 @@
  * (or a process warning when nobody listens); the message is not acked.
  */
 import { EventEmitter } from 'node:events';
+import type PQueue from 'p-queue';
 import {
   AMQPError, ChannelClosed, ChannelError, ConsumerCancelled, StaleDelivery, UnexpectedFrame, errorForCode,
 } from '../errors.js';
@@ -63,6 +64,8 @@ export interface ConsumerEntry {
   arguments: import('../protocol/primitives.js').FieldTable;
   callback: ConsumerCallback;
   onCancel: ((err: ConsumerCancelled | AMQPError) => void) | undefined;
+  /** Limits how many callbacks run at once (the `concurrency` option); undefined = no limit. */
+  limiter: PQueue | undefined;
 }
 
 /** Channel mode: plain, transactional (tx.select) or publisher confirms (confirm.select). */
@@ -229,6 +232,10 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
     const batch = this.inbox;
     this.inbox = [];
     for (const [c, msg] of batch) {
+      if (c.limiter) {
+        c.limiter.add(() => c.callback(msg)).catch((err: unknown) => this.callbackError(err, msg));
+        continue;
+      }
       try {
         const r = c.callback(msg);
         if (r !== undefined && typeof (r as Promise<void>).then === 'function') {

@@ -7,7 +7,9 @@
  * channel reopens itself with its prefetch, mode and consumers restored (see channel-core.ts).
  * When the connection fails, every pending call rejects with the connection's error.
  */
+import PQueue from 'p-queue';
 import { AMQPError, ArgumentError, ChannelClosed } from '../errors.js';
+import { ConsumerIterator, type IterateOptions } from '../consumer/iterator.js';
 import { Message } from '../message.js';
 import type { MethodArgs } from '../protocol/generated/methods.js';
 import type { FieldTable } from '../protocol/primitives.js';
@@ -21,13 +23,16 @@ export interface NowaitOptions extends CallOptions {
   nowait?: boolean;
 }
 
-/** Options of `exchangeDeclare`. Defaults follow amqpy (note `autoDelete: true`). */
+/**
+ * Options of `exchangeDeclare`. Defaults are the protocol's (all false); note that amqpy (after
+ * py-amqp) defaulted `autoDelete` to true, which silently deletes entities: amqpts does not.
+ */
 export interface ExchangeDeclareOptions extends NowaitOptions {
   /** Only check that the exchange exists (404 NotFound if not). */
   passive?: boolean;
   /** Survive a broker restart (default false). */
   durable?: boolean;
-  /** Delete when the last binding goes (default true, as amqpy). */
+  /** Delete when the last binding goes (default false). */
   autoDelete?: boolean;
   /** Not publishable by clients, only by exchange-to-exchange bindings (default false). */
   internal?: boolean;
@@ -35,7 +40,10 @@ export interface ExchangeDeclareOptions extends NowaitOptions {
   arguments?: FieldTable;
 }
 
-/** Options of `queueDeclare`. Defaults follow amqpy (note `autoDelete: true`). */
+/**
+ * Options of `queueDeclare`. Defaults are the protocol's (all false); unlike amqpy, `autoDelete`
+ * is false by default.
+ */
 export interface QueueDeclareOptions extends NowaitOptions {
   /** Only check that the queue exists (404 NotFound if not). */
   passive?: boolean;
@@ -43,7 +51,7 @@ export interface QueueDeclareOptions extends NowaitOptions {
   durable?: boolean;
   /** Used only by this connection, deleted when it closes (default false). */
   exclusive?: boolean;
-  /** Delete when the last consumer unsubscribes (default true, as amqpy). */
+  /** Delete when the last consumer unsubscribes (default false). */
   autoDelete?: boolean;
   /** Extra arguments, e.g. `{ 'x-message-ttl': 60000, 'x-queue-type': 'quorum' }`. */
   arguments?: FieldTable;
@@ -93,6 +101,11 @@ export interface ConsumeOptions extends NowaitOptions {
   callback: ConsumerCallback;
   /** Called when the server cancels the consumer (ConsumerCancelled) or the channel closes for good. */
   onCancel?: (err: AMQPError) => void;
+  /**
+   * How many (async) callbacks may run at once for this consumer, independent of prefetch
+   * (default: no limit; each callback starts as its delivery arrives). Deliveries start in order.
+   */
+  concurrency?: number;
 }
 
 /** Options of `basicPublish`. */
@@ -138,7 +151,7 @@ export class Channel extends ChannelCore {
   exchangeDeclare(exchange: string, type: string, opts: ExchangeDeclareOptions = {}): Promise<void> {
     const nowait = opts.nowait ?? false;
     return this.simple('exchange.declare', {
-      exchange, type, passive: opts.passive ?? false, durable: opts.durable ?? false, autoDelete: opts.autoDelete ?? true,
+      exchange, type, passive: opts.passive ?? false, durable: opts.durable ?? false, autoDelete: opts.autoDelete ?? false,
       internal: opts.internal ?? false, nowait, arguments: opts.arguments ?? {},
     } as never, ['exchange.declare-ok'], opts);
   }
@@ -184,7 +197,7 @@ export class Channel extends ChannelCore {
     const nowait = opts.nowait ?? false;
     const r = await this.call('queue.declare', {
       queue, passive: opts.passive ?? false, durable: opts.durable ?? false, exclusive: opts.exclusive ?? false,
-      autoDelete: opts.autoDelete ?? true, nowait, arguments: opts.arguments ?? {},
+      autoDelete: opts.autoDelete ?? false, nowait, arguments: opts.arguments ?? {},
     }, nowait ? [] : ['queue.declare-ok'], opts) as MethodArgs['queue.declare-ok'] | undefined;
     return r ? { queue: r.queue, messageCount: r.messageCount, consumerCount: r.consumerCount } : null;
   }
@@ -256,9 +269,14 @@ export class Channel extends ChannelCore {
     const nowait = opts.nowait ?? false;
     const tag = opts.consumerTag ?? '';
     if (nowait && tag === '') throw new ArgumentError('basicConsume: nowait needs an explicit consumerTag');
+    const conc = opts.concurrency;
+    if (conc !== undefined && !(Number.isInteger(conc) && conc >= 1)) {
+      throw new ArgumentError(`basicConsume: concurrency must be a positive integer, got ${String(conc)}`);
+    }
     const entry: ConsumerEntry = {
       tag, queue, noLocal: opts.noLocal ?? false, noAck: opts.noAck ?? false, exclusive: opts.exclusive ?? false,
       arguments: opts.arguments ?? {}, callback: opts.callback, onCancel: opts.onCancel,
+      limiter: conc !== undefined ? new PQueue({ concurrency: conc }) : undefined,
     };
     const register = (reply: unknown): string => {
       if (reply) entry.tag = (reply as MethodArgs['basic.consume-ok']).consumerTag;
@@ -314,6 +332,15 @@ export class Channel extends ChannelCore {
     const bad = this.unusable();
     if (bad) return Promise.reject(bad);
     return this.waitPublishable(opts).then(() => this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate));
+  }
+
+  /**
+   * Async iteration over a queue: `for await (const msg of ch.consume('q', { prefetch: 10 }))`.
+   * Consuming starts with the first iteration; leaving the loop cancels the consumer. The loop
+   * ends with ConsumerCancelled when the server cancels it, or the channel's error.
+   */
+  consume(queue: string, opts: IterateOptions = {}): ConsumerIterator {
+    return new ConsumerIterator(this, queue, opts);
   }
 
   /** Acknowledges a delivery by tag (or by message, which also refuses stale deliveries). */

@@ -52,8 +52,8 @@ export class Decimal {
    * @param value - The unscaled value, an integer 0..4294967295.
    */
   constructor(readonly scale: number, readonly value: number) {
-    if ((scale & 0xff) !== scale) throw new ArgumentError(`decimal scale must be an integer 0..255, got ${String(scale)}`);
-    if (value >>> 0 !== value) throw new ArgumentError(`decimal value must be an integer 0..4294967295, got ${String(value)}`);
+    if (typeof scale !== 'number' || (scale & 0xff) !== scale) throw new ArgumentError(`decimal scale must be an integer 0..255, got ${String(scale)}`);
+    if (typeof value !== 'number' || value >>> 0 !== value) throw new ArgumentError(`decimal value must be an integer 0..4294967295, got ${String(value)}`);
   }
 
   /** The decimal as a (possibly rounded) number. */
@@ -319,17 +319,17 @@ export class Writer {
 
   /** Writes an unsigned 8-bit integer (octet). */
   u8(v: number, field?: string): void {
-    if ((v & 0xff) !== v) throw intError(field, v, 'an integer 0..255 (octet)');
+    if (typeof v !== 'number' || (v & 0xff) !== v) throw intError(field, v, 'an integer 0..255 (octet)');
     const p = this.room(1); this.buf[p] = v;
   }
   /** Writes an unsigned 16-bit integer (short). */
   u16(v: number, field?: string): void {
-    if ((v & 0xffff) !== v) throw intError(field, v, 'an integer 0..65535 (short)');
+    if (typeof v !== 'number' || (v & 0xffff) !== v) throw intError(field, v, 'an integer 0..65535 (short)');
     const p = this.room(2), b = this.buf; b[p] = v >>> 8; b[p + 1] = v;
   }
   /** Writes an unsigned 32-bit integer (long). */
   u32(v: number, field?: string): void {
-    if (v >>> 0 !== v) throw intError(field, v, 'an integer 0..4294967295 (long)');
+    if (typeof v !== 'number' || v >>> 0 !== v) throw intError(field, v, 'an integer 0..4294967295 (long)');
     this.put32(v);
   }
   /** Writes an unsigned 64-bit integer (longlong): a non-negative safe integer or a bigint. */
@@ -345,17 +345,17 @@ export class Writer {
   }
   /** Writes a signed 8-bit integer. */
   i8(v: number, field?: string): void {
-    if (((v << 24) >> 24) !== v) throw intError(field, v, 'an integer -128..127 (int8)');
+    if (typeof v !== 'number' || ((v << 24) >> 24) !== v) throw intError(field, v, 'an integer -128..127 (int8)');
     const p = this.room(1); this.buf[p] = v;
   }
   /** Writes a signed 16-bit integer. */
   i16(v: number, field?: string): void {
-    if (((v << 16) >> 16) !== v) throw intError(field, v, 'an integer -32768..32767 (int16)');
+    if (typeof v !== 'number' || ((v << 16) >> 16) !== v) throw intError(field, v, 'an integer -32768..32767 (int16)');
     const p = this.room(2), b = this.buf; b[p] = v >>> 8; b[p + 1] = v;
   }
   /** Writes a signed 32-bit integer. */
   i32(v: number, field?: string): void {
-    if ((v | 0) !== v) throw intError(field, v, 'an integer -2^31..2^31-1 (int32)');
+    if (typeof v !== 'number' || (v | 0) !== v) throw intError(field, v, 'an integer -2^31..2^31-1 (int32)');
     this.put32(v);
   }
   /** Writes a signed 64-bit integer: a safe integer or a bigint. */

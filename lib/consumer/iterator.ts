@@ -1,0 +1,128 @@
+/**
+ * Async iteration over a queue: `for await (const msg of ch.consume('q', { prefetch: 10 }))`.
+ *
+ * Consuming starts at the first `next()`. Deliveries wait in a buffer until the loop takes them
+ * (with `prefetch`, the broker never has more than that many unacked messages out, so the buffer
+ * stays bounded; with `noAck` and no prefetch it is unbounded). Leaving the loop (break, return,
+ * throw) cancels the consumer. A server-sent cancel (queue deleted) or the channel closing for
+ * good ends the loop with the typed error (ConsumerCancelled, ...); it never yields `null`.
+ */
+import type { AMQPError } from '../errors.js';
+import type { Message } from '../message.js';
+import type { CallOptions } from '../util/wait.js';
+import type { FieldTable } from '../protocol/primitives.js';
+
+/** Options of `channel.consume()`. */
+export interface IterateOptions extends CallOptions {
+  /** basic.qos prefetch count for this consumer (per-consumer qos), set before consuming. */
+  prefetch?: number;
+  /** Deliveries need no ack (default false: ack each message, e.g. `msg.ack()`). */
+  noAck?: boolean;
+  /** Be the only consumer of the queue. */
+  exclusive?: boolean;
+  /** Consumer tag (default: server-generated). */
+  consumerTag?: string;
+  /** Consumer arguments. */
+  arguments?: FieldTable;
+}
+
+/** @internal What the iterator needs from a channel. */
+export interface IterableChannel {
+  basicQos(opts: CallOptions & { prefetchCount?: number }): Promise<void>;
+  basicConsume(queue: string, opts: {
+    callback: (msg: Message) => void; onCancel: (err: AMQPError) => void;
+    noAck?: boolean; exclusive?: boolean; consumerTag?: string; arguments?: FieldTable;
+  } & CallOptions): Promise<string>;
+  basicCancel(tag: string, opts?: CallOptions): Promise<void>;
+  readonly isOpen: boolean;
+}
+
+/** The async iterator returned by `channel.consume()`. */
+export class ConsumerIterator implements AsyncIterableIterator<Message> {
+  /** The consumer tag, once consuming has started. */
+  consumerTag: string | undefined;
+  private buffer: Message[] = [];
+  private waiter: { resolve: (r: IteratorResult<Message>) => void; reject: (e: unknown) => void } | null = null;
+  private error: unknown = null;
+  private done = false;
+  private starting: Promise<void> | null = null;
+
+  /** @internal */
+  constructor(private readonly channel: IterableChannel, private readonly queue: string, private readonly opts: IterateOptions) {}
+
+  [Symbol.asyncIterator](): this { return this; }
+
+  private start(): Promise<void> {
+    this.starting ??= (async () => {
+      const o = this.opts;
+      const call = { ...(o.timeout !== undefined ? { timeout: o.timeout } : {}), ...(o.signal ? { signal: o.signal } : {}) };
+      if (o.prefetch !== undefined) await this.channel.basicQos({ ...call, prefetchCount: o.prefetch });
+      this.consumerTag = await this.channel.basicConsume(this.queue, {
+        ...call,
+        ...(o.noAck !== undefined ? { noAck: o.noAck } : {}),
+        ...(o.exclusive !== undefined ? { exclusive: o.exclusive } : {}),
+        ...(o.consumerTag !== undefined ? { consumerTag: o.consumerTag } : {}),
+        ...(o.arguments !== undefined ? { arguments: o.arguments } : {}),
+        callback: (msg) => this.push(msg),
+        onCancel: (err) => this.fail(err),
+      });
+    })();
+    return this.starting;
+  }
+
+  private push(msg: Message): void {
+    if (this.done) return;
+    const w = this.waiter;
+    if (w) {
+      this.waiter = null;
+      w.resolve({ value: msg, done: false });
+    } else this.buffer.push(msg);
+  }
+
+  private fail(err: unknown): void {
+    if (this.done || this.error) return;
+    this.error = err;
+    const w = this.waiter;
+    if (w) {
+      this.waiter = null;
+      w.reject(err);
+    }
+  }
+
+  /**
+   * The next delivery. Rejects with ConsumerCancelled when the server cancels the consumer, or
+   * with the channel's/connection's error when it closes; buffered messages are yielded first.
+   */
+  async next(): Promise<IteratorResult<Message>> {
+    if (this.done) return { value: undefined, done: true };
+    await this.start();
+    const m = this.buffer.shift();
+    if (m) return { value: m, done: false };
+    if (this.error) {
+      this.done = true;
+      throw this.error;
+    }
+    return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
+  }
+
+  /** Stops: cancels the consumer (called by `break`/`return` in a for-await loop). */
+  async return(): Promise<IteratorResult<Message>> {
+    if (!this.done) {
+      this.done = true;
+      this.buffer = [];
+      const w = this.waiter;
+      this.waiter = null;
+      w?.resolve({ value: undefined, done: true });
+      if (this.consumerTag !== undefined && !this.error && this.channel.isOpen) {
+        await this.channel.basicCancel(this.consumerTag).catch(() => undefined);
+      }
+    }
+    return { value: undefined, done: true };
+  }
+
+  /** Same as `return()`; the error propagates from the loop as usual. */
+  async throw(err?: unknown): Promise<IteratorResult<Message>> {
+    await this.return();
+    throw err;
+  }
+}
