@@ -11,7 +11,7 @@
  * │   │                             PublishNacked, ChannelClosed, StaleDelivery
  * │   └── IrrecoverableChannelError AccessRefused 403, NotFound 404
  * └── ConnectionError
- *     ├── RecoverableConnectionError ConnectionForced 320, ResourceError 506,
+ *     ├── RecoverableConnectionError ConnectionForced 320, ResourceError 506, PublishBufferFull,
  *     │                              ConsumerCancelled, ConnectionLost (HeartbeatTimeout)
  *     └── IrrecoverableConnectionError InvalidPath 402, FrameError 501, FrameSyntaxError 502,
  *                                    InvalidCommand 503, ChannelNotOpen 504, UnexpectedFrame 505,
@@ -22,6 +22,7 @@
  * method that caused it. `errorForCode()` maps a reply code to its class; the code table it
  * covers is checked against the generated reply codes in spec/errors.spec.ts.
  */
+import type { Message } from './message.js';
 
 /** Where an error came from, as reported by the server's `channel.close` / `connection.close`. */
 export interface AMQPErrorInfo {
@@ -91,7 +92,10 @@ export class IrrecoverableConnectionError extends ConnectionError {}
 /** 311: the client tried to send content larger than the server accepts. */
 export class ContentTooLarge extends RecoverableChannelError {}
 /** 312: a mandatory message could not be routed to any queue. */
-export class NoRoute extends RecoverableChannelError {}
+export class NoRoute extends RecoverableChannelError {
+  /** The message the broker returned, when a confirm-mode publish was rejected with this error. */
+  returnedMessage: Message | undefined = undefined;
+}
 /** 313: an immediate message found no consumer. */
 export class NoConsumers extends RecoverableChannelError {}
 /** 405: the resource is locked, e.g. an exclusive queue of another connection. */
@@ -139,6 +143,8 @@ export class PublishNacked extends RecoverableChannelError {}
 export class StaleDelivery extends RecoverableChannelError {}
 /** The server cancelled a consumer (e.g. its queue was deleted). */
 export class ConsumerCancelled extends RecoverableConnectionError {}
+/** A publish issued while the connection is recovering found the outage buffer full. */
+export class PublishBufferFull extends RecoverableConnectionError {}
 
 type ErrorClass = new (message?: string, info?: AMQPErrorInfo) => AMQPError;
 

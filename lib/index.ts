@@ -9,7 +9,10 @@
  * await ch.basicPublish(new Message('hello'), { routingKey: 'q' });
  * ```
  */
-export { Connection, type ConnectionEvents } from './connection/connection.js';
+export { Connection, type ConnectionEvents, type ConnectionState } from './connection/connection.js';
+export { Backoff, type BackoffOptions, type ReconnectStrategy } from './recovery/backoff.js';
+export type { BindingRecord, ExchangeRecord, QueueRecord, TopologyEntity } from './recovery/topology.js';
+export { REPUBLISHED_HEADER } from './channel/channel-core.js';
 export { parseUrl, type ConnectionOptions, type LoginMethod } from './connection/options.js';
 export {
   Channel,

@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events';
 import type PQueue from 'p-queue';
 import {
-  AMQPError, ChannelClosed, ChannelError, ConsumerCancelled, StaleDelivery, UnexpectedFrame, errorForCode,
+  AMQPError, ChannelClosed, ChannelError, ConnectionLost, ConsumerCancelled, StaleDelivery, UnexpectedFrame, errorForCode,
 } from '../errors.js';
 import { Message, type MessageAcker } from '../message.js';
 import { encodeMethodFrame, encodePublish } from '../protocol/content.js';
@@ -28,7 +28,8 @@ import type { BasicProperties } from '../protocol/generated/properties.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import type { Transport } from '../transport/transport.js';
 import { arm, checkTimeout, type CallOptions } from '../util/wait.js';
-import { ConfirmTracker } from './confirms.js';
+import type { Topology } from '../recovery/topology.js';
+import { ConfirmTracker, type Pending } from './confirms.js';
 import { ContentAssembler } from './content.js';
 import { RpcQueue } from './rpc.js';
 
@@ -49,7 +50,22 @@ export interface ChannelHost {
   fatal(err: AMQPError): void;
   /** An inbound event (delivery, return, cancel, confirm) was dispatched. */
   eventDispatched(): void;
+  /** What this connection declared, for recovery. */
+  readonly topology: Topology;
+  /** Consumers on `queue` across all channels of the connection. */
+  consumerCount(queue: string): number;
+  /** True while the connection is reconnecting after a loss. */
+  readonly recovering: boolean;
+  /** Whether unconfirmed publishes are republished after a recovery. */
+  readonly republish: boolean;
+  /** Takes `bytes` of the outage publish buffer; false when it is full. */
+  reserveOutage(bytes: number): boolean;
+  /** Gives back what reserveOutage took. */
+  releaseOutage(bytes: number): void;
 }
+
+/** Header set on messages the client published again after a reconnect (at-least-once). */
+export const REPUBLISHED_HEADER = 'x-amqpts-republished';
 
 /** A consumer callback; may be async. */
 export type ConsumerCallback = (msg: Message) => void | Promise<void>;
@@ -114,6 +130,8 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
   /** @internal */ protected confirms: ConfirmTracker | null = null;
   /** @internal */ protected maxUnconfirmed = 0;
   /** @internal */ protected closeError: AMQPError | undefined;
+  /** @internal Unconfirmed publishes of a lost connection, republished on recovery. */
+  protected unconfirmed: Pending[] = [];
   private readonly content: ContentAssembler;
   private inbox: Array<[ConsumerEntry, Message]> = [];
   private inboxScheduled = false;
@@ -125,6 +143,13 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
     this.channelId = channelId;
     this.autoDecode = autoDecode;
     this.content = new ContentAssembler(channelId, (m, p, b) => this.onContent(m, p, b));
+  }
+
+  /** @internal Number of this channel's consumers on `queue`. */
+  consumersOn(queue: string): number {
+    let n = 0;
+    for (const c of this.consumers.values()) if (c.queue === queue) n++;
+    return n;
   }
 
   /** True while the channel can be used (open, or reopening after a server close). */
@@ -232,6 +257,8 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
     const batch = this.inbox;
     this.inbox = [];
     for (const [c, msg] of batch) {
+      // a delivery that became stale while queued here is still handed over (an exclusive or
+      // auto-delete queue dies with its connection and never redelivers it); its ack is refused
       if (c.limiter) {
         c.limiter.add(() => c.callback(msg)).catch((err: unknown) => this.callbackError(err, msg));
         continue;
@@ -282,7 +309,7 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
     this.rpc.failInFlight(err);
     this.confirms?.failAll(err);
     this.emit('channelError', err);
-    if (this.state !== 'reopening') void this.reopen();
+    if (this.state !== 'reopening') void this.reopenAfterClose();
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -293,8 +320,17 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
     this.state = 'open';
   }
 
-  private async reopen(): Promise<void> {
+  private async reopenAfterClose(): Promise<void> {
     this.state = 'reopening';
+    if (await this.restore()) this.finishRestore();
+  }
+
+  /**
+   * Runs the reopen sequence: channel.open, basic.qos, confirm.select / tx.select, consumers.
+   * A consumer whose restore the server refuses is dropped (its onCancel is told) and the
+   * sequence starts over. Returns false when the connection went away meanwhile.
+   */
+  private async restore(): Promise<boolean> {
     for (let attempt = 1; attempt <= 10; attempt++) {
       let step: ConsumerEntry | null = null;
       try {
@@ -308,25 +344,87 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
             queue: c.queue, consumerTag: c.tag, noLocal: c.noLocal, noAck: c.noAck, exclusive: c.exclusive, arguments: c.arguments,
           }, ['basic.consume-ok']);
         }
-        this.state = 'open';
-        this.rpc.resume();
-        this.wakePublishers();
-        this.emit('reopen');
-        return;
+        return true;
       } catch (err) {
-        if ((this.state as ChannelState) === 'closed') return;
-        if (step && err instanceof ChannelError) {
-          this.consumers.delete(step.tag);
-          const c = step;
-          queueMicrotask(() => c.onCancel?.(err));
+        if ((this.state as ChannelState) === 'closed') return false;
+        if (err instanceof ChannelError) {
+          if (step) {
+            this.consumers.delete(step.tag);
+            const c = step;
+            queueMicrotask(() => c.onCancel?.(err));
+          }
           continue;
         }
-        if (err instanceof ChannelError) continue;
+        if (this.host.recovering) return false;
         this.finalize(err instanceof AMQPError ? err : new ChannelClosed(`channel ${this.channelId} could not reopen: ${String(err)}`));
-        return;
+        return false;
       }
     }
     this.finalize(new ChannelClosed(`channel ${this.channelId} could not be reopened after 10 attempts`));
+    return false;
+  }
+
+  private finishRestore(): void {
+    const again = this.unconfirmed;
+    this.unconfirmed = [];
+    if (again.length > 0 && this.confirms) this.republish(again, this.confirms);
+    this.state = 'open';
+    this.rpc.resume();
+    this.wakePublishers();
+    this.emit('reopen');
+  }
+
+  /** Publishes again, marked, the messages left unconfirmed by a lost connection. */
+  private republish(list: Pending[], confirms: ConfirmTracker): void {
+    const t = this.transportOrThrow();
+    for (const p of list) {
+      const r = p.retained;
+      if (!r) continue;
+      const properties = { ...r.properties, applicationHeaders: { ...r.properties.applicationHeaders, [REPUBLISHED_HEADER]: true } };
+      const start = t.out.pos;
+      try {
+        encodePublish(t.out, this.channelId, { ...r, properties }, this.host.frameMax, (b) => t.appendExternal(b));
+        confirms.registerExisting(p);
+      } catch (err) {
+        t.rewind(start);
+        p.reject(err);
+      }
+    }
+    t.commit();
+  }
+
+  /**
+   * @internal The connection was lost and is recovering: the call in flight rejects with `err`
+   * (its outcome is unknown), queued calls and publishes wait for recovery, deliveries become
+   * stale, and unconfirmed publishes are kept for republishing (or rejected, per `republish`).
+   */
+  connectionLost(err: AMQPError, republish: boolean): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'opening' || this.state === 'closing') {
+      this.finalize(err);
+      return;
+    }
+    this.state = 'reopening';
+    this.generation++;
+    this.content.reset();
+    this.rpc.pause();
+    this.rpc.failInFlight(err);
+    if (this.confirms) {
+      if (republish) this.unconfirmed.push(...this.confirms.takeUnconfirmed());
+      else this.confirms.failAll(err);
+    }
+  }
+
+  /**
+   * @internal Reopens this channel (same id) on the connection's new transport and restores it;
+   * `renames` maps old to new names of server-named queues. False if the connection died again.
+   */
+  async recover(renames: ReadonlyMap<string, string>): Promise<boolean> {
+    if (this.state !== 'reopening') return true;
+    for (const c of this.consumers.values()) c.queue = renames.get(c.queue) ?? c.queue;
+    if (!(await this.restore())) return false;
+    this.finishRestore();
+    return true;
   }
 
   /** @internal The connection is gone: settle everything with `err`. */
@@ -344,6 +442,8 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
     const reason = err ?? new ChannelClosed(`channel ${this.channelId} is closed`, { channelId: this.channelId });
     this.rpc.failAll(reason);
     this.confirms?.failAll(reason);
+    for (const p of this.unconfirmed) p.reject(reason);
+    this.unconfirmed = [];
     this.content.reset();
     const consumers = [...this.consumers.values()];
     this.consumers.clear();
@@ -367,7 +467,7 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
 
   private transportOrThrow(): Transport {
     const t = this.host.transport;
-    if (!t || t.isDead) throw this.host.closeError ?? new ChannelClosed('the connection is not open', { channelId: this.channelId });
+    if (!t || t.isDead) throw this.host.closeError ?? new ConnectionLost('the connection is not open (recovering)');
     return t;
   }
 
@@ -445,7 +545,10 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
     const t = this.transportOrThrow();
     t.reserve(body.length <= 65536 ? body.length + 512 : 4096);
     const start = t.out.pos;
-    const confirm = this.confirms ? this.confirms.register(mandatory || immediate ? { exchange, routingKey } : undefined) : null;
+    const confirm = this.confirms
+      ? this.confirms.register(mandatory || immediate ? { exchange, routingKey } : undefined,
+        this.host.republish ? { body, properties, exchange, routingKey, mandatory, immediate } : undefined)
+      : null;
     try {
       encodePublish(t.out, this.channelId, { exchange, routingKey, mandatory, immediate, properties, body }, this.host.frameMax, (b) => t.appendExternal(b));
     } catch (err) {
@@ -473,9 +576,11 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
           (this.host.blocked ? 'connection blocked by the broker' : !this.active ? 'channel flow paused' : this.state !== 'open' ? 'channel reopening' : 'maxUnconfirmed reached') + ')',
         (err) => { this.publishWaiters = this.publishWaiters.filter((w) => w !== wake); reject(err); });
         const wake = (): void => { disarm(); resolve(); };
+        // wait only for what blocks us now (state changes, unblock and flow call wakePublishers);
+        // waiting for confirm-window room when something else blocks would spin on microtasks
         this.publishWaiters.push(wake);
-        if (this.host.blocked) void this.host.waitUnblocked().then(wake, wake);
-        if (this.confirms && this.maxUnconfirmed > 0) void this.confirms.waitForRoom(this.maxUnconfirmed).then(wake, wake);
+        const onlyWindow = this.state === 'open' && this.active && !this.host.blocked;
+        if (onlyWindow && this.confirms && this.maxUnconfirmed > 0) void this.confirms.waitForRoom(this.maxUnconfirmed).then(wake, wake);
       });
     }
   }

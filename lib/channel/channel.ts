@@ -8,7 +8,7 @@
  * When the connection fails, every pending call rejects with the connection's error.
  */
 import PQueue from 'p-queue';
-import { AMQPError, ArgumentError, ChannelClosed } from '../errors.js';
+import { AMQPError, ArgumentError, ChannelClosed, PublishBufferFull } from '../errors.js';
 import { ConsumerIterator, type IterateOptions } from '../consumer/iterator.js';
 import { Message } from '../message.js';
 import type { MethodArgs } from '../protocol/generated/methods.js';
@@ -138,8 +138,8 @@ export interface ConfirmSelectOptions extends NowaitOptions {
 
 /** A channel. Create one with `connection.channel()`. */
 export class Channel extends ChannelCore {
-  private async simple(name: Parameters<Channel['call']>[0], args: never, expect: readonly string[], opts: NowaitOptions): Promise<void> {
-    await this.call(name, args, (opts.nowait ? [] : expect) as never, opts);
+  private async simple(name: Parameters<Channel['call']>[0], args: never, expect: readonly string[], opts: NowaitOptions, after?: () => void): Promise<void> {
+    await this.call(name, args, (opts.nowait ? [] : expect) as never, opts, after);
   }
 
   /**
@@ -150,10 +150,14 @@ export class Channel extends ChannelCore {
    */
   exchangeDeclare(exchange: string, type: string, opts: ExchangeDeclareOptions = {}): Promise<void> {
     const nowait = opts.nowait ?? false;
+    const rec = {
+      kind: 'exchange' as const, name: exchange, type, durable: opts.durable ?? false, autoDelete: opts.autoDelete ?? false,
+      internal: opts.internal ?? false, arguments: opts.arguments ?? {},
+    };
+    const passive = opts.passive ?? false;
     return this.simple('exchange.declare', {
-      exchange, type, passive: opts.passive ?? false, durable: opts.durable ?? false, autoDelete: opts.autoDelete ?? false,
-      internal: opts.internal ?? false, nowait, arguments: opts.arguments ?? {},
-    } as never, ['exchange.declare-ok'], opts);
+      exchange, type, passive, durable: rec.durable, autoDelete: rec.autoDelete, internal: rec.internal, nowait, arguments: rec.arguments,
+    } as never, ['exchange.declare-ok'], opts, () => { if (!passive) this.host.topology.recordExchange(rec); });
   }
 
   /**
@@ -161,7 +165,8 @@ export class Channel extends ChannelCore {
    * @throws PreconditionFailed (406) when `ifUnused` and it has bindings; AccessRefused (403).
    */
   exchangeDelete(exchange: string, opts: NowaitOptions & { ifUnused?: boolean } = {}): Promise<void> {
-    return this.simple('exchange.delete', { exchange, ifUnused: opts.ifUnused ?? false, nowait: opts.nowait ?? false } as never, ['exchange.delete-ok'], opts);
+    return this.simple('exchange.delete', { exchange, ifUnused: opts.ifUnused ?? false, nowait: opts.nowait ?? false } as never,
+      ['exchange.delete-ok'], opts, () => this.host.topology.deleteExchange(exchange));
   }
 
   /**
@@ -169,9 +174,10 @@ export class Channel extends ChannelCore {
    * @throws NotFound (404) when either exchange is missing; AccessRefused (403).
    */
   exchangeBind(destination: string, source: string, opts: ExchangeBindOptions = {}): Promise<void> {
+    const b = { kind: 'exchange-binding' as const, destination, source, routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
     return this.simple('exchange.bind', {
-      destination, source, routingKey: opts.routingKey ?? '', nowait: opts.nowait ?? false, arguments: opts.arguments ?? {},
-    } as never, ['exchange.bind-ok'], opts);
+      destination, source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments,
+    } as never, ['exchange.bind-ok'], opts, () => this.host.topology.recordBinding(b));
   }
 
   /**
@@ -179,9 +185,10 @@ export class Channel extends ChannelCore {
    * @throws NotFound (404) when an exchange is missing; AccessRefused (403).
    */
   exchangeUnbind(destination: string, source: string, opts: ExchangeBindOptions = {}): Promise<void> {
+    const b = { kind: 'exchange-binding' as const, destination, source, routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
     return this.simple('exchange.unbind', {
-      destination, source, routingKey: opts.routingKey ?? '', nowait: opts.nowait ?? false, arguments: opts.arguments ?? {},
-    } as never, ['exchange.unbind-ok'], opts);
+      destination, source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments,
+    } as never, ['exchange.unbind-ok'], opts, () => this.host.topology.removeBinding(b));
   }
 
   /**
@@ -195,10 +202,19 @@ export class Channel extends ChannelCore {
   queueDeclare(queue?: string, opts?: QueueDeclareOptions): Promise<QueueDeclareOk>;
   async queueDeclare(queue = '', opts: QueueDeclareOptions = {}): Promise<QueueDeclareOk | null> {
     const nowait = opts.nowait ?? false;
+    const passive = opts.passive ?? false;
+    const rec = {
+      kind: 'queue' as const, name: queue, serverNamed: queue === '', durable: opts.durable ?? false, exclusive: opts.exclusive ?? false,
+      autoDelete: opts.autoDelete ?? false, arguments: opts.arguments ?? {},
+    };
+    const record = (reply: unknown): unknown => {
+      const name = reply ? (reply as MethodArgs['queue.declare-ok']).queue : queue;
+      if (!passive && name !== '') this.host.topology.recordQueue({ ...rec, name });
+      return reply;
+    };
     const r = await this.call('queue.declare', {
-      queue, passive: opts.passive ?? false, durable: opts.durable ?? false, exclusive: opts.exclusive ?? false,
-      autoDelete: opts.autoDelete ?? false, nowait, arguments: opts.arguments ?? {},
-    }, nowait ? [] : ['queue.declare-ok'], opts) as MethodArgs['queue.declare-ok'] | undefined;
+      queue, passive, durable: rec.durable, exclusive: rec.exclusive, autoDelete: rec.autoDelete, nowait, arguments: rec.arguments,
+    }, nowait ? [] : ['queue.declare-ok'], opts, record) as MethodArgs['queue.declare-ok'] | undefined;
     return r ? { queue: r.queue, messageCount: r.messageCount, consumerCount: r.consumerCount } : null;
   }
 
@@ -207,9 +223,10 @@ export class Channel extends ChannelCore {
    * @throws NotFound (404) when the queue or exchange is missing; AccessRefused (403).
    */
   queueBind(queue: string, opts: QueueBindOptions = {}): Promise<void> {
+    const b = { kind: 'queue-binding' as const, destination: queue, source: opts.exchange ?? '', routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
     return this.simple('queue.bind', {
-      queue, exchange: opts.exchange ?? '', routingKey: opts.routingKey ?? '', nowait: opts.nowait ?? false, arguments: opts.arguments ?? {},
-    } as never, ['queue.bind-ok'], opts);
+      queue, exchange: b.source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments,
+    } as never, ['queue.bind-ok'], opts, () => this.host.topology.recordBinding(b));
   }
 
   /**
@@ -217,9 +234,10 @@ export class Channel extends ChannelCore {
    * @throws NotFound (404) when the queue or exchange is missing; AccessRefused (403).
    */
   queueUnbind(queue: string, opts: Omit<QueueBindOptions, 'nowait'> = {}): Promise<void> {
+    const b = { kind: 'queue-binding' as const, destination: queue, source: opts.exchange ?? '', routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
     return this.simple('queue.unbind', {
-      queue, exchange: opts.exchange ?? '', routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {},
-    } as never, ['queue.unbind-ok'], opts);
+      queue, exchange: b.source, routingKey: b.routingKey, arguments: b.arguments,
+    } as never, ['queue.unbind-ok'], opts, () => this.host.topology.removeBinding(b));
   }
 
   /**
@@ -242,7 +260,7 @@ export class Channel extends ChannelCore {
     const nowait = opts.nowait ?? false;
     const r = await this.call('queue.delete', {
       queue, ifUnused: opts.ifUnused ?? false, ifEmpty: opts.ifEmpty ?? false, nowait,
-    }, nowait ? [] : ['queue.delete-ok'], opts) as MethodArgs['queue.delete-ok'] | undefined;
+    }, nowait ? [] : ['queue.delete-ok'], opts, (reply) => { this.host.topology.deleteQueue(queue); return reply; }) as MethodArgs['queue.delete-ok'] | undefined;
     return r ? r.messageCount : 0;
   }
 
@@ -297,7 +315,10 @@ export class Channel extends ChannelCore {
     const drop = (): void => {
       const c = this.consumers.get(consumerTag);
       this.consumers.delete(consumerTag);
-      if (c) this.cancelled.set(consumerTag, c.noAck);
+      if (c) {
+        this.cancelled.set(consumerTag, c.noAck);
+        this.host.topology.consumerCancelled(c.queue, this.host.consumerCount(c.queue) > 0);
+      }
     };
     await this.call('basic.cancel', { consumerTag, nowait }, nowait ? [] : ['basic.cancel-ok'], opts, drop);
   }
@@ -315,6 +336,8 @@ export class Channel extends ChannelCore {
    * Publishes a message (basic.publish). Resolves when the bytes are in the socket (after
    * 'drain' when its buffer is full), or, in confirm mode, when the broker acks the message.
    * Waits, up to the timeout, while the broker blocks publishing or the channel is reopening.
+   * While the connection is recovering, publishes wait in a buffer bounded in bytes (connection
+   * option `publishBufferBytes`); when it is full they reject at once with PublishBufferFull.
    * @throws ArgumentError for invalid arguments or properties (before anything is sent);
    *   PublishNacked (confirm mode) when the broker nacks; NoRoute (312, confirm mode) when a
    *   mandatory message was returned; Timeout; the channel's or connection's error when it closes.
@@ -331,7 +354,13 @@ export class Channel extends ChannelCore {
     if (this.canPublishNow()) return this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate);
     const bad = this.unusable();
     if (bad) return Promise.reject(bad);
-    return this.waitPublishable(opts).then(() => this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate));
+    const send = (): Promise<void> => this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate);
+    if (!this.host.recovering) return this.waitPublishable(opts).then(send);
+    const size = body.length;
+    if (!this.host.reserveOutage(size)) {
+      return Promise.reject(new PublishBufferFull(`basicPublish: the connection is recovering and its outage buffer is full (${size} more bytes do not fit); the message was not published`));
+    }
+    return this.waitPublishable(opts).finally(() => this.host.releaseOutage(size)).then(send);
   }
 
   /**

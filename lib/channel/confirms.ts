@@ -9,14 +9,28 @@
  */
 import { AMQPError, NoRoute, PublishNacked } from '../errors.js';
 import type { Message } from '../message.js';
+import type { BasicProperties } from '../protocol/generated/properties.js';
 import { deferred, type Deferred } from '../util/wait.js';
 
-interface Pending {
+/** @internal What is kept of a confirm-mode publish so it can be published again after a reconnect. */
+export interface Republishable {
+  body: Buffer;
+  properties: BasicProperties;
+  exchange: string;
+  routingKey: string;
+  mandatory: boolean;
+  immediate: boolean;
+}
+
+/** @internal One unconfirmed publish. */
+export interface Pending {
   resolve: () => void;
   reject: (err: unknown) => void;
   /** Set for mandatory publishes only: what a basic.return is matched against. */
   route?: { exchange: string; routingKey: string } | undefined;
   returned?: Message | undefined;
+  /** Set when the connection republishes unconfirmed messages after recovery. */
+  retained?: Republishable | undefined;
 }
 
 /** @internal See the file header. */
@@ -30,11 +44,26 @@ export class ConfirmTracker {
   get size(): number { return this.pending.size; }
 
   /** Registers the next publish and returns the promise its confirm settles. */
-  register(route?: { exchange: string; routingKey: string }): Promise<void> {
+  register(route?: { exchange: string; routingKey: string }, retained?: Republishable): Promise<void> {
     const tag = this.nextTag++;
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(tag, { resolve, reject, route });
+      this.pending.set(tag, { resolve, reject, route, retained });
     });
+  }
+
+  /** Re-registers a publish taken by `takeUnconfirmed()` under the next tag (it is being republished). */
+  registerExisting(p: Pending): void {
+    p.returned = undefined;
+    this.pending.set(this.nextTag++, p);
+  }
+
+  /** Removes and returns every outstanding publish, in tag order, and restarts tags at 1. */
+  takeUnconfirmed(): Pending[] {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    this.nextTag = 1;
+    this.wake();
+    return all;
   }
 
   /** Takes back the last registered tag (its frame could not be encoded; nothing was sent). */
@@ -90,7 +119,7 @@ export class ConfirmTracker {
       const err = new NoRoute(`${r?.replyCode ?? 312} ${r?.replyText ?? 'NO_ROUTE'}: message to exchange '${r?.exchange ?? ''}' with routing key '${r?.routingKey ?? ''}' was returned`, {
         replyCode: r?.replyCode ?? 312, replyText: r?.replyText ?? 'NO_ROUTE', classId: 60, methodId: 50, methodName: 'basic.return',
       });
-      (err as NoRoute & { returnedMessage?: Message }).returnedMessage = p.returned;
+      err.returnedMessage = p.returned;
       p.reject(err);
     } else p.resolve();
   }

@@ -1,57 +1,71 @@
 /**
- * Connection: the handshake, channel-0 methods, channel ids, frame demultiplexing and close.
+ * Connection: establishing (socket + handshake.ts under `connectTimeout`), channel-0 methods,
+ * channel ids, frame demultiplexing, close, and recovery after a loss.
  *
- * Handshake: protocol header -> start / start-ok (SASL PLAIN, AMQPLAIN or EXTERNAL, client
- * properties with our capabilities) -> [secure / secure-ok] -> tune / tune-ok (channel_max and
- * frame_max: the lower non-zero value; heartbeat: ours if set, else the server's) -> open /
- * open-ok. The whole of it (TCP, TLS, handshake) runs under `connectTimeout`. A broker refusing
- * us closes with a reply code, mapped to its typed error (403 AccessRefused for bad credentials,
- * 530 NotAllowed for an unknown or forbidden vhost).
+ * States: connecting -> open -> [recovering -> open ...] -> closing -> closed.
  *
- * Failure: when the transport dies (socket error or close, heartbeat silence, malformed frame,
- * server connection.close) every channel settles all its pending promises with that typed error
- * at once, and 'close' is emitted with it. The connection never emits 'error'.
+ * Loss: a socket error or close, heartbeat silence, or a server connection.close with a
+ * recoverable code (320 CONNECTION_FORCED, e.g. broker shutdown). With reconnect on (the default)
+ * the connection then goes `recovering`: the call in flight on each channel rejects with the typed
+ * cause, queued calls and new calls wait (each up to its own timeout), and a loop reconnects
+ * round-robin over the URLs with the backoff strategy, re-declares the recorded topology, reopens
+ * every channel with its id, prefetch, mode and consumers, and republishes unconfirmed messages.
+ * Errors retrying cannot fix (403, 530, 402) end it. Without reconnect, or for an irrecoverable
+ * error, every pending promise on every channel rejects at once with the cause and 'close' fires.
+ * A `close()` the user asked for is never a loss. The connection never emits 'error'.
  */
 import { EventEmitter } from 'node:events';
 import {
-  AMQPError, ArgumentError, ChannelClosed, ConnectionError, ConnectionLost, IrrecoverableConnectionError, ResourceError, errorForCode,
+  AccessRefused, AMQPError, ArgumentError, ChannelClosed, ConnectionError, ConnectionLost, InvalidPath, NotAllowed,
+  RecoverableConnectionError, ResourceError, errorForCode,
 } from '../errors.js';
 import { Channel } from '../channel/channel.js';
 import type { ChannelHost } from '../channel/channel-core.js';
 import { encodeMethodFrame } from '../protocol/content.js';
 import { FRAME_HEARTBEAT, FRAME_METHOD, PROTOCOL_HEADER } from '../protocol/frame.js';
 import { decodeMethod, METHOD_NAME, type Method, type MethodInit, type MethodName } from '../protocol/generated/methods.js';
-import { Reader, Writer, type FieldTable } from '../protocol/primitives.js';
+import { Reader, type FieldTable } from '../protocol/primitives.js';
+import { Backoff, type ReconnectStrategy } from '../recovery/backoff.js';
+import { restoreTopology } from '../recovery/restore-topology.js';
+import { Topology, type TopologyEntity } from '../recovery/topology.js';
 import { openSocket } from '../transport/socket.js';
 import { Transport } from '../transport/transport.js';
-import { VERSION } from '../version.js';
 import { arm, checkTimeout, deferred, waitWith, type CallOptions, type Deferred } from '../util/wait.js';
+import { handshake } from './handshake.js';
 import { resolveOptions, type ConnectionOptions, type ResolvedOptions } from './options.js';
+
+/** The connection's lifecycle state. */
+export type ConnectionState = 'connecting' | 'open' | 'recovering' | 'closing' | 'closed';
 
 /** Events a connection emits. It never emits 'error'. */
 export interface ConnectionEvents {
-  /** The connection closed: `err` is undefined after a clean `close()`, else the typed cause. */
+  /** Closed for good: `err` is undefined after a clean `close()`, else the typed cause. */
   close: [err: AMQPError | undefined];
   /** The broker blocked publishing (memory or disk alarm). */
   blocked: [reason: string];
   /** The broker unblocked publishing. */
   unblocked: [];
+  /** The connection was lost and is recovering; `err` is the typed cause. */
+  disconnected: [err: AMQPError];
+  /** A reconnect attempt is about to start after `delay` ms, to `url` (password hidden). */
+  reconnecting: [info: { attempt: number; delay: number; url: string }];
+  /** Recovery completed: topology, channels and consumers are back. */
+  recovered: [info: { attempts: number; downtimeMs: number; url: string }];
+  /** Recovery gave up (an error retrying cannot fix); 'close' follows with the same error. */
+  recoveryFailed: [err: AMQPError];
+  /** One recorded entity could not be re-declared during recovery; the rest went on. */
+  recoveryError: [info: { entity: TopologyEntity; error: AMQPError }];
 }
-
-type State = 'connecting' | 'open' | 'closing' | 'closed';
 
 interface Waiter0 { names: readonly MethodName[]; d: Deferred<Method> }
 
-/** The capabilities amqpts implements and advertises in connection.start-ok. */
-const CLIENT_CAPABILITIES: FieldTable = {
-  publisher_confirms: true,
-  exchange_exchange_bindings: true,
-  'basic.nack': true,
-  consumer_cancel_notify: true,
-  'connection.blocked': true,
-  authentication_failure_close: true,
-  per_consumer_qos: true,
-};
+const isFatal = (err: unknown): boolean =>
+  err instanceof AccessRefused || err instanceof NotAllowed || err instanceof InvalidPath || err instanceof ArgumentError;
+
+function describe(o: ResolvedOptions): string {
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  return `${o.tls ? 'amqps' : 'amqp'}://${encodeURIComponent(o.userid)}@${host}:${o.port}/${encodeURIComponent(o.virtualHost)}`;
+}
 
 /** An AMQP connection. Create one with `Connection.connect()`. */
 export class Connection extends EventEmitter<ConnectionEvents> implements ChannelHost {
@@ -67,45 +81,81 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   heartbeat = 0;
   /** Default timeout (ms) of channel calls. */
   readonly callTimeout: number;
-  /** @internal */ transport: Transport | null = null;
-  /** @internal */ closeError: AMQPError | null = null;
   /** True while the broker blocks publishing; see `blockedReason`. */
   blocked = false;
   /** The reason the broker gave for blocking, if blocked. */
   blockedReason = '';
-  private state: State = 'connecting';
-  private readonly opts: ResolvedOptions;
-  private readonly hooks: { onBlocked: ((reason: string) => void) | undefined; onUnblocked: (() => void) | undefined };
+  /** Whether unconfirmed publishes are republished after recovery. */
+  readonly republish: boolean;
+  /** @internal */ transport: Transport | null = null;
+  /** @internal */ closeError: AMQPError | null = null;
+  /** @internal */ readonly topology = new Topology();
+  private _state: ConnectionState = 'connecting';
+  private readonly endpoints: ResolvedOptions[];
+  private endpointIndex = 0;
+  private current: ResolvedOptions;
+  private readonly strategy: ReconnectStrategy | null;
+  private readonly input: ConnectionOptions;
   private waiter0: Waiter0 | null = null;
   private unblockWaiters: Deferred<void>[] = [];
   private eventWaiters: Deferred<void>[] = [];
+  private openWaiters: Deferred<void>[] = [];
   private nextChannelId = 1;
   private closing: Promise<void> | null = null;
   private serverCloseError: AMQPError | null = null;
+  private outageBytes = 0;
+  private readonly outageLimit: number;
+  private wakeSleep: (() => void) | null = null;
 
-  private constructor(opts: ResolvedOptions, hooks: ConnectionOptions) {
+  private constructor(input: ConnectionOptions) {
     super();
-    this.opts = opts;
-    this.callTimeout = opts.callTimeout;
-    this.hooks = { onBlocked: hooks.onBlocked, onUnblocked: hooks.onUnblocked };
+    this.input = input;
+    const urls = input.urls ?? [];
+    this.endpoints = urls.length > 0 ? urls.map((url) => resolveOptions({ ...input, url })) : [resolveOptions(input)];
+    this.current = this.endpoints[0] as ResolvedOptions;
+    this.callTimeout = this.current.callTimeout;
+    const rc = input.reconnect ?? (input.socket !== undefined && typeof input.socket !== 'function' ? false : true);
+    this.strategy = rc === false ? null : rc === true ? new Backoff()
+      : 'next' in rc && typeof rc.next === 'function' ? rc as ReconnectStrategy : new Backoff(rc as object);
+    this.republish = input.republish ?? true;
+    this.outageLimit = input.publishBufferBytes ?? 16 * 1024 * 1024;
+    if (!(this.outageLimit >= 0)) throw new ArgumentError('publishBufferBytes must be >= 0');
   }
 
   /**
-   * Connects and runs the AMQP handshake. Accepts a URL, options, or both (options win).
-   * Defaults: `amqp://guest:guest@localhost:5672/`.
-   * @throws ArgumentError for invalid options; ConnectionLost when the host cannot be reached or
-   *   drops the connection; Timeout after `connectTimeout`; AccessRefused (403) for bad
-   *   credentials; NotAllowed (530) or InvalidPath (402) for an unknown or forbidden vhost.
+   * Connects and runs the AMQP handshake, trying each URL of `urls` in order. Accepts a URL,
+   * options, or both (options win). Defaults: `amqp://guest:guest@localhost:5672/`.
+   * @throws ArgumentError for invalid options; ConnectionLost when no host can be reached;
+   *   Timeout after `connectTimeout`; AccessRefused (403) for bad credentials; NotAllowed (530)
+   *   or InvalidPath (402) for an unknown or forbidden vhost.
    */
   static async connect(urlOrOptions?: string | ConnectionOptions, options: ConnectionOptions = {}): Promise<Connection> {
     const input: ConnectionOptions = typeof urlOrOptions === 'string' ? { ...options, url: urlOrOptions } : { ...urlOrOptions, ...options };
-    const conn = new Connection(resolveOptions(input), input);
-    await conn.open(input);
-    return conn;
+    const conn = new Connection(input);
+    let last: unknown;
+    for (const ep of conn.endpoints) {
+      try {
+        await conn.establish(ep);
+        conn._state = 'open';
+        conn.strategy?.reset();
+        return conn;
+      } catch (err) {
+        last = err;
+        if (isFatal(err) || input.signal?.aborted) break;
+      }
+    }
+    conn._state = 'closed';
+    throw last;
   }
 
-  /** True once the handshake completed and until the connection closes. */
-  get connected(): boolean { return this.state === 'open'; }
+  /** The lifecycle state: connecting, open, recovering, closing or closed. */
+  get state(): ConnectionState { return this._state; }
+
+  /** True once the handshake completed and while not recovering or closed. */
+  get connected(): boolean { return this._state === 'open'; }
+
+  /** @internal */
+  get recovering(): boolean { return this._state === 'recovering'; }
 
   /** The server's advertised capabilities (`serverProperties.capabilities`). */
   get serverCapabilities(): FieldTable {
@@ -114,74 +164,42 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   }
 
   /** True while the connection is open and its socket alive. */
-  isAlive(): boolean { return this.state === 'open' && this.transport !== null && !this.transport.isDead; }
+  isAlive(): boolean { return this._state === 'open' && this.transport !== null && !this.transport.isDead; }
 
-  private async open(input: ConnectionOptions): Promise<void> {
-    const o = this.opts;
+  /** Opens a socket to `ep` and runs the handshake, all under `connectTimeout`. */
+  private async establish(ep: ResolvedOptions): Promise<void> {
     const failed = deferred<never>();
-    const disarm = arm({ timeout: o.connectTimeout === 0 ? undefined : o.connectTimeout, signal: input.signal }, `connect to ${o.host}:${o.port}`, (err) => {
+    failed.promise.catch(() => {});
+    const signal = this.input.signal;
+    const disarm = arm({ timeout: ep.connectTimeout === 0 ? undefined : ep.connectTimeout, signal }, `connect to ${describe(ep)}`, (err) => {
       failed.reject(err);
       this.transport?.fail(err);
     });
-    failed.promise.catch(() => {});
+    this.serverCloseError = null;
     try {
-      const sock = input.socket ?? await Promise.race([openSocket({
-        host: o.host, port: o.port, tls: o.tls, connectTimeout: o.connectTimeout, noDelay: o.noDelay, signal: input.signal,
-      }), failed.promise]);
-      const t = new Transport(sock, { onFrame: (ty, ch, p) => this.onFrame(ty, ch, p), onClose: (err) => this.onTransportClose(t, err) }, o.frameMax);
+      const s = this.input.socket;
+      const sock = s === undefined
+        ? await Promise.race([openSocket({ host: ep.host, port: ep.port, tls: ep.tls, connectTimeout: ep.connectTimeout, noDelay: ep.noDelay, signal }), failed.promise])
+        : typeof s === 'function' ? await Promise.race([Promise.resolve(s()), failed.promise]) : s;
+      const t = new Transport(sock, { onFrame: (ty, ch, p) => this.onFrame(ty, ch, p), onClose: (err) => this.onTransportClose(t, err) }, ep.frameMax);
       this.transport = t;
+      this.current = ep;
       t.out.bytes(PROTOCOL_HEADER);
       t.commit();
-      await Promise.race([this.handshake(), failed.promise]);
-      this.state = 'open';
+      const n = await Promise.race([handshake(this, ep, (neg) => {
+        t.setFrameMax(neg.frameMax);
+        t.startHeartbeat(neg.heartbeat * 1000);
+      }), failed.promise]);
+      this.serverProperties = n.serverProperties;
+      this.channelMax = n.channelMax;
+      this.frameMax = n.frameMax;
+      this.heartbeat = n.heartbeat;
     } catch (err) {
-      this.state = 'closed';
       this.transport?.fail(err instanceof AMQPError ? err : new ConnectionLost(String(err), { cause: err }));
       throw err;
     } finally {
       disarm();
     }
-  }
-
-  private async handshake(): Promise<void> {
-    const o = this.opts;
-    const start = await this.expect0('connection.start');
-    if (start.name !== 'connection.start') throw new ConnectionLost('handshake: expected connection.start');
-    this.serverProperties = start.args.serverProperties;
-    const offered = start.args.mechanisms.toString().split(' ');
-    if (!offered.includes(o.loginMethod)) {
-      throw new IrrecoverableConnectionError(`the server does not offer login method ${o.loginMethod} (it offers: ${offered.join(', ')})`);
-    }
-    const clientProperties: FieldTable = {
-      product: 'amqpts', version: VERSION, platform: `Node.js ${process.version}`,
-      information: 'https://www.npmjs.com/package/amqpts', capabilities: CLIENT_CAPABILITIES, ...o.clientProperties,
-    };
-    this.send0('connection.start-ok', { clientProperties, mechanism: o.loginMethod, response: this.saslResponse(), locale: o.locale });
-    let tune = await this.expect0('connection.tune', 'connection.secure');
-    while (tune.name === 'connection.secure') {
-      this.send0('connection.secure-ok', { response: this.saslResponse() });
-      tune = await this.expect0('connection.tune', 'connection.secure');
-    }
-    if (tune.name !== 'connection.tune') throw new ConnectionLost('handshake: expected connection.tune');
-    const lower = (a: number, b: number): number => (a === 0 ? b : b === 0 ? a : Math.min(a, b));
-    this.channelMax = Math.min(lower(o.channelMax, tune.args.channelMax), 65535);
-    this.frameMax = lower(o.frameMax, tune.args.frameMax);
-    this.heartbeat = o.heartbeat ?? tune.args.heartbeat;
-    this.send0('connection.tune-ok', { channelMax: this.channelMax, frameMax: this.frameMax, heartbeat: this.heartbeat });
-    const t = this.transport as Transport;
-    t.setFrameMax(this.frameMax);
-    t.startHeartbeat(this.heartbeat * 1000);
-    this.send0('connection.open', { virtualHost: o.virtualHost });
-    await this.expect0('connection.open-ok');
-  }
-
-  private saslResponse(): Buffer {
-    const o = this.opts;
-    if (o.loginMethod === 'PLAIN') return Buffer.from(`\0${o.userid}\0${o.password}`, 'utf8');
-    if (o.loginMethod === 'EXTERNAL') return Buffer.alloc(0);
-    const w = new Writer(128);
-    w.table({ LOGIN: o.userid, PASSWORD: o.password });
-    return Buffer.from(w.result().subarray(4));
   }
 
   // ---------------------------------------------------------------- frames
@@ -213,10 +231,9 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     switch (m.name) {
       case 'connection.close': {
         const a = m.args;
-        const err = errorForCode(a.replyCode, {
+        this.serverCloseError = errorForCode(a.replyCode, {
           replyText: a.replyText, classId: a.classId, methodId: a.methodId, methodName: METHOD_NAME[(a.classId << 16) | a.methodId] ?? '',
         }, true);
-        this.serverCloseError = err;
         this.send0('connection.close-ok', {});
         this.transport?.close();
         return;
@@ -225,38 +242,44 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
         this.blocked = true;
         this.blockedReason = m.args.reason;
         this.emit('blocked', m.args.reason);
-        this.hooks.onBlocked?.(m.args.reason);
+        this.input.onBlocked?.(m.args.reason);
         return;
-      case 'connection.unblocked': {
-        this.blocked = false;
-        this.blockedReason = '';
-        const ws = this.unblockWaiters;
-        this.unblockWaiters = [];
-        for (const d of ws) d.resolve();
-        for (const ch of this.channels.values()) ch.wakePublishers();
+      case 'connection.unblocked':
+        this.unblock();
         this.emit('unblocked');
-        this.hooks.onUnblocked?.();
+        this.input.onUnblocked?.();
         return;
-      }
       default:
         throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - unexpected ${m.name} on channel 0` }, true);
     }
   }
 
-  private expect0(...names: MethodName[]): Promise<Method> {
+  private unblock(): void {
+    this.blocked = false;
+    this.blockedReason = '';
+    const ws = this.unblockWaiters;
+    this.unblockWaiters = [];
+    for (const d of ws) d.resolve();
+    for (const ch of this.channels.values()) ch.wakePublishers();
+  }
+
+  /** @internal Waits for the next channel-0 method among `names` (the handshake's and close's replies). */
+  expect0(...names: MethodName[]): Promise<Method> {
     const d = deferred<Method>();
-    if (this.closeError) d.reject(this.closeError);
+    const t = this.transport;
+    if (!t || t.isDead) d.reject(t?.error ?? this.closeError ?? new ConnectionLost('the connection is closed'));
     else this.waiter0 = { names, d };
     return d.promise;
   }
 
-  private send0<N extends MethodName>(name: N, args: MethodInit[N]): void {
+  /** @internal Sends a channel-0 method. */
+  send0<N extends MethodName>(name: N, args: MethodInit[N]): void {
     const t = this.transport;
     if (!t || t.isDead) throw this.closeError ?? new ConnectionLost('the connection is closed');
     t.reserve(1024);
     const start = t.out.pos;
     try {
-      encodeMethodFrame(t.out, 0, name, args, this.frameMax || this.opts.frameMax);
+      encodeMethodFrame(t.out, 0, name, args, this.frameMax || this.current.frameMax);
     } catch (err) {
       t.rewind(start);
       throw err;
@@ -274,19 +297,115 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   private onTransportClose(t: Transport, err: AMQPError | undefined): void {
     if (t !== this.transport) return;
     const cause = this.serverCloseError ?? err;
+    this.serverCloseError = null;
+    const w = this.waiter0;
+    this.waiter0 = null;
+    w?.d.reject(cause ?? new ConnectionLost('the connection closed'));
+    if (this._state === 'connecting') return; // establish() fails and says why
+    if (this._state === 'recovering') {
+      // died again mid-recovery: settle what the restore steps wait for; the loop goes on
+      for (const ch of this.channels.values()) ch.connectionLost(cause ?? new ConnectionLost('the connection closed'), this.republish);
+      return;
+    }
+    if (this._state === 'open' && this.strategy && cause instanceof RecoverableConnectionError) {
+      this.beginRecovery(cause);
+      return;
+    }
+    this.terminate(cause);
+  }
+
+  /** Closed for good: settle everything with `cause` (or ChannelClosed after a clean close). */
+  private terminate(cause: AMQPError | undefined): void {
+    if (this._state === 'closed') return;
     const reason = cause ?? new ChannelClosed('the connection was closed by the client');
     this.closeError = reason;
-    this.state = 'closed';
-    this.waiter0?.d.reject(reason);
-    this.waiter0 = null;
+    this._state = 'closed';
+    this.wakeSleep?.();
+    const t = this.transport;
+    if (t && !t.isDead) t.fail(reason);
     for (const ch of [...this.channels.values()]) ch.connectionClosed(reason);
     this.channels.clear();
-    for (const d of this.unblockWaiters) d.reject(reason);
+    for (const list of [this.unblockWaiters, this.eventWaiters, this.openWaiters]) for (const d of list) d.reject(reason);
     this.unblockWaiters = [];
+    this.eventWaiters = [];
+    this.openWaiters = [];
+    queueMicrotask(() => this.emit('close', cause));
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  private beginRecovery(cause: AMQPError): void {
+    this._state = 'recovering';
+    const since = Date.now();
+    for (const ch of this.channels.values()) ch.connectionLost(cause, this.republish);
     const ev = this.eventWaiters;
     this.eventWaiters = [];
-    for (const d of ev) d.reject(reason);
-    queueMicrotask(() => this.emit('close', cause));
+    for (const d of ev) d.reject(cause);
+    if (this.blocked) this.unblock();
+    queueMicrotask(() => this.emit('disconnected', cause));
+    void this.recoveryLoop(since);
+  }
+
+  private async recoveryLoop(since: number): Promise<void> {
+    const strategy = this.strategy as ReconnectStrategy;
+    for (let attempt = 1; this._state === 'recovering'; attempt++) {
+      const delay = Math.max(0, strategy.next());
+      const ep = this.endpoints[this.endpointIndex++ % this.endpoints.length] as ResolvedOptions;
+      this.emit('reconnecting', { attempt, delay, url: describe(ep) });
+      if (delay > 0) await this.sleep(delay);
+      if (this._state !== 'recovering') return;
+      try {
+        await this.establish(ep);
+        if (!(await this.restoreAll())) continue;
+      } catch (err) {
+        if ((this._state as ConnectionState) !== 'recovering') return;
+        if (isFatal(err)) {
+          const e = err as AMQPError;
+          this.emit('recoveryFailed', e);
+          this.terminate(e);
+          return;
+        }
+        continue;
+      }
+      this._state = 'open';
+      strategy.reset();
+      const ws = this.openWaiters;
+      this.openWaiters = [];
+      for (const d of ws) d.resolve();
+      this.emit('recovered', { attempts: attempt, downtimeMs: Date.now() - since, url: describe(ep) });
+      return;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void { clearTimeout(timer); resolve(); }
+      this.wakeSleep = () => { this.wakeSleep = null; done(); };
+    });
+  }
+
+  /** Re-declares the topology on a temporary channel, then recovers every channel. */
+  private async restoreAll(): Promise<boolean> {
+    let renames = new Map<string, string>();
+    if (this.topology.entities().length > 0) {
+      const id = this.allocateId();
+      const tmp = new Channel(this, id, false);
+      this.channels.set(id, tmp);
+      try {
+        await tmp.open({ timeout: this.callTimeout });
+        renames = await restoreTopology(tmp, this.topology, (entity, error) => this.emit('recoveryError', { entity, error }));
+        await tmp.close({ timeout: this.callTimeout });
+      } finally {
+        if (this.channels.get(id) === tmp) this.releaseChannel(id);
+      }
+    }
+    for (const ch of [...this.channels.values()]) {
+      if (!(await ch.recover(renames))) {
+        if (this.transport === null || this.transport.isDead) return false;
+      }
+    }
+    return this.transport !== null && !this.transport.isDead;
   }
 
   // ---------------------------------------------------------------- ChannelHost
@@ -319,15 +438,42 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     for (const d of ws) d.resolve();
   }
 
+  /** @internal */
+  consumerCount(queue: string): number {
+    let n = 0;
+    for (const ch of this.channels.values()) n += ch.consumersOn(queue);
+    return n;
+  }
+
+  /** @internal */
+  reserveOutage(bytes: number): boolean {
+    if (this.outageBytes + bytes > this.outageLimit) return false;
+    this.outageBytes += bytes;
+    return true;
+  }
+
+  /** @internal */
+  releaseOutage(bytes: number): void {
+    this.outageBytes -= bytes;
+  }
+
   // ---------------------------------------------------------------- public API
 
   /**
    * Opens a channel (channel.open), or returns the open channel with `channelId` if there is one.
+   * While the connection is recovering it waits (up to the timeout) for recovery first.
    * @throws ArgumentError for an id out of range; ResourceError when every id is taken;
    *   the connection's error when it is closed; Timeout.
    */
   async channel(channelId?: number, opts: CallOptions & { autoDecode?: boolean } = {}): Promise<Channel> {
-    if (this.state !== 'open') throw this.closeError ?? new ConnectionLost('the connection is not open');
+    checkTimeout(opts.timeout);
+    const timeout = opts.timeout ?? this.callTimeout;
+    if (this._state === 'recovering') {
+      const d = deferred<void>();
+      this.openWaiters.push(d);
+      await waitWith(d.promise, { timeout, signal: opts.signal }, 'channel (waiting for recovery)');
+    }
+    if (this._state !== 'open') throw this.closeError ?? new ConnectionLost('the connection is not open');
     if (channelId !== undefined) {
       if (!Number.isInteger(channelId) || channelId < 1 || channelId > this.channelMax) {
         throw new ArgumentError(`channel id must be an integer in [1, ${this.channelMax}], got ${String(channelId)}`);
@@ -335,12 +481,11 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
       const existing = this.channels.get(channelId);
       if (existing) return existing;
     }
-    checkTimeout(opts.timeout);
     const id = channelId ?? this.allocateId();
-    const ch = new Channel(this, id, opts.autoDecode ?? this.opts.autoDecode);
+    const ch = new Channel(this, id, opts.autoDecode ?? this.current.autoDecode);
     this.channels.set(id, ch);
     try {
-      await ch.open({ timeout: opts.timeout ?? this.callTimeout, signal: opts.signal });
+      await ch.open({ timeout, signal: opts.signal });
     } catch (err) {
       if (this.channels.get(id) === ch) this.releaseChannel(id);
       throw err;
@@ -360,31 +505,42 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
 
   /**
    * Closes the connection (connection.close), waiting for the broker's close-ok up to `timeout`
-   * (default callTimeout). Every channel closes; their pending promises reject with ChannelClosed.
-   * Closing a closed connection does nothing.
+   * (default callTimeout); stops any recovery. Every channel closes; pending promises reject with
+   * ChannelClosed. Closing a closed connection does nothing.
    */
   close(opts: CallOptions & { replyCode?: number; replyText?: string; classId?: number; methodId?: number } = {}): Promise<void> {
-    if (this.state === 'closed') return Promise.resolve();
+    if (this._state === 'closed') return Promise.resolve();
     if (this.closing) return this.closing;
-    this.state = 'closing';
-    const t = this.transport as Transport;
+    const wasOpen = this._state === 'open';
+    this._state = 'closing';
+    this.wakeSleep?.();
+    const t = this.transport;
+    if (!wasOpen || !t || t.isDead) {
+      this.terminate(undefined);
+      this.closing = Promise.resolve();
+      return this.closing;
+    }
     const done = this.expect0('connection.close-ok');
     this.send0('connection.close', {
       replyCode: opts.replyCode ?? 200, replyText: opts.replyText ?? 'Normal shutdown', classId: opts.classId ?? 0, methodId: opts.methodId ?? 0,
     });
     this.closing = waitWith(done, { timeout: opts.timeout ?? this.callTimeout, signal: opts.signal }, 'connection.close')
       .then(() => undefined, () => undefined)
-      .finally(() => t.close());
+      .finally(() => {
+        t.close();
+        this.terminate(undefined);
+      });
     return this.closing;
   }
 
   /**
    * Resolves once at least one inbound event (delivery, return, cancel, confirm) has been
    * dispatched after the call. amqpy's worker loop `while (true) await conn.drainEvents()` works.
-   * @throws Timeout when nothing arrives within `timeout` ms; the connection's error if it closes.
+   * @throws Timeout when nothing arrives within `timeout` ms; the connection's error if it is
+   *   lost or closes.
    */
   drainEvents(opts: CallOptions = {}): Promise<void> {
-    if (this.state === 'closed') return Promise.reject(this.closeError ?? new ConnectionLost('the connection is closed'));
+    if (this._state === 'closed') return Promise.reject(this.closeError ?? new ConnectionLost('the connection is closed'));
     const d = deferred<void>();
     this.eventWaiters.push(d);
     return waitWith(d.promise, opts, 'drainEvents').catch((err: unknown) => {
@@ -396,14 +552,19 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   /**
    * Calls `drainEvents({ timeout })` until the connection closes. Resolves after a clean
    * `close()`, rejects with the connection's error, or with Timeout when an interval passes with
-   * no event.
+   * no event. A loss the connection recovers from does not end the loop.
    */
   async loop(opts: CallOptions = {}): Promise<void> {
-    while (this.state !== 'closed') {
+    while (this._state !== 'closed') {
       try {
         await this.drainEvents(opts);
       } catch (err) {
-        if ((this.state as State) === 'closed' && this.closeError instanceof ChannelClosed) return;
+        const state = this._state as ConnectionState;
+        if (state === 'closed' && this.closeError instanceof ChannelClosed) return;
+        if (state === 'recovering' || state === 'open') {
+          if (!(err instanceof RecoverableConnectionError)) throw err; // e.g. Timeout
+          continue; // the connection was lost and is coming back: keep draining
+        }
         throw err;
       }
     }

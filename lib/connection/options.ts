@@ -8,6 +8,7 @@
 import type { Duplex } from 'node:stream';
 import { ArgumentError } from '../errors.js';
 import type { FieldTable } from '../protocol/primitives.js';
+import type { BackoffOptions, ReconnectStrategy } from '../recovery/backoff.js';
 import type { TlsOptions } from '../transport/socket.js';
 
 /** SASL mechanisms amqpts can log in with. */
@@ -56,8 +57,24 @@ export interface ConnectionOptions {
   callTimeout?: number;
   /** Decode text bodies to strings on receipt (default true, as amqpy); a channel can override it. */
   autoDecode?: boolean;
-  /** A connected duplex stream to speak AMQP over instead of opening a socket (tests, tunnels). */
-  socket?: Duplex;
+  /**
+   * A connected duplex stream to speak AMQP over instead of opening a socket (tests, tunnels), or a
+   * function returning one per connection attempt (which also allows reconnecting).
+   */
+  socket?: Duplex | (() => Duplex | Promise<Duplex>);
+  /** Several broker URLs, tried in order on connect and round-robin on reconnect. */
+  urls?: string[];
+  /**
+   * Reconnect after a lost connection (socket error or close, heartbeat silence, a recoverable
+   * server close such as 320): `true` (default) uses a `Backoff`; pass Backoff options, your own
+   * `{ next(), reset() }` object, or `false` to close for good on the first loss. Default false
+   * when `socket` is a stream (it cannot be reopened).
+   */
+  reconnect?: boolean | ReconnectStrategy | BackoffOptions;
+  /** Republish confirm-mode messages left unconfirmed by a lost connection (default true). */
+  republish?: boolean;
+  /** Bytes of publishes that may wait while the connection recovers (default 16 MiB). */
+  publishBufferBytes?: number;
   /** Aborts connecting. */
   signal?: AbortSignal;
 }
@@ -134,7 +151,7 @@ function checkInt(v: number, name: string, min: number, max: number): void {
 /** @internal Merges URL and explicit options, applies defaults and validates. */
 export function resolveOptions(input: ConnectionOptions): ResolvedOptions {
   const o: ConnectionOptions = { ...(input.url !== undefined ? parseUrl(input.url) : {}) };
-  for (const [k, v] of Object.entries(input)) if (v !== undefined && k !== 'url') (o as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(input)) if (v !== undefined && k !== 'url' && k !== 'urls') (o as Record<string, unknown>)[k] = v;
   let host = o.host ?? 'localhost';
   let port = o.port;
   const hp = /^([^:[\]]+):(\d+)$/.exec(host);

@@ -19,13 +19,16 @@
  * Decoding yields plain values: t → boolean, S → string (a Buffer if its bytes are not valid
  * UTF-8), integers → number, l → number when safe else bigint, f/d → number, T → Date (a
  * `Typed('T', seconds)` beyond Date's range), x → Buffer (a copy), V → null, D → Decimal,
- * F → plain object, A → array. Every decoded table and array also carries its wire tags in a
- * non-enumerable {@link FIELD_TYPES} property (key → tag, or index → tag). When encoding a
- * table/array that carries FIELD_TYPES, each value still compatible with its remembered tag is
- * written with that tag, so `encode(decode(bytes))` reproduces the bytes exactly: e.g. a small
- * `l` (RabbitMQ's x-death count) stays `l`, a `d` of 1.0 stays `d`, a non-UTF-8 `S` stays `S`.
- * Exceptions: a `t` octet other than 0/1 re-encodes as 1, NaN payload bits are not kept, and a
- * table with duplicate keys keeps the last. Copying a table with `{...t}` drops the tags.
+ * F → plain object, A → array. A decoded table or array remembers its wire tags (key → tag, or
+ * index → tag) in a non-enumerable {@link FIELD_TYPES} property. To keep decoding cheap, the
+ * property is only added when some tag differs from what inference would pick for the decoded
+ * value (b, B, s, u, i, f; l of an int32-range value, d of an integer, a non-UTF-8 S): otherwise
+ * inference reproduces every tag anyway. {@link getFieldTypes} gives the tags either way.
+ * When encoding a table/array that carries FIELD_TYPES, each value still compatible with its
+ * remembered tag is written with that tag, so `encode(decode(bytes))` reproduces the bytes
+ * exactly: e.g. a small `l` (RabbitMQ's x-death count) stays `l`, a `d` of 1.0 stays `d`, a
+ * non-UTF-8 `S` stays `S`. Exceptions: a `t` octet other than 0/1 re-encodes as 1, NaN payload
+ * bits are not kept, and of duplicate keys the last wins. `{...t}` drops the remembered tags.
  */
 import { isUtf8 } from 'node:buffer';
 import { ArgumentError, FrameError } from '../errors.js';
@@ -42,7 +45,10 @@ export type FieldValue =
 /** An AMQP field table: string keys (at most 255 UTF-8 bytes) to field values. */
 export interface FieldTable { [key: string]: FieldValue }
 
-/** Symbol of the non-enumerable property holding a decoded table's/array's wire tags. */
+/**
+ * Key of the non-enumerable property in which a decoded table (array) remembers its wire tags, as
+ * a `Record<key, FieldType>` (a `FieldType[]`); see the module documentation for when it is set.
+ */
 export const FIELD_TYPES: unique symbol = Symbol('amqpts.fieldTypes');
 
 /** An AMQP decimal (`D`): `value / 10 ** scale`; scale is 0..255, value 0..2^32-1. */
@@ -89,12 +95,22 @@ export const Field = {
   /** A timestamp (`T`): a Date, or uint64 seconds since the epoch. */ timestamp: (v: Date | number | bigint): Typed => new Typed('T', v),
 } as const;
 
-/** The wire tags a decoded table or array carries, or `undefined` when it has none. */
-export function getFieldTypes(t: FieldTable): Readonly<Record<string, FieldType>> | undefined;
-/** The wire tags a decoded array carries, or `undefined` when it has none. */
-export function getFieldTypes(a: readonly FieldValue[]): readonly FieldType[] | undefined;
+/**
+ * The tag of every value of a table: its remembered wire tag when it has one (see
+ * {@link FIELD_TYPES}), else the inferred tag (`undefined` for a value that cannot be encoded).
+ */
+export function getFieldTypes(t: FieldTable): Readonly<Record<string, FieldType | undefined>>;
+/** The tag of every element of an array, as for tables. */
+export function getFieldTypes(a: readonly FieldValue[]): readonly (FieldType | undefined)[];
 export function getFieldTypes(t: object): unknown {
-  return (t as { [FIELD_TYPES]?: unknown })[FIELD_TYPES];
+  return (t as { [FIELD_TYPES]?: unknown })[FIELD_TYPES] ?? inferTags(t);
+}
+
+function inferTags(t: object): unknown {
+  if (Array.isArray(t)) return t.map(inferTag);
+  const out: Record<string, FieldType | undefined> = Object.create(null) as Record<string, FieldType | undefined>;
+  for (const k of Object.keys(t)) out[k] = inferTag((t as Record<string, unknown>)[k]);
+  return out;
 }
 
 const U32 = 0x100000000;
@@ -172,16 +188,16 @@ function typedOk(tag: FieldType, v: unknown): boolean {
   return compatible(tag, v);
 }
 
-/** Key path of the value being encoded, and the containers it is nested in (for cycles). */
-const PATH: (string | number)[] = [];
+/** Containers being encoded (for cycles); key path of a failed encode, filled while unwinding. */
 const SEEN: object[] = [];
+const PATH: (string | number)[] = [];
 
 function encodeError(e: unknown, field: string | undefined): unknown {
-  if (!(e instanceof ArgumentError)) return e;
   let where = '';
   for (const k of PATH) where += typeof k === 'number' ? `[${k}]` : where === '' ? k : `.${k}`;
   PATH.length = 0;
   SEEN.length = 0;
+  if (!(e instanceof ArgumentError)) return e;
   const prefix = field === undefined ? where : where === '' ? field : `${field}: ${where}`;
   return new ArgumentError(prefix === '' ? e.message : `${prefix}: ${e.message}`);
 }
@@ -206,13 +222,17 @@ function leave(w: Writer, start: number): void {
 function writeTableBody(w: Writer, t: FieldTable): void {
   const start = enter(w, t);
   const tags = (t as { [FIELD_TYPES]?: Record<string, unknown> })[FIELD_TYPES];
-  for (const key of Object.keys(t)) {
-    const v = t[key];
-    if (v === undefined) continue;
-    PATH.push(key);
-    w.shortstr(key, 'key');
-    writeValue(w, v, tags === undefined ? undefined : tags[key]);
-    PATH.pop();
+  let key = '';
+  try {
+    for (key in t) {
+      const v = t[key];
+      if (v === undefined || !Object.hasOwn(t, key)) continue;
+      w.shortstr(key, 'key');
+      writeValue(w, v, tags === undefined ? undefined : tags[key]);
+    }
+  } catch (e) {
+    PATH.unshift(key);
+    throw e;
   }
   leave(w, start);
 }
@@ -220,10 +240,12 @@ function writeTableBody(w: Writer, t: FieldTable): void {
 function writeArrayBody(w: Writer, a: readonly FieldValue[]): void {
   const start = enter(w, a);
   const tags = (a as { [FIELD_TYPES]?: unknown[] })[FIELD_TYPES];
-  for (let i = 0; i < a.length; i++) {
-    PATH.push(i);
-    writeValue(w, a[i], tags === undefined ? undefined : tags[i]);
-    PATH.pop();
+  let i = 0;
+  try {
+    for (; i < a.length; i++) writeValue(w, a[i], tags === undefined ? undefined : tags[i]);
+  } catch (e) {
+    PATH.unshift(i);
+    throw e;
   }
   leave(w, start);
 }
@@ -231,33 +253,14 @@ function writeArrayBody(w: Writer, a: readonly FieldValue[]): void {
 /** Writes tag + value, using the remembered tag `hint` when `v` still fits it. */
 function writeValue(w: Writer, v: unknown, hint: unknown): void {
   if (hint !== undefined && compatible(hint, v)) return writeAs(w, hint as FieldType, v);
-  switch (typeof v) {
-    case 'string': return writeAs(w, 'S', v);
-    case 'boolean': return writeAs(w, 't', v);
-    case 'number':
-      if ((v | 0) === v) return writeAs(w, 'I', v);
-      if (!Number.isInteger(v)) return writeAs(w, 'd', v);
-      if (Number.isSafeInteger(v)) return writeAs(w, 'l', v);
-      throw new ArgumentError(`integer ${v} is beyond Number.MAX_SAFE_INTEGER; use a bigint or Field.double()`);
-    case 'bigint':
-      if (v < INT64_MIN || v > INT64_MAX) throw new ArgumentError(`bigint ${v} is outside the int64 range`);
-      return writeAs(w, 'l', v);
-    case 'undefined': return writeAs(w, 'V', v);
-    case 'object':
-      if (v === null) return writeAs(w, 'V', v);
-      if (v instanceof Uint8Array) return writeAs(w, 'x', v);
-      if (v instanceof Date) return writeAs(w, 'T', v);
-      if (v instanceof Decimal) return writeAs(w, 'D', v);
-      if (Array.isArray(v)) return writeAs(w, 'A', v);
-      if (v instanceof Typed) {
-        if (!typedOk(v.type, v.value)) throw new ArgumentError(`cannot encode ${describe(v.value)} as field type '${String(v.type)}'`);
-        return writeAs(w, v.type, v.value);
-      }
-      if (isPlainObject(v)) return writeAs(w, 'F', v);
-      throw new ArgumentError(`cannot encode ${describe(v)} in a field table`);
-    default:
-      throw new ArgumentError(`cannot encode ${describe(v)} in a field table`);
+  const tag = inferTag(v);
+  if (tag === undefined) {
+    throw new ArgumentError(typeof v === 'number' ? `integer ${v} is beyond Number.MAX_SAFE_INTEGER; use a bigint or Field.double()`
+      : `cannot encode ${describe(v)} in a field table`);
   }
+  if (!(v instanceof Typed)) return writeAs(w, tag, v);
+  if (!typedOk(tag, v.value)) throw new ArgumentError(`cannot encode ${describe(v.value)} as field type '${String(tag)}'`);
+  writeAs(w, tag, v.value);
 }
 
 /** Writes `v` with tag `tag`; `v` has been checked to fit. */
@@ -433,15 +436,11 @@ export class Writer {
   table(t: FieldTable | undefined, field?: string): void {
     if (t == null) return this.put32(0);
     if (typeof t !== 'object' || Array.isArray(t) || !isPlainObject(t)) throw intError(field, t, 'a plain object (table)');
-    PATH.length = 0;
-    SEEN.length = 0;
     try { writeTableBody(this, t); } catch (e) { throw encodeError(e, field); }
   }
   /** Writes a field array. */
   array(a: readonly FieldValue[], field?: string): void {
     if (!Array.isArray(a)) throw intError(field, a, 'an array');
-    PATH.length = 0;
-    SEEN.length = 0;
     try { writeArrayBody(this, a); } catch (e) { throw encodeError(e, field); }
   }
 }
@@ -561,34 +560,68 @@ function tagFields(o: object, types: object): void {
   Object.defineProperty(o, FIELD_TYPES, { value: types, writable: true, configurable: true });
 }
 
+/** Whether decoding `tag` to `v` loses the tag: inference would write `v` with another one. */
+function tagLost(tag: FieldType, v: FieldValue): boolean {
+  switch (tag) {
+    case 'b': case 'B': case 's': case 'u': case 'i': case 'f': return true;
+    case 'l': return typeof v === 'number' && (v | 0) === v;
+    case 'd': return Number.isInteger(v);
+    case 'S': return typeof v !== 'string';
+    default: return false;
+  }
+}
+
+/** The tag `v` is encoded with when nothing is remembered, or undefined if it cannot be. */
+function inferTag(v: unknown): FieldType | undefined {
+  switch (typeof v) {
+    case 'string': return 'S';
+    case 'boolean': return 't';
+    case 'number': return (v | 0) === v ? 'I' : !Number.isInteger(v) ? 'd' : Number.isSafeInteger(v) ? 'l' : undefined;
+    case 'bigint': return 'l';
+    case 'undefined': return 'V';
+    case 'object':
+      if (v === null) return 'V';
+      if (v instanceof Uint8Array) return 'x';
+      if (v instanceof Date) return 'T';
+      if (v instanceof Decimal) return 'D';
+      if (v instanceof Typed) return v.type;
+      if (Array.isArray(v)) return 'A';
+      return isPlainObject(v) ? 'F' : undefined;
+    default: return undefined;
+  }
+}
+
 function readTable(r: Reader, depth: number): FieldTable {
   const saved = openBlock(r, depth);
   const t: FieldTable = {};
-  const types: Record<string, FieldType> = Object.create(null) as Record<string, FieldType>;
+  let types: Record<string, FieldType> | undefined;
   while (r.pos < r.end) {
     const key = r.shortstr();
     const tag = readTag(r);
     const v = readValue(r, tag, depth);
     if (key === '__proto__') Object.defineProperty(t, key, { value: v, enumerable: true, writable: true, configurable: true });
     else t[key] = v;
-    types[key] = tag;
+    if (types !== undefined) types[key] = tag;
+    else if (tagLost(tag, v)) (types = inferTags(t) as Record<string, FieldType>)[key] = tag;
   }
   r.end = saved;
-  tagFields(t, types);
+  if (types !== undefined) tagFields(t, types);
   return t;
 }
 
 function readArray(r: Reader, depth: number): FieldValue[] {
   const saved = openBlock(r, depth);
   const a: FieldValue[] = [];
-  const types: FieldType[] = [];
+  let types: FieldType[] | undefined;
   while (r.pos < r.end) {
     const tag = readTag(r);
-    a.push(readValue(r, tag, depth));
-    types.push(tag);
+    const v = readValue(r, tag, depth);
+    a.push(v);
+    if (types !== undefined) types.push(tag);
+    else if (tagLost(tag, v)) (types = inferTags(a) as FieldType[])[a.length - 1] = tag;
   }
   r.end = saved;
-  tagFields(a, types);
+  if (types !== undefined) tagFields(a, types);
   return a;
 }
 
@@ -608,9 +641,13 @@ function copyOf(b: Buffer): Buffer {
 function readValue(r: Reader, tag: FieldType, depth: number): FieldValue {
   switch (tag) {
     case 'S': {
-      const b = r.longstr();
-      if (b.length === 0) return '';
-      return isUtf8(b) ? (b as FastBuffer).utf8Slice(0, b.length) : copyOf(b);
+      const n = r.u32(), p = r.pos, b = r.buf;
+      if (p + n > r.end) throw truncated(r, n);
+      r.pos = p + n;
+      let i = n <= 64 ? 0 : n; // short strings: check for ASCII here, cheaper than isUtf8
+      while (i < n && b[p + i]! < 0x80) i++;
+      if (i === n || isUtf8(b.subarray(p, p + n))) return n === 0 ? '' : (b as FastBuffer).utf8Slice(p, p + n);
+      return copyOf(b.subarray(p, p + n));
     }
     case 'I': return r.i32();
     case 't': return r.u8() !== 0;
@@ -618,8 +655,9 @@ function readValue(r: Reader, tag: FieldType, depth: number): FieldValue {
     case 'F': return readTable(r, depth + 1);
     case 'A': return readArray(r, depth + 1);
     case 'T': {
-      const s = r.u64n();
-      return s <= BigInt(MAX_DATE_SECONDS) ? new Date(Number(s) * 1000) : new Typed('T', Number.isSafeInteger(Number(s)) ? Number(s) : s);
+      const hi = r.u32(), lo = r.u32(), s = hi * U32 + lo;
+      if (s <= MAX_DATE_SECONDS) return new Date(s * 1000);
+      return new Typed('T', hi < 0x200000 ? s : (BigInt(hi) << 32n) | BigInt(lo));
     }
     case 'b': return r.i8();
     case 'B': return r.u8();

@@ -237,13 +237,22 @@ describe('field tables', () => {
     expect(getFieldTypes(copy)).toEqual({ l: 'I' });
   });
 
-  it('FIELD_TYPES is non-enumerable and decoded containers are plain', () => {
-    const t = decodeTable(table(entry('a', '41000000054900000001')));
-    expect(Object.keys(t)).toEqual(['a']);
+  it('FIELD_TYPES is non-enumerable, set only when a tag is not the inferred one; containers are plain', () => {
+    const t = decodeTable(table(entry('a', '41000000074900000001' + '6201'), entry('s', '53000000026869')));
+    expect(Object.keys(t)).toEqual(['a', 's']);
     expect(Object.getPrototypeOf(t)).toBe(Object.prototype);
     expect(Array.isArray(t.a)).toBe(true);
-    expect(Object.getOwnPropertyDescriptor(t, FIELD_TYPES)?.enumerable).toBe(false);
-    expect(JSON.stringify(t)).toBe('{"a":[1]}');
+    expect(JSON.stringify(t)).toBe('{"a":[1,1],"s":"hi"}');
+    expect(t).toEqual({ a: [1, 1], s: 'hi' });
+    expect(Object.getOwnPropertyDescriptor(t, FIELD_TYPES)).toBeUndefined();
+    expect(getFieldTypes(t)).toEqual({ a: 'A', s: 'S' });
+    const a = t.a as FieldValue[];
+    expect(Object.getOwnPropertyDescriptor(a, FIELD_TYPES)?.enumerable).toBe(false);
+    expect((a as unknown as { [FIELD_TYPES]: unknown })[FIELD_TYPES]).toEqual(['I', 'b']);
+    const u = decodeTable(table(entry('s', '53000000026869'), entry('u', '750001'), entry('n', '49ffffffff')));
+    expect(Object.getOwnPropertyDescriptor(u, FIELD_TYPES)?.enumerable).toBe(false);
+    expect((u as { [FIELD_TYPES]?: unknown })[FIELD_TYPES]).toEqual({ s: 'S', u: 'u', n: 'I' });
+    expect(getFieldTypes({ f: (() => 1) as unknown as FieldValue, n: 2 ** 40 })).toEqual({ f: undefined, n: 'l' });
   });
 
   it('nests tables and arrays', () => {
@@ -326,7 +335,7 @@ describe('field tables', () => {
       [{ f: new Foo() }, /arguments: f: cannot encode a Foo/],
       [cyclic, /arguments: self\.again: circular reference/],
       [{ n: 2 ** 53 }, /arguments: n: integer 9007199254740992 is beyond Number.MAX_SAFE_INTEGER/],
-      [{ n: 2n ** 63n }, /arguments: n: bigint .* outside the int64 range/],
+      [{ n: 2n ** 63n }, /arguments: n: expected an integer -2\^63\.\.2\^63-1 \(int64\), got bigint 9223372036854775808/],
       [{ ['k'.repeat(256)]: 1 }, /arguments: k+: key: shortstr longer than 255 bytes/],
       [{ d: new Date(NaN) }, /arguments: d: cannot encode an invalid Date/],
       [{ t: new Typed('I', 1) }, null as unknown as RegExp],

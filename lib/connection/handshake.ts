@@ -1,0 +1,81 @@
+/**
+ * The client side of the AMQP handshake, over channel 0:
+ * protocol header -> start / start-ok (SASL PLAIN, AMQPLAIN or EXTERNAL; client properties with
+ * our capabilities) -> [secure / secure-ok] -> tune / tune-ok (channel_max and frame_max: the
+ * lower non-zero value; heartbeat: ours if set, else the server's) -> open / open-ok.
+ */
+import { ConnectionLost, IrrecoverableConnectionError } from '../errors.js';
+import type { Method, MethodInit, MethodName } from '../protocol/generated/methods.js';
+import { Writer, type FieldTable } from '../protocol/primitives.js';
+import { VERSION } from '../version.js';
+import type { ResolvedOptions } from './options.js';
+
+/** The capabilities amqpts implements and advertises in connection.start-ok. */
+export const CLIENT_CAPABILITIES: FieldTable = {
+  publisher_confirms: true,
+  exchange_exchange_bindings: true,
+  'basic.nack': true,
+  consumer_cancel_notify: true,
+  'connection.blocked': true,
+  authentication_failure_close: true,
+  per_consumer_qos: true,
+};
+
+/** @internal What the handshake needs from the connection. */
+export interface HandshakeIO {
+  expect0(...names: MethodName[]): Promise<Method>;
+  send0<N extends MethodName>(name: N, args: MethodInit[N]): void;
+}
+
+/** @internal The negotiated outcome. */
+export interface Negotiated {
+  serverProperties: FieldTable;
+  channelMax: number;
+  frameMax: number;
+  heartbeat: number;
+}
+
+function saslResponse(o: ResolvedOptions): Buffer {
+  if (o.loginMethod === 'PLAIN') return Buffer.from(`\0${o.userid}\0${o.password}`, 'utf8');
+  if (o.loginMethod === 'EXTERNAL') return Buffer.alloc(0);
+  const w = new Writer(128);
+  w.table({ LOGIN: o.userid, PASSWORD: o.password });
+  return Buffer.from(w.result().subarray(4));
+}
+
+/**
+ * @internal Runs start..tune-ok; calls `tuned` (to apply frame_max and start heartbeats) before
+ * sending connection.open, then waits for open-ok.
+ */
+export async function handshake(io: HandshakeIO, o: ResolvedOptions, tuned: (n: Negotiated) => void): Promise<Negotiated> {
+  const start = await io.expect0('connection.start');
+  if (start.name !== 'connection.start') throw new ConnectionLost('handshake: expected connection.start');
+  const serverProperties = start.args.serverProperties;
+  const offered = start.args.mechanisms.toString().split(' ');
+  if (!offered.includes(o.loginMethod)) {
+    throw new IrrecoverableConnectionError(`the server does not offer login method ${o.loginMethod} (it offers: ${offered.join(', ')})`);
+  }
+  const clientProperties: FieldTable = {
+    product: 'amqpts', version: VERSION, platform: `Node.js ${process.version}`,
+    information: 'https://www.npmjs.com/package/amqpts', capabilities: CLIENT_CAPABILITIES, ...o.clientProperties,
+  };
+  io.send0('connection.start-ok', { clientProperties, mechanism: o.loginMethod, response: saslResponse(o), locale: o.locale });
+  let tune = await io.expect0('connection.tune', 'connection.secure');
+  while (tune.name === 'connection.secure') {
+    io.send0('connection.secure-ok', { response: saslResponse(o) });
+    tune = await io.expect0('connection.tune', 'connection.secure');
+  }
+  if (tune.name !== 'connection.tune') throw new ConnectionLost('handshake: expected connection.tune');
+  const lower = (a: number, b: number): number => (a === 0 ? b : b === 0 ? a : Math.min(a, b));
+  const n: Negotiated = {
+    serverProperties,
+    channelMax: Math.min(lower(o.channelMax, tune.args.channelMax), 65535),
+    frameMax: lower(o.frameMax, tune.args.frameMax),
+    heartbeat: o.heartbeat ?? tune.args.heartbeat,
+  };
+  io.send0('connection.tune-ok', { channelMax: n.channelMax, frameMax: n.frameMax, heartbeat: n.heartbeat });
+  tuned(n);
+  io.send0('connection.open', { virtualHost: o.virtualHost });
+  await io.expect0('connection.open-ok');
+  return n;
+}

@@ -1,0 +1,42 @@
+/**
+ * Re-declares recorded topology on a fresh channel after a reconnect, using only the public
+ * Channel API: exchanges, then queues (server-named ones get new names, returned as a rename map),
+ * then bindings (after renaming). A step the broker refuses is reported through `onError` and the
+ * rest continues (the channel reopens itself after the server closes it).
+ */
+import { ChannelError, type AMQPError } from '../errors.js';
+import type { Channel } from '../channel/channel.js';
+import type { Topology, TopologyEntity } from './topology.js';
+
+/** @internal Runs the re-declaration; returns old -> new names of server-named queues. */
+export async function restoreTopology(
+  ch: Channel, topology: Topology, onError: (entity: TopologyEntity, err: AMQPError) => void,
+): Promise<Map<string, string>> {
+  const renames = new Map<string, string>();
+  const attempt = async (entity: TopologyEntity, run: () => Promise<unknown>): Promise<void> => {
+    try {
+      await run();
+    } catch (err) {
+      if (!(err instanceof ChannelError)) throw err; // the connection died: recovery starts over
+      onError(entity, err);
+    }
+  };
+  for (const e of [...topology.exchanges.values()]) {
+    await attempt(e, () => ch.exchangeDeclare(e.name, e.type, { durable: e.durable, autoDelete: e.autoDelete, internal: e.internal, arguments: e.arguments }));
+  }
+  for (const q of [...topology.queues.values()]) {
+    await attempt(q, async () => {
+      const r = await ch.queueDeclare(q.serverNamed ? '' : q.name, { durable: q.durable, exclusive: q.exclusive, autoDelete: q.autoDelete, arguments: q.arguments });
+      if (q.serverNamed && r.queue !== q.name) {
+        topology.rename(q.name, r.queue);
+        renames.set(q.name, r.queue);
+      }
+    });
+  }
+  for (const b of [...topology.bindings.values()]) {
+    await attempt(b, () => (b.kind === 'queue-binding'
+      ? ch.queueBind(b.destination, { exchange: b.source, routingKey: b.routingKey, arguments: b.arguments })
+      : ch.exchangeBind(b.destination, b.source, { routingKey: b.routingKey, arguments: b.arguments })));
+  }
+  return renames;
+}

@@ -1,0 +1,119 @@
+/**
+ * Topology registry: what this connection declared (exchanges, queues, queue bindings and
+ * exchange-to-exchange bindings), recorded when the broker confirmed it and forgotten when the
+ * user deleted or unbound it, so recovery can declare it all again on a new connection.
+ *
+ * Server-named queues (declared as `''`) are recorded under the name the broker gave them; on
+ * recovery they get a new name, and `rename()` moves their bindings (consumers are moved by the
+ * channels). An auto-delete queue whose last consumer the user cancelled, and an auto-delete
+ * exchange whose last binding the user removed, are gone on the broker too, so they are dropped.
+ */
+import type { FieldTable } from '../protocol/primitives.js';
+
+/** A recorded exchange. */
+export interface ExchangeRecord {
+  kind: 'exchange';
+  name: string;
+  type: string;
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  arguments: FieldTable;
+}
+
+/** A recorded queue. */
+export interface QueueRecord {
+  kind: 'queue';
+  name: string;
+  /** Declared as `''`: the broker picks a new name on every declare. */
+  serverNamed: boolean;
+  durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
+  arguments: FieldTable;
+}
+
+/** A recorded binding: of a queue to an exchange, or of an exchange to an exchange. */
+export interface BindingRecord {
+  kind: 'queue-binding' | 'exchange-binding';
+  destination: string;
+  source: string;
+  routingKey: string;
+  arguments: FieldTable;
+}
+
+/** Anything recovery re-declares. */
+export type TopologyEntity = ExchangeRecord | QueueRecord | BindingRecord;
+
+function bindingKey(b: BindingRecord): string {
+  return JSON.stringify([b.kind, b.destination, b.source, b.routingKey, b.arguments]);
+}
+
+/** @internal See the file header. */
+export class Topology {
+  readonly exchanges = new Map<string, ExchangeRecord>();
+  readonly queues = new Map<string, QueueRecord>();
+  readonly bindings = new Map<string, BindingRecord>();
+
+  /** Records a declared exchange (the default and `amq.` exchanges are never recorded). */
+  recordExchange(r: ExchangeRecord): void {
+    if (r.name === '' || r.name.startsWith('amq.')) return;
+    this.exchanges.set(r.name, r);
+  }
+
+  /** Forgets a deleted exchange and every binding to or from it. */
+  deleteExchange(name: string): void {
+    this.exchanges.delete(name);
+    for (const [k, b] of this.bindings) {
+      if (b.source === name || (b.kind === 'exchange-binding' && b.destination === name)) this.bindings.delete(k);
+    }
+  }
+
+  /** Records a declared queue. */
+  recordQueue(r: QueueRecord): void {
+    this.queues.set(r.name, r);
+  }
+
+  /** Forgets a deleted queue and its bindings. */
+  deleteQueue(name: string): void {
+    this.queues.delete(name);
+    for (const [k, b] of this.bindings) if (b.kind === 'queue-binding' && b.destination === name) this.bindings.delete(k);
+  }
+
+  /** Records a binding. */
+  recordBinding(b: BindingRecord): void {
+    this.bindings.set(bindingKey(b), b);
+  }
+
+  /** Forgets a binding; an auto-delete source exchange left without bindings is forgotten too. */
+  removeBinding(b: BindingRecord): void {
+    this.bindings.delete(bindingKey(b));
+    const ex = this.exchanges.get(b.source);
+    if (ex?.autoDelete && ![...this.bindings.values()].some((x) => x.source === b.source)) this.exchanges.delete(b.source);
+  }
+
+  /** The user cancelled a consumer; `remaining` says whether any other consumer uses the queue. */
+  consumerCancelled(queue: string, remaining: boolean): void {
+    const q = this.queues.get(queue);
+    if (q?.autoDelete && !remaining) this.deleteQueue(queue);
+  }
+
+  /** A server-named queue got a new name on recovery: move its record and bindings. */
+  rename(oldName: string, newName: string): void {
+    const q = this.queues.get(oldName);
+    if (!q || oldName === newName) return;
+    this.queues.delete(oldName);
+    this.queues.set(newName, { ...q, name: newName });
+    for (const [k, b] of [...this.bindings]) {
+      if (b.kind === 'queue-binding' && b.destination === oldName) {
+        this.bindings.delete(k);
+        this.recordBinding({ ...b, destination: newName });
+      }
+    }
+  }
+
+  /** Everything to re-declare, in a safe order: exchanges, queues, then bindings. */
+  entities(): TopologyEntity[] {
+    return [...this.exchanges.values(), ...this.queues.values(), ...this.bindings.values()];
+  }
+}
