@@ -104,6 +104,12 @@ export interface ChannelEvents {
 }
 
 type ChannelState = 'opening' | 'open' | 'reopening' | 'closing' | 'closed';
+
+/** A publish waiting for the channel to become publishable (FIFO: publishes keep call order). */
+interface QueuedPublish {
+  run(): void;
+  fail(err: unknown): void;
+}
 const scratch = new Writer(1024);
 const NOOP = (): void => {};
 const reader = new Reader(Buffer.alloc(0));
@@ -135,7 +141,7 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
   private readonly content: ContentAssembler;
   private inbox: Array<[ConsumerEntry, Message]> = [];
   private inboxScheduled = false;
-  private publishWaiters: Array<() => void> = [];
+  private publishQueue: QueuedPublish[] = [];
 
   /** @internal */
   constructor(protected readonly host: ChannelHost, channelId: number, autoDecode: boolean) {
@@ -182,10 +188,12 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
         return;
       case 'basic.ack':
         this.confirms?.ack(Number(m.args.deliveryTag), m.args.multiple);
+        if (this.publishQueue.length > 0) this.wakePublishers();
         this.host.eventDispatched();
         return;
       case 'basic.nack':
         this.confirms?.nack(Number(m.args.deliveryTag), m.args.multiple);
+        if (this.publishQueue.length > 0) this.wakePublishers();
         this.host.eventDispatched();
         return;
       case 'basic.cancel':
@@ -196,7 +204,7 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
         return;
       case 'channel.flow':
         this.active = m.args.active;
-        this.sendNow('channel.flow-ok', { active: m.args.active });
+        this.sendControl('channel.flow-ok', { active: m.args.active });
         if (this.active) this.wakePublishers();
         return;
       default:
@@ -284,7 +292,7 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
   private onServerCancel(tag: string, nowait: boolean): void {
     const c = this.consumers.get(tag);
     this.consumers.delete(tag);
-    if (!nowait) this.sendNow('basic.cancel-ok', { consumerTag: tag });
+    if (!nowait) this.sendControl('basic.cancel-ok', { consumerTag: tag });
     const err = new ConsumerCancelled(`the server cancelled consumer ${tag}${c ? ` on queue '${c.queue}'` : ''} (queue deleted or failed over)`, { channelId: this.channelId, methodName: 'basic.cancel' });
     queueMicrotask(() => {
       c?.onCancel?.(err);
@@ -294,7 +302,7 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
   }
 
   private onServerClose(a: MethodArgs['channel.close']): void {
-    this.sendNow('channel.close-ok', {});
+    this.sendControl('channel.close-ok', {});
     this.content.reset();
     const err = errorForCode(a.replyCode, {
       replyText: a.replyText, classId: a.classId, methodId: a.methodId, channelId: this.channelId,
@@ -471,8 +479,19 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
     return t;
   }
 
-  /** @internal Encodes and queues an asynchronous method frame now (ack, nack, reject, flow-ok...). */
+  /**
+   * @internal Encodes and queues an asynchronous method (ack, nack, reject...) now; refused with
+   * the channel's error unless it is open (a tag of a closed channel must never reach a reused id).
+   */
   protected sendNow<N extends MethodName>(name: N, args: MethodInit[N]): void {
+    if (this.state !== 'open') {
+      throw this.unusable() ?? new ChannelClosed(`channel ${this.channelId} is reopening: ${name} refused (its delivery tags are stale)`, { channelId: this.channelId });
+    }
+    this.sendControl(name, args);
+  }
+
+  /** @internal Like sendNow, in any state (close-ok, flow-ok, cancel-ok, protocol replies). */
+  protected sendControl<N extends MethodName>(name: N, args: MethodInit[N]): void {
     const t = this.transportOrThrow();
     t.reserve(256);
     const start = t.out.pos;
@@ -566,30 +585,49 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
     return w;
   }
 
-  /** @internal Waits (under the call's deadline) until a publish may go out. */
-  protected async waitPublishable(opts: CallOptions): Promise<void> {
-    while (!this.canPublishNow()) {
-      const bad = this.unusable();
-      if (bad) throw bad;
-      await new Promise<void>((resolve, reject) => {
-        const disarm = arm({ timeout: opts.timeout ?? this.host.callTimeout, signal: opts.signal }, 'basic.publish (waiting: ' +
-          (this.host.blocked ? 'connection blocked by the broker' : !this.active ? 'channel flow paused' : this.state !== 'open' ? 'channel reopening' : 'maxUnconfirmed reached') + ')',
-        (err) => { this.publishWaiters = this.publishWaiters.filter((w) => w !== wake); reject(err); });
-        const wake = (): void => { disarm(); resolve(); };
-        // wait only for what blocks us now (state changes, unblock and flow call wakePublishers);
-        // waiting for confirm-window room when something else blocks would spin on microtasks
-        this.publishWaiters.push(wake);
-        const onlyWindow = this.state === 'open' && this.active && !this.host.blocked;
-        if (onlyWindow && this.confirms && this.maxUnconfirmed > 0) void this.confirms.waitForRoom(this.maxUnconfirmed).then(wake, wake);
+  /**
+   * @internal Queues a publish until the channel is publishable (open, flow active, connection not
+   * blocked, confirm window not full), under the call's deadline. Queued publishes go out in call
+   * order, and while any wait, new publishes queue behind them.
+   */
+  protected queuePublish(send: () => Promise<void>, opts: CallOptions, what: string, release?: () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let disarm = NOOP;
+      const entry: QueuedPublish = {
+        run: () => { disarm(); release?.(); send().then(resolve, reject); },
+        fail: (err) => { disarm(); release?.(); reject(err); },
+      };
+      this.publishQueue.push(entry);
+      disarm = arm({ timeout: opts.timeout ?? this.host.callTimeout, signal: opts.signal }, what, (err) => {
+        const i = this.publishQueue.indexOf(entry);
+        if (i >= 0) this.publishQueue.splice(i, 1);
+        release?.();
+        reject(err);
       });
-    }
+    });
   }
 
-  /** @internal Wakes publishers waiting for the channel to become publishable. */
+  /** @internal True while earlier publishes wait in the queue (new ones must queue behind them). */
+  protected get publishesWaiting(): boolean { return this.publishQueue.length > 0; }
+
+  /** @internal Why publishes wait now (for Timeout messages). */
+  protected publishBlocker(): string {
+    if (this.host.recovering) return 'connection recovering';
+    if (this.host.blocked) return 'connection blocked by the broker';
+    if (this.state !== 'open') return 'channel reopening';
+    if (!this.active) return 'channel flow paused by the broker';
+    return 'maxUnconfirmed publishes outstanding';
+  }
+
+  /** @internal Sends queued publishes while the channel is publishable; fails them if it closed. */
   wakePublishers(): void {
-    const w = this.publishWaiters;
-    this.publishWaiters = [];
-    for (const f of w) f();
+    const q = this.publishQueue;
+    while (q.length > 0 && this.canPublishNow()) q.shift()?.run();
+    const bad = q.length > 0 ? this.unusable() : null;
+    if (bad) {
+      this.publishQueue = [];
+      for (const p of q) p.fail(bad);
+    }
   }
 
   // ---------------------------------------------------------------- acks

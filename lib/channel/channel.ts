@@ -351,16 +351,18 @@ export class Channel extends ChannelCore {
     const mandatory = opts.mandatory ?? false;
     const immediate = opts.immediate ?? false;
     const body = typeof msg.body === 'string' ? msg.bodyBuffer : msg.body;
-    if (this.canPublishNow()) return this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate);
+    if (this.canPublishNow() && !this.publishesWaiting) return this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate);
     const bad = this.unusable();
     if (bad) return Promise.reject(bad);
     const send = (): Promise<void> => this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate);
-    if (!this.host.recovering) return this.waitPublishable(opts).then(send);
+    const what = `basicPublish (waiting: ${this.publishBlocker()})`;
+    if (!this.host.recovering) return this.queuePublish(send, opts, what);
     const size = body.length;
     if (!this.host.reserveOutage(size)) {
       return Promise.reject(new PublishBufferFull(`basicPublish: the connection is recovering and its outage buffer is full (${size} more bytes do not fit); the message was not published`));
     }
-    return this.waitPublishable(opts).finally(() => this.host.releaseOutage(size)).then(send);
+    let released = false;
+    return this.queuePublish(send, opts, what, () => { if (!released) { released = true; this.host.releaseOutage(size); } });
   }
 
   /**

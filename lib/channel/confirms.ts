@@ -5,7 +5,7 @@
  * pending tag up to theirs (Map iteration is insertion = tag order, so that is a walk from the
  * front). A nack rejects with PublishNacked. A mandatory publish that the broker returned
  * (basic.return arrives before its ack) rejects with NoRoute carrying the returned message.
- * `waitForAll()` waits until nothing is outstanding; `waitForRoom()` enforces `maxUnconfirmed`.
+ * `waitForAll()` waits until nothing is outstanding (`maxUnconfirmed` is enforced by the channel).
  */
 import { AMQPError, NoRoute, PublishNacked } from '../errors.js';
 import type { Message } from '../message.js';
@@ -38,7 +38,6 @@ export class ConfirmTracker {
   private nextTag = 1;
   private readonly pending = new Map<number, Pending>();
   private idleWaiters: Deferred<void>[] = [];
-  private roomWaiters: Array<{ limit: number; d: Deferred<void> }> = [];
 
   /** Outstanding (unconfirmed) publishes. */
   get size(): number { return this.pending.size; }
@@ -133,9 +132,6 @@ export class ConfirmTracker {
     const idle = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of idle) w.reject(err);
-    const room = this.roomWaiters;
-    this.roomWaiters = [];
-    for (const w of room) w.d.reject(err);
   }
 
   /** Resolves when no publish is outstanding. */
@@ -146,22 +142,11 @@ export class ConfirmTracker {
     return d.promise;
   }
 
-  /** Resolves when fewer than `limit` publishes are outstanding. */
-  waitForRoom(limit: number): Promise<void> {
-    if (this.pending.size < limit) return Promise.resolve();
-    const d = deferred<void>();
-    this.roomWaiters.push({ limit, d });
-    return d.promise;
-  }
-
   private wake(): void {
     if (this.pending.size === 0 && this.idleWaiters.length > 0) {
       const idle = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of idle) w.resolve();
-    }
-    while (this.roomWaiters.length > 0 && this.pending.size < (this.roomWaiters[0]?.limit ?? 0)) {
-      this.roomWaiters.shift()?.d.resolve();
     }
   }
 }

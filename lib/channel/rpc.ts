@@ -47,16 +47,16 @@ export class RpcQueue {
 
   /** Queues a user call under its deadline. */
   push(call: RpcCall, opts: CallOptions): void {
-    call.disarm = arm(opts, call.name, (err) => this.expire(call, err));
     this.queue.push(call);
+    call.disarm = arm(opts, call.name, (err) => this.expire(call, err)); // after queueing: an aborted signal removes it at once
     this.pump();
   }
 
   /** Sends a call ahead of everything queued (reopen/restore steps); the queue must be idle. */
   direct(call: RpcCall, opts: CallOptions): void {
-    call.disarm = arm(opts, call.name, (err) => this.expire(call, err));
     call.priority = true;
     this.queue.unshift(call);
+    call.disarm = arm(opts, call.name, (err) => this.expire(call, err));
     this.pump();
   }
 

@@ -74,10 +74,20 @@ export class Topology {
     this.queues.set(r.name, r);
   }
 
-  /** Forgets a deleted queue and its bindings. */
+  /** Forgets a deleted queue and its bindings (cascading to auto-delete exchanges left unbound). */
   deleteQueue(name: string): void {
     this.queues.delete(name);
-    for (const [k, b] of this.bindings) if (b.kind === 'queue-binding' && b.destination === name) this.bindings.delete(k);
+    for (const [k, b] of [...this.bindings]) {
+      if (b.kind === 'queue-binding' && b.destination === name) {
+        this.bindings.delete(k);
+        this.dropUnboundAutoDelete(b.source);
+      }
+    }
+  }
+
+  private dropUnboundAutoDelete(exchange: string): void {
+    const ex = this.exchanges.get(exchange);
+    if (ex?.autoDelete && ![...this.bindings.values()].some((x) => x.source === exchange)) this.exchanges.delete(exchange);
   }
 
   /** Records a binding. */
@@ -88,8 +98,7 @@ export class Topology {
   /** Forgets a binding; an auto-delete source exchange left without bindings is forgotten too. */
   removeBinding(b: BindingRecord): void {
     this.bindings.delete(bindingKey(b));
-    const ex = this.exchanges.get(b.source);
-    if (ex?.autoDelete && ![...this.bindings.values()].some((x) => x.source === b.source)) this.exchanges.delete(b.source);
+    this.dropUnboundAutoDelete(b.source);
   }
 
   /** The user cancelled a consumer; `remaining` says whether any other consumer uses the queue. */
@@ -98,17 +107,21 @@ export class Topology {
     if (q?.autoDelete && !remaining) this.deleteQueue(queue);
   }
 
-  /** A server-named queue got a new name on recovery: move its record and bindings. */
+  /** A server-named queue got a new name on recovery: move its record and bindings, keeping order. */
   rename(oldName: string, newName: string): void {
     const q = this.queues.get(oldName);
     if (!q || oldName === newName) return;
-    this.queues.delete(oldName);
-    this.queues.set(newName, { ...q, name: newName });
-    for (const [k, b] of [...this.bindings]) {
-      if (b.kind === 'queue-binding' && b.destination === oldName) {
-        this.bindings.delete(k);
-        this.recordBinding({ ...b, destination: newName });
-      }
+    const queues = [...this.queues];
+    this.queues.clear();
+    for (const [k, v] of queues) {
+      if (k === newName) continue;
+      if (k === oldName) this.queues.set(newName, { ...v, name: newName });
+      else this.queues.set(k, v);
+    }
+    const bindings = [...this.bindings.values()];
+    this.bindings.clear();
+    for (const b of bindings) {
+      this.recordBinding(b.kind === 'queue-binding' && b.destination === oldName ? { ...b, destination: newName } : b);
     }
   }
 
