@@ -27,10 +27,11 @@ import {
 import type { BasicProperties } from '../protocol/generated/properties.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import type { Transport } from '../transport/transport.js';
-import { arm, checkTimeout, type CallOptions } from '../util/wait.js';
+import { checkTimeout, type CallOptions } from '../util/wait.js';
 import type { Topology } from '../recovery/topology.js';
 import { ConfirmTracker, type Pending } from './confirms.js';
 import { ContentAssembler } from './content.js';
+import { PublishQueue } from './publish-queue.js';
 import { RpcQueue } from './rpc.js';
 
 /** @internal What a channel needs from its connection. */
@@ -103,19 +104,14 @@ export interface ChannelEvents {
   close: [err: AMQPError | undefined];
 }
 
-type ChannelState = 'opening' | 'open' | 'reopening' | 'closing' | 'closed';
-
-/** A publish waiting for the channel to become publishable (FIFO: publishes keep call order). */
-interface QueuedPublish {
-  run(): void;
-  fail(err: unknown): void;
-}
+/** @internal A channel's lifecycle state. */
+export type ChannelState = 'opening' | 'open' | 'reopening' | 'closing' | 'closed';
 const scratch = new Writer(1024);
 const NOOP = (): void => {};
 const reader = new Reader(Buffer.alloc(0));
 
 /** @internal See the file header. Public members are documented on Channel. */
-export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageAcker {
+export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements MessageAcker {
   /** The channel number. */
   readonly channelId: number;
   /** Messages the broker returned (mandatory/immediate publishes it could not route), oldest first. */
@@ -138,10 +134,10 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
   /** @internal */ protected closeError: AMQPError | undefined;
   /** @internal Unconfirmed publishes of a lost connection, republished on recovery. */
   protected unconfirmed: Pending[] = [];
-  private readonly content: ContentAssembler;
+  /** @internal */ protected readonly content: ContentAssembler;
   private inbox: Array<[ConsumerEntry, Message]> = [];
   private inboxScheduled = false;
-  private publishQueue: QueuedPublish[] = [];
+  private readonly publishQueue = new PublishQueue();
 
   /** @internal */
   constructor(protected readonly host: ChannelHost, channelId: number, autoDecode: boolean) {
@@ -328,112 +324,8 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
     this.state = 'open';
   }
 
-  private async reopenAfterClose(): Promise<void> {
-    this.state = 'reopening';
-    if (await this.restore()) this.finishRestore();
-  }
-
-  /**
-   * Runs the reopen sequence: channel.open, basic.qos, confirm.select / tx.select, consumers.
-   * A consumer whose restore the server refuses is dropped (its onCancel is told) and the
-   * sequence starts over. Returns false when the connection went away meanwhile.
-   */
-  private async restore(): Promise<boolean> {
-    for (let attempt = 1; attempt <= 10; attempt++) {
-      let step: ConsumerEntry | null = null;
-      try {
-        await this.direct('channel.open', {}, ['channel.open-ok']);
-        for (const q of this.qos) await this.direct('basic.qos', q, ['basic.qos-ok']);
-        if (this.mode === 'confirm') await this.direct('confirm.select', {}, ['confirm.select-ok']);
-        if (this.mode === 'tx') await this.direct('tx.select', {}, ['tx.select-ok']);
-        for (const c of [...this.consumers.values()]) {
-          step = c;
-          await this.direct('basic.consume', {
-            queue: c.queue, consumerTag: c.tag, noLocal: c.noLocal, noAck: c.noAck, exclusive: c.exclusive, arguments: c.arguments,
-          }, ['basic.consume-ok']);
-        }
-        return true;
-      } catch (err) {
-        if ((this.state as ChannelState) === 'closed') return false;
-        if (err instanceof ChannelError) {
-          if (step) {
-            this.consumers.delete(step.tag);
-            const c = step;
-            queueMicrotask(() => c.onCancel?.(err));
-          }
-          continue;
-        }
-        if (this.host.recovering) return false;
-        this.finalize(err instanceof AMQPError ? err : new ChannelClosed(`channel ${this.channelId} could not reopen: ${String(err)}`));
-        return false;
-      }
-    }
-    this.finalize(new ChannelClosed(`channel ${this.channelId} could not be reopened after 10 attempts`));
-    return false;
-  }
-
-  private finishRestore(): void {
-    const again = this.unconfirmed;
-    this.unconfirmed = [];
-    if (again.length > 0 && this.confirms) this.republish(again, this.confirms);
-    this.state = 'open';
-    this.rpc.resume();
-    this.wakePublishers();
-    this.emit('reopen');
-  }
-
-  /** Publishes again, marked, the messages left unconfirmed by a lost connection. */
-  private republish(list: Pending[], confirms: ConfirmTracker): void {
-    const t = this.transportOrThrow();
-    for (const p of list) {
-      const r = p.retained;
-      if (!r) continue;
-      const properties = { ...r.properties, applicationHeaders: { ...r.properties.applicationHeaders, [REPUBLISHED_HEADER]: true } };
-      const start = t.out.pos;
-      try {
-        encodePublish(t.out, this.channelId, { ...r, properties }, this.host.frameMax, (b) => t.appendExternal(b));
-        confirms.registerExisting(p);
-      } catch (err) {
-        t.rewind(start);
-        p.reject(err);
-      }
-    }
-    t.commit();
-  }
-
-  /**
-   * @internal The connection was lost and is recovering: the call in flight rejects with `err`
-   * (its outcome is unknown), queued calls and publishes wait for recovery, deliveries become
-   * stale, and unconfirmed publishes are kept for republishing (or rejected, per `republish`).
-   */
-  connectionLost(err: AMQPError, republish: boolean): void {
-    if (this.state === 'closed') return;
-    if (this.state === 'opening' || this.state === 'closing') {
-      this.finalize(err);
-      return;
-    }
-    this.state = 'reopening';
-    this.generation++;
-    this.content.reset();
-    this.rpc.pause();
-    this.rpc.failInFlight(err);
-    if (this.confirms) {
-      if (republish) this.unconfirmed.push(...this.confirms.takeUnconfirmed());
-      else this.confirms.failAll(err);
-    }
-  }
-
-  /**
-   * @internal Reopens this channel (same id) on the connection's new transport and restores it;
-   * `renames` maps old to new names of server-named queues. False if the connection died again.
-   */
-  async recover(renames: ReadonlyMap<string, string>): Promise<boolean> {
-    if (this.state !== 'reopening') return true;
-    for (const c of this.consumers.values()) c.queue = renames.get(c.queue) ?? c.queue;
-    if (!(await this.restore())) return false;
-    this.finishRestore();
-    return true;
-  }
+  /** @internal Reopens the channel after a server channel.close (recovery.ts). */
+  protected abstract reopenAfterClose(): Promise<void>;
 
   /** @internal The connection is gone: settle everything with `err`. */
   connectionClosed(err: AMQPError): void {
@@ -473,7 +365,8 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
     return this.host.closeError;
   }
 
-  private transportOrThrow(): Transport {
+  /** @internal */
+  protected transportOrThrow(): Transport {
     const t = this.host.transport;
     if (!t || t.isDead) throw this.host.closeError ?? new ConnectionLost('the connection is not open (recovering)');
     return t;
@@ -543,7 +436,8 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
     });
   }
 
-  private direct<N extends MethodName>(name: N, args: MethodInit[N], expect: readonly MethodName[]): Promise<unknown> {
+  /** @internal A reopen/restore step, sent ahead of queued calls. */
+  protected direct<N extends MethodName>(name: N, args: MethodInit[N], expect: readonly MethodName[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.rpc.direct(this.makeCall(name, args, expect, resolve, reject), { timeout: this.host.callTimeout });
     });
@@ -586,25 +480,11 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
   }
 
   /**
-   * @internal Queues a publish until the channel is publishable (open, flow active, connection not
-   * blocked, confirm window not full), under the call's deadline. Queued publishes go out in call
-   * order, and while any wait, new publishes queue behind them.
+   * @internal Queues a publish until the channel is publishable, under the call's deadline.
+   * Queued publishes go out in call order, and while any wait, new publishes queue behind them.
    */
   protected queuePublish(send: () => Promise<void>, opts: CallOptions, what: string, release?: () => void): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let disarm = NOOP;
-      const entry: QueuedPublish = {
-        run: () => { disarm(); release?.(); send().then(resolve, reject); },
-        fail: (err) => { disarm(); release?.(); reject(err); },
-      };
-      this.publishQueue.push(entry);
-      disarm = arm({ timeout: opts.timeout ?? this.host.callTimeout, signal: opts.signal }, what, (err) => {
-        const i = this.publishQueue.indexOf(entry);
-        if (i >= 0) this.publishQueue.splice(i, 1);
-        release?.();
-        reject(err);
-      });
-    });
+    return this.publishQueue.add(send, { timeout: opts.timeout ?? this.host.callTimeout, signal: opts.signal }, what, release);
   }
 
   /** @internal True while earlier publishes wait in the queue (new ones must queue behind them). */
@@ -621,13 +501,7 @@ export class ChannelCore extends EventEmitter<ChannelEvents> implements MessageA
 
   /** @internal Sends queued publishes while the channel is publishable; fails them if it closed. */
   wakePublishers(): void {
-    const q = this.publishQueue;
-    while (q.length > 0 && this.canPublishNow()) q.shift()?.run();
-    const bad = q.length > 0 ? this.unusable() : null;
-    if (bad) {
-      this.publishQueue = [];
-      for (const p of q) p.fail(bad);
-    }
+    this.publishQueue.drain(() => this.canPublishNow(), () => this.unusable());
   }
 
   // ---------------------------------------------------------------- acks

@@ -15,7 +15,8 @@ import type { MethodArgs } from '../protocol/generated/methods.js';
 import type { FieldTable } from '../protocol/primitives.js';
 import { waitWith, type CallOptions } from '../util/wait.js';
 import { ConfirmTracker } from './confirms.js';
-import { ChannelCore, type ConsumerCallback, type ConsumerEntry } from './channel-core.js';
+import type { ConsumerCallback, ConsumerEntry } from './channel-core.js';
+import { RecoverableChannel } from './recovery.js';
 
 /** Options shared by declare-style calls that accept `nowait` and `arguments`. */
 export interface NowaitOptions extends CallOptions {
@@ -137,7 +138,7 @@ export interface ConfirmSelectOptions extends NowaitOptions {
 }
 
 /** A channel. Create one with `connection.channel()`. */
-export class Channel extends ChannelCore {
+export class Channel extends RecoverableChannel {
   private async simple(name: Parameters<Channel['call']>[0], args: never, expect: readonly string[], opts: NowaitOptions, after?: () => void): Promise<void> {
     await this.call(name, args, (opts.nowait ? [] : expect) as never, opts, after);
   }

@@ -61,11 +61,14 @@ export class Topology {
     this.exchanges.set(r.name, r);
   }
 
-  /** Forgets a deleted exchange and every binding to or from it. */
+  /** Forgets a deleted exchange and every binding to or from it (cascading to auto-delete sources left unbound). */
   deleteExchange(name: string): void {
     this.exchanges.delete(name);
-    for (const [k, b] of this.bindings) {
-      if (b.source === name || (b.kind === 'exchange-binding' && b.destination === name)) this.bindings.delete(k);
+    for (const [k, b] of [...this.bindings]) {
+      if (b.source === name || (b.kind === 'exchange-binding' && b.destination === name)) {
+        this.bindings.delete(k);
+        if (b.source !== name) this.dropUnboundAutoDelete(b.source);
+      }
     }
   }
 
