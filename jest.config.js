@@ -17,7 +17,8 @@ export default {
       displayName: 'integration',
       testMatch: ['<rootDir>/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/integration/support/global-setup.mjs',
-      testTimeout: 30000,
     },
   ],
+  // a global option: jest ignores testTimeout inside a project
+  testTimeout: 30000,
 };

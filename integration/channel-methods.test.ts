@@ -2,11 +2,9 @@
 // (routing a message, counts, rabbitmqctl listings), not just by the call resolving.
 import { describe, expect, test } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  AMQPNotImplementedError, ChannelClosed, NoRoute, NotFound, PreconditionFailed, AccessRefused, Message, type Channel, type Connection,
-} from '../lib/index.js';
+import { AccessRefused, Message, NotFound, PreconditionFailed } from '../lib/index.js';
 import { rabbitmqctl } from './support/broker.js';
-import { eventually, rejectionOf, suite } from './harness.js';
+import { bodies, eventually, expectCount, privateQueue, rejectionOf, suite } from './harness.js';
 
 const s = suite();
 

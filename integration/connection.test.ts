@@ -10,7 +10,7 @@ import {
 } from '../lib/index.js';
 import { brokerUrl, closeConnectionsWhere, listConnections, rabbitmqctl, waitForConnections } from './support/broker.js';
 import { startProxy } from './support/tcp-proxy.js';
-import { rejectionOf, suite } from './harness.js';
+import { eventually, rejectionOf, suite } from './harness.js';
 
 const s = suite();
 
@@ -159,7 +159,7 @@ describe('connecting', () => {
 describe('failures of a live connection', () => {
   test('rabbitmqctl close_connection: pending calls on several channels reject with ConnectionForced (320)', async () => {
     const name = s.name('conn-forced');
-    const conn = await s.connect(brokerUrl(), { clientProperties: { connection_name: name } });
+    const conn = await s.connect(brokerUrl(), { reconnect: false, clientProperties: { connection_name: name } });
     const closed = once(conn, 'close') as Promise<[AMQPError | undefined]>;
     const channels = await Promise.all([conn.channel(), conn.channel(), conn.channel()]);
     const chClosed = channels.map((ch) => once(ch, 'close') as Promise<[AMQPError | undefined]>);
@@ -200,10 +200,43 @@ describe('failures of a live connection', () => {
     await conn.close(); // closing a dead connection is a no-op
   });
 
+  test('with the default reconnect, close_connection: disconnected (ConnectionForced), calls fail or wait, then recovered', async () => {
+    const name = s.name('conn-recover');
+    const conn = await s.connect(brokerUrl(), { clientProperties: { connection_name: name } });
+    const ch = await conn.channel();
+    const q = s.queue(s.name('q-recover'));
+    await ch.queueDeclare(q);
+    const disconnected = once(conn, 'disconnected') as Promise<[AMQPError]>;
+    const recovered = once(conn, 'recovered');
+    const failures: unknown[] = [];
+    let ok = 0;
+    let stop = false;
+    // The call in flight when the close lands (if any: RabbitMQ may close between two calls)
+    // rejects with ConnectionForced; calls made while recovering wait and then succeed.
+    const busy = (async () => {
+      while (!stop) {
+        try { await ch.basicGet(q, { noAck: true }); ok++; } catch (err) { failures.push(err); }
+      }
+    })();
+    await closeConnectionsWhere((c) => c.connectionName === name, 'recover please');
+    expect((await disconnected)[0]).toBeInstanceOf(ConnectionForced);
+    await recovered;
+    const okAtRecovery = ok;
+    await eventually(() => ok > okAtRecovery + 5, { what: 'calls after recovery' });
+    stop = true;
+    await busy;
+    expect(failures.length).toBeLessThanOrEqual(1);
+    for (const f of failures) expect(f).toBeInstanceOf(ConnectionForced);
+    expect(conn.isAlive()).toBe(true);
+    await ch.basicPublish(new Message('after recovery'), { routingKey: q });
+    expect((await ch.basicGet(q, { noAck: true }))?.body).toBe('after recovery');
+    await waitForConnections((c) => c.connectionName === name);
+  });
+
   test('heartbeat loss (blackholed proxy, heartbeat=1): every pending promise rejects with HeartbeatTimeout within 2 intervals', async () => {
     const proxy = await startProxy({ targetPort: 5672 });
     s.defer(() => proxy.close());
-    const conn = await s.connect(proxy.url, { heartbeat: 1 });
+    const conn = await s.connect(proxy.url, { heartbeat: 1, reconnect: false });
     expect(conn.heartbeat).toBe(1);
     const closed = once(conn, 'close') as Promise<[AMQPError | undefined]>;
     const ch1 = await conn.channel();
@@ -234,7 +267,7 @@ describe('failures of a live connection', () => {
     for (const r of results) {
       expect(r.err).toBeInstanceOf(HeartbeatTimeout);
       expect(r.err).toBeInstanceOf(ConnectionLost);
-      expect(r.at).toBeLessThanOrEqual(2 * 1000 + 600);
+      expect(r.at).toBeLessThanOrEqual(2 * 1000 + 750); // detection runs on a 250 ms tick
     }
     expect(Math.max(...results.map((r) => r.at))).toBeGreaterThanOrEqual(500);
     expect(cause).toBeInstanceOf(HeartbeatTimeout);

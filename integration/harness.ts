@@ -3,7 +3,7 @@
 //  - connection tracking (every connection is closed in afterEach, so jest exits cleanly),
 //  - broker-entity tracking (queues, exchanges, vhosts, users are deleted in afterEach, through a
 //    fresh admin connection / rabbitmqctl), plus an afterAll leak check on this worker's names.
-import { afterAll, afterEach, beforeAll, expect } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, expect, jest } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AMQPError, Connection, type Channel, type ConnectionOptions } from '../lib/index.js';
 import { brokerUrl, rabbitmqctl, uniqueName } from './support/broker.js';
@@ -42,6 +42,9 @@ export interface Suite {
  * line of defence for environments that forward the event; both fail the test.
  */
 export function suite(): Suite {
+  // jest.config.js sets testTimeout on the integration *project*, where Jest 30 ignores it (it is a
+  // global-only option), so the 5 s default would apply.
+  jest.setTimeout(30_000);
   const conns = new Set<Connection>();
   let queues: string[] = [];
   let exchanges: string[] = [];

@@ -2,6 +2,7 @@
  * Message: a body plus the 14 basic properties, and, for a received message, where it came from
  * (`deliveryInfo`) and the channel that can acknowledge it. Mirrors amqpy's `Message`.
  */
+import { isUtf8 } from 'node:buffer';
 import { ArgumentError } from './errors.js';
 import type { BasicProperties } from './protocol/generated/properties.js';
 import type { FieldTable } from './protocol/primitives.js';
@@ -41,12 +42,26 @@ export interface MessageAcker {
 
 const TEXT_ENCODINGS = new Set(['utf-8', 'utf8', 'ascii', 'latin1', 'binary', 'utf16le', 'ucs2', 'base64', 'hex']);
 
+/**
+ * The body as a string when its contentEncoding is a text encoding Node knows and the bytes are
+ * valid in it (a UTF-8-labelled body that is not valid UTF-8 stays a Buffer: decoding would
+ * replace bytes and lose them); otherwise the Buffer itself.
+ */
+function decodeText(body: Buffer, encoding: string | undefined): Buffer | string {
+  if (encoding === undefined) return body;
+  const enc = encoding.toLowerCase();
+  if (!TEXT_ENCODINGS.has(enc)) return body;
+  if ((enc === 'utf-8' || enc === 'utf8') && !isUtf8(body)) return body;
+  if (enc === 'ascii' && body.some((b) => b > 0x7f)) return body;
+  return body.toString(enc as BufferEncoding);
+}
+
 /** An AMQP message. */
 export class Message {
   /**
    * The body: a Buffer, or a string when it was built from one or decoded on receipt (channel
    * option `autoDecode`, on by default, decodes bodies whose `contentEncoding` is a known text
-   * encoding).
+   * encoding and whose bytes are valid in it; others stay Buffers, byte for byte).
    */
   body: Buffer | string;
   /** The basic properties. */
@@ -89,10 +104,7 @@ export class Message {
     m.deliveryInfo = info;
     m.channel = undefined;
     m.generation = 0;
-    const enc = properties.contentEncoding;
-    m.body = autoDecode && enc !== undefined && TEXT_ENCODINGS.has(enc.toLowerCase())
-      ? body.toString(enc.toLowerCase() as BufferEncoding)
-      : body;
+    m.body = autoDecode ? decodeText(body, properties.contentEncoding) : body;
     return m;
   }
 

@@ -398,14 +398,18 @@ export class Channel extends RecoverableChannel {
     await this.call('basic.recover', { requeue: opts.requeue ?? false }, ['basic.recover-ok'], opts);
   }
 
-  /** Asynchronous basic.recover (deprecated in the spec; RabbitMQ answers 540 NotImplemented). */
+  /**
+   * Asynchronous basic.recover (deprecated in the spec). RabbitMQ supports only `requeue: true`;
+   * with the default `requeue: false` it closes the connection with 540 NotImplemented.
+   */
   basicRecoverAsync(opts: { requeue?: boolean } = {}): void {
     this.sendNow('basic.recover-async', { requeue: opts.requeue ?? false });
   }
 
   /**
    * Asks the server to pause (false) or resume (true) deliveries (channel.flow).
-   * @throws NotImplemented (540, connection): RabbitMQ does not support client-initiated flow.
+   * @throws AMQPNotImplementedError (540, connection) for `flow(false)`: RabbitMQ accepts only
+   *   `flow(true)` from clients.
    */
   async flow(active: boolean, opts: CallOptions = {}): Promise<boolean> {
     const r = await this.call('channel.flow', { active }, ['channel.flow-ok'], opts) as MethodArgs['channel.flow-ok'];
