@@ -181,7 +181,11 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
       const sock = s === undefined
         ? await Promise.race([openSocket({ host: ep.host, port: ep.port, tls: ep.tls, connectTimeout: ep.connectTimeout, noDelay: ep.noDelay, signal }), failed.promise])
         : typeof s === 'function' ? await Promise.race([Promise.resolve(s()), failed.promise]) : s;
-      const t = new Transport(sock, { onFrame: (ty, ch, p) => this.onFrame(ty, ch, p), onClose: (err) => this.onTransportClose(t, err) }, ep.frameMax);
+      const t = new Transport(sock, {
+        onFrame: (ty, ch, p) => this.onFrame(ty, ch, p),
+        onClose: (err) => this.onTransportClose(t, err),
+        onProtocolError: (err) => this.sendClose(err.replyCode || 501, err.replyText || err.message),
+      }, ep.frameMax);
       this.transport = t;
       this.current = ep;
       t.out.bytes(PROTOCOL_HEADER);
@@ -215,9 +219,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
       if (ch) ch.handleFrame(type, payload);
       else throw errorForCode(504, { replyText: `CHANNEL_ERROR - frame for unknown channel ${channel}`, channelId: channel }, true);
     } catch (err) {
-      const e = err instanceof AMQPError ? err : new ConnectionError(`internal error handling a frame: ${String(err)}`, { cause: err });
-      this.sendClose(e.replyCode || 541, e.replyText || e.message);
-      throw e;
+      // the transport catches this, sends connection.close with the code (onProtocolError) and fails
+      throw err instanceof AMQPError ? err : new ConnectionError(`internal error handling a frame: ${String(err)}`, { replyCode: 541, cause: err });
     }
   }
 

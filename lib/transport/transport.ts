@@ -31,6 +31,8 @@ export interface TransportHandlers {
   onFrame(type: number, channel: number, payload: Buffer): void;
   /** Called exactly once when the transport is gone; `err` is undefined for a clean close. */
   onClose(err: AMQPError | undefined): void;
+  /** Called before the transport fails on malformed bytes or a frame the connection rejected. */
+  onProtocolError?(err: AMQPError): void;
 }
 
 /** @internal See the file header. */
@@ -171,7 +173,10 @@ export class Transport {
     try {
       this.parser.push(chunk);
     } catch (err) {
-      this.fail(err instanceof AMQPError ? err : new FrameError(`malformed frame: ${String(err)}`, { replyCode: 501, cause: err }));
+      const e = err instanceof AMQPError ? err : new FrameError(`malformed frame: ${String(err)}`, { replyCode: 501, cause: err });
+      if (this.isDead) return;
+      this.handlers.onProtocolError?.(e); // lets the connection send connection.close with the code first
+      this.fail(e);
     }
   }
 

@@ -182,9 +182,11 @@ describe('malformed input from the server', () => {
   it('bad frame end octet -> FrameError', async () => {
     const frame = encodeFrame(FRAME_METHOD, 1, Buffer.from([0, 50, 0, 11, 0]));
     frame[frame.length - 1] = 0x00;
-    const { errs, ev } = await breakWith(frame);
+    const { errs, ev, broker } = await breakWith(frame);
     for (const e of [...errs, ev]) expect(e).toBeInstanceOf(FrameError);
     expect((ev as FrameError).message).toContain('end octet');
+    // the spec asks the peer that sees a malformed frame to say so before closing the socket
+    expect(broker.received.find((m) => m.name === 'connection.close')?.args).toMatchObject({ replyCode: 501 });
   });
 
   it('garbage (an HTTP response) -> FrameError', async () => {
