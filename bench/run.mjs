@@ -238,7 +238,9 @@ function report(rows) {
       const b = bestOther(c, m.key, m.better);
       const mine = med(c, SUBJECT, m.key);
       const ratio = b && Number.isFinite(mine) ? `${(mine / b.v).toFixed(2)} (vs ${b.client})` : '–';
-      out += `| ${caseLabel(c)} ×${fmtNum(c.count)}, n=${reps} | ${m.label} | ${cells.join(' | ')} | ${ratio} |\n`;
+      const planned = SCENARIOS[c.scenario]?.count[c.mode]?.[c.size] ?? c.count;
+      const times = c.scenario.startsWith('rpc') ? `≤${fmtNum(planned)} RTs or ${SCENARIOS[c.scenario].maxMs[c.mode] / 1000} s` : `×${fmtNum(planned)}`;
+      out += `| ${caseLabel(c)} ${times}, n=${reps} | ${m.label} | ${cells.join(' | ')} | ${ratio} |\n`;
     }
   }
 
