@@ -99,12 +99,9 @@ export class Message {
 
   /** @internal Builds a received message; decodes the body to a string when asked and possible. */
   static received(body: Buffer, properties: BasicProperties, info: DeliveryInfo, autoDecode: boolean): Message {
-    const m = Object.create(Message.prototype) as Message;
-    m.properties = properties;
+    const m = new Message(body, properties); // one construction path: one object shape
+    if (autoDecode && properties.contentEncoding !== undefined) m.body = decodeText(body, properties.contentEncoding);
     m.deliveryInfo = info;
-    m.channel = undefined;
-    m.generation = 0;
-    m.body = autoDecode ? decodeText(body, properties.contentEncoding) : body;
     return m;
   }
 

@@ -19,7 +19,7 @@ import {
   AMQPError, ChannelClosed, ChannelError, ConnectionLost, ConsumerCancelled, StaleDelivery, UnexpectedFrame, errorForCode,
 } from '../errors.js';
 import { Message, type MessageAcker } from '../message.js';
-import { encodeMethodFrame, encodePublish } from '../protocol/content.js';
+import { ACK_METHOD, encodeDeliveryAck, encodeMethodFrame, encodePublish, PublishFrameCache } from '../protocol/content.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from '../protocol/frame.js';
 import {
   decodeMethod, METHOD_NAME, type Method, type MethodArgs, type MethodInit, type MethodName,
@@ -135,9 +135,12 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   /** @internal Unconfirmed publishes of a lost connection, republished on recovery. */
   protected unconfirmed: Pending[] = [];
   /** @internal */ protected readonly content: ContentAssembler;
-  private inbox: Array<[ConsumerEntry, Message]> = [];
+  private inboxConsumers: ConsumerEntry[] = [];
+  private inboxMessages: Message[] = [];
   private inboxScheduled = false;
   private readonly publishQueue = new PublishQueue();
+  private readonly publishCache = new PublishFrameCache();
+  private readonly appendExternal = (b: Buffer): void => { this.host.transport?.appendExternal(b); };
 
   /** @internal */
   constructor(protected readonly host: ChannelHost, channelId: number, autoDecode: boolean) {
@@ -175,6 +178,15 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     } else {
       throw new UnexpectedFrame(`frame type ${type} on channel ${this.channelId}`, { replyCode: 505, channelId: this.channelId });
     }
+  }
+
+  /**
+   * @internal A piece of a body frame split across socket chunks, from the connection (frame
+   * parser streaming mode). Same checks as a whole body frame: 505 without a content header or
+   * beyond the announced body size. `piece` is copied, never kept.
+   */
+  handleBodyPart(piece: Buffer, frameDone: boolean): void {
+    this.content.bodyPiece(piece, frameDone);
   }
 
   private onMethod(m: Method): void {
@@ -217,10 +229,8 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
 
   private onContent(m: Method, props: BasicProperties, body: Buffer): void {
     if (m.name === 'basic.deliver') {
-      const a = m.args;
-      const msg = Message.received(body, props, {
-        consumerTag: a.consumerTag, deliveryTag: Number(a.deliveryTag), redelivered: a.redelivered, exchange: a.exchange, routingKey: a.routingKey,
-      }, this.autoDecode);
+      const a = m.args; // basic.deliver's args have DeliveryInfo's shape: used as is, no copy
+      const msg = Message.received(body, props, a, this.autoDecode);
       msg.channel = this;
       msg.generation = this.generation;
       const c = this.consumers.get(a.consumerTag);
@@ -249,7 +259,8 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   }
 
   private enqueue(c: ConsumerEntry, msg: Message): void {
-    this.inbox.push([c, msg]);
+    this.inboxConsumers.push(c);
+    this.inboxMessages.push(msg);
     if (!this.inboxScheduled) {
       this.inboxScheduled = true;
       queueMicrotask(() => this.dispatch());
@@ -258,9 +269,13 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
 
   private dispatch(): void {
     this.inboxScheduled = false;
-    const batch = this.inbox;
-    this.inbox = [];
-    for (const [c, msg] of batch) {
+    const consumers = this.inboxConsumers;
+    const messages = this.inboxMessages;
+    this.inboxConsumers = [];
+    this.inboxMessages = [];
+    for (let i = 0; i < messages.length; i++) {
+      const c = consumers[i] as ConsumerEntry;
+      const msg = messages[i] as Message;
       // a delivery that became stale while queued here is still handed over (an exclusive or
       // auto-delete queue dies with its connection and never redelivers it); its ack is refused
       if (c.limiter) {
@@ -459,11 +474,10 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     t.reserve(body.length <= 65536 ? body.length + 512 : 4096);
     const start = t.out.pos;
     const confirm = this.confirms
-      ? this.confirms.register(mandatory || immediate ? { exchange, routingKey } : undefined,
-        this.host.republish ? { body, properties, exchange, routingKey, mandatory, immediate } : undefined)
+      ? this.confirms.register(body, properties, exchange, routingKey, mandatory, immediate, this.host.republish)
       : null;
     try {
-      encodePublish(t.out, this.channelId, { exchange, routingKey, mandatory, immediate, properties, body }, this.host.frameMax, (b) => t.appendExternal(b));
+      encodePublish(t.out, this.channelId, { exchange, routingKey, mandatory, immediate, properties, body }, this.host.frameMax, this.appendExternal, this.publishCache);
     } catch (err) {
       t.rewind(start);
       if (confirm) this.confirms?.unregisterLast();
@@ -474,9 +488,7 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
       confirm.catch(NOOP);
       return confirm;
     }
-    const w = t.written();
-    w.catch(NOOP);
-    return w;
+    return t.written();
   }
 
   /**
@@ -512,21 +524,31 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     }
   }
 
+  /** @internal Sends basic.ack/nack/reject for `tag` (hot path: encoded in place). */
+  protected sendAck(methodId: number, tag: number, bits: number): void {
+    if (this.state !== 'open') {
+      throw this.unusable() ?? new ChannelClosed(`channel ${this.channelId} is reopening: acknowledgement refused (its delivery tags are stale)`, { channelId: this.channelId });
+    }
+    const t = this.transportOrThrow();
+    encodeDeliveryAck(t.out, this.channelId, methodId, tag, bits);
+    t.commit();
+  }
+
   /** @internal */
   ackDelivery(msg: Message, multiple: boolean): void {
     this.checkFresh(msg, 'ack');
-    this.sendNow('basic.ack', { deliveryTag: msg.deliveryTag, multiple });
+    this.sendAck(ACK_METHOD.ack, msg.deliveryTag, multiple ? 1 : 0);
   }
 
   /** @internal */
   nackDelivery(msg: Message, multiple: boolean, requeue: boolean): void {
     this.checkFresh(msg, 'nack');
-    this.sendNow('basic.nack', { deliveryTag: msg.deliveryTag, multiple, requeue });
+    this.sendAck(ACK_METHOD.nack, msg.deliveryTag, (multiple ? 1 : 0) | (requeue ? 2 : 0));
   }
 
   /** @internal */
   rejectDelivery(msg: Message, requeue: boolean): void {
     this.checkFresh(msg, 'reject');
-    this.sendNow('basic.reject', { deliveryTag: msg.deliveryTag, requeue });
+    this.sendAck(ACK_METHOD.reject, msg.deliveryTag, requeue ? 1 : 0);
   }
 }

@@ -13,6 +13,7 @@ import { ConsumerIterator, type IterateOptions } from '../consumer/iterator.js';
 import { Message } from '../message.js';
 import type { MethodArgs } from '../protocol/generated/methods.js';
 import type { FieldTable } from '../protocol/primitives.js';
+import { ACK_METHOD } from '../protocol/content.js';
 import { waitWith, type CallOptions } from '../util/wait.js';
 import { ConfirmTracker } from './confirms.js';
 import type { ConsumerCallback, ConsumerEntry } from './channel-core.js';
@@ -378,19 +379,19 @@ export class Channel extends RecoverableChannel {
   /** Acknowledges a delivery by tag (or by message, which also refuses stale deliveries). */
   basicAck(delivery: number | Message, opts: { multiple?: boolean } = {}): void {
     if (delivery instanceof Message) this.ackDelivery(delivery, opts.multiple ?? false);
-    else this.sendNow('basic.ack', { deliveryTag: delivery, multiple: opts.multiple ?? false });
+    else this.sendAck(ACK_METHOD.ack, delivery, opts.multiple ? 1 : 0);
   }
 
   /** Negatively acknowledges a delivery (basic.nack; requeued by default). */
   basicNack(delivery: number | Message, opts: { multiple?: boolean; requeue?: boolean } = {}): void {
     if (delivery instanceof Message) this.nackDelivery(delivery, opts.multiple ?? false, opts.requeue ?? true);
-    else this.sendNow('basic.nack', { deliveryTag: delivery, multiple: opts.multiple ?? false, requeue: opts.requeue ?? true });
+    else this.sendAck(ACK_METHOD.nack, delivery, (opts.multiple ? 1 : 0) | (opts.requeue ?? true ? 2 : 0));
   }
 
   /** Rejects a delivery (basic.reject; requeued by default). */
   basicReject(delivery: number | Message, opts: { requeue?: boolean } = {}): void {
     if (delivery instanceof Message) this.rejectDelivery(delivery, opts.requeue ?? true);
-    else this.sendNow('basic.reject', { deliveryTag: delivery, requeue: opts.requeue ?? true });
+    else this.sendAck(ACK_METHOD.reject, delivery, opts.requeue ?? true ? 1 : 0);
   }
 
   /** Redelivers all unacknowledged messages of this channel (basic.recover). */

@@ -12,25 +12,22 @@ import type { Message } from '../message.js';
 import type { BasicProperties } from '../protocol/generated/properties.js';
 import { deferred, type Deferred } from '../util/wait.js';
 
-/** @internal What is kept of a confirm-mode publish so it can be published again after a reconnect. */
-export interface Republishable {
-  body: Buffer;
+/**
+ * @internal One unconfirmed publish: its promise, what a basic.return is matched against, and
+ * (when `body` is set) what is needed to publish it again after a reconnect. One object per
+ * publish: this is the confirm-mode hot path.
+ */
+export interface Pending {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  /** Kept only when the connection republishes after recovery. */
+  body: Buffer | undefined;
   properties: BasicProperties;
   exchange: string;
   routingKey: string;
   mandatory: boolean;
   immediate: boolean;
-}
-
-/** @internal One unconfirmed publish. */
-export interface Pending {
-  resolve: () => void;
-  reject: (err: unknown) => void;
-  /** Set for mandatory publishes only: what a basic.return is matched against. */
-  route?: { exchange: string; routingKey: string } | undefined;
-  returned?: Message | undefined;
-  /** Set when the connection republishes unconfirmed messages after recovery. */
-  retained?: Republishable | undefined;
+  returned: Message | undefined;
 }
 
 /** @internal See the file header. */
@@ -43,10 +40,14 @@ export class ConfirmTracker {
   get size(): number { return this.pending.size; }
 
   /** Registers the next publish and returns the promise its confirm settles. */
-  register(route?: { exchange: string; routingKey: string }, retained?: Republishable): Promise<void> {
+  register(
+    body: Buffer, properties: BasicProperties, exchange: string, routingKey: string, mandatory: boolean, immediate: boolean, retain: boolean,
+  ): Promise<void> {
     const tag = this.nextTag++;
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(tag, { resolve, reject, route, retained });
+      this.pending.set(tag, {
+        resolve, reject, body: retain ? body : undefined, properties, exchange, routingKey, mandatory, immediate, returned: undefined,
+      });
     });
   }
 
@@ -88,7 +89,7 @@ export class ConfirmTracker {
     const info = msg.deliveryInfo;
     if (!info) return;
     for (const p of this.pending.values()) {
-      if (p.route && !p.returned && p.route.exchange === info.exchange && p.route.routingKey === info.routingKey) {
+      if ((p.mandatory || p.immediate) && !p.returned && p.exchange === info.exchange && p.routingKey === info.routingKey) {
         p.returned = msg;
         return;
       }

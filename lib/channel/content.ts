@@ -5,6 +5,10 @@
  * A body that arrives in one frame is used as is (a view of the received bytes, no copy); a body
  * split over several frames is copied once into a buffer allocated at its final size. A frame of
  * the wrong type mid-content is UNEXPECTED_FRAME (505), as is a body longer than announced.
+ *
+ * Body frames come either whole (`bodyFrame`) or, when the frame parser streams a frame split
+ * across socket chunks, as pieces (`bodyPiece`): views of the socket chunks that are copied
+ * straight into the body buffer, so each body byte is copied once in userland.
  */
 import { UnexpectedFrame } from '../errors.js';
 import type { Method } from '../protocol/generated/methods.js';
@@ -12,6 +16,8 @@ import { decodeProperties, type BasicProperties } from '../protocol/generated/pr
 import { Reader } from '../protocol/primitives.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Reused for every content header (decoding is synchronous and never re-entrant). */
+const headerReader = new Reader(EMPTY);
 
 /** @internal Called with a complete content-bearing method. */
 export type ContentHandler = (method: Method, properties: BasicProperties, body: Buffer) => void;
@@ -40,7 +46,10 @@ export class ContentAssembler {
   header(payload: Buffer): void {
     const method = this.method;
     if (!method || this.props) throw this.unexpected('content header frame without a preceding content method');
-    const r = new Reader(payload);
+    const r = headerReader;
+    r.buf = payload;
+    r.pos = 0;
+    r.end = payload.length;
     r.u16(); // class id
     r.u16(); // weight
     const size = Number(r.u64());
@@ -64,6 +73,28 @@ export class ContentAssembler {
     payload.copy(this.body, this.received);
     this.received += len;
     if (this.received === this.bodySize) this.finish(this.body);
+  }
+
+  /**
+   * Handles the next piece of a body frame streamed by the frame parser. `frameDone` marks the
+   * frame's last piece (its end octet verified); the content completes only at a frame end.
+   * `payload` is copied, never kept.
+   */
+  bodyPiece(payload: Buffer, frameDone: boolean): void {
+    if (!this.method || !this.props) throw this.unexpected('content body frame without a content header');
+    const len = payload.length;
+    const received = this.received + len;
+    if (received > this.bodySize) throw this.unexpected(`content body exceeds its announced size of ${this.bodySize} bytes`);
+    if (frameDone && this.received === 0 && len === this.bodySize) {
+      this.finish(payload);
+      return;
+    }
+    if (len > 0) {
+      if (!this.body) this.body = Buffer.allocUnsafe(this.bodySize);
+      payload.copy(this.body, this.received);
+    }
+    this.received = received;
+    if (frameDone && received === this.bodySize) this.finish(this.body ?? EMPTY);
   }
 
   /** Drops any partial content (channel closed or reopened). */

@@ -74,12 +74,14 @@ export abstract class RecoverableChannel extends ChannelCore {
   private republish(list: Pending[], confirms: ConfirmTracker): void {
     const t = this.transportOrThrow();
     for (const p of list) {
-      const r = p.retained;
-      if (!r) continue;
-      const properties = { ...r.properties, applicationHeaders: { ...r.properties.applicationHeaders, [REPUBLISHED_HEADER]: true } };
+      const body = p.body;
+      if (!body) continue;
+      const properties = { ...p.properties, applicationHeaders: { ...p.properties.applicationHeaders, [REPUBLISHED_HEADER]: true } };
       const start = t.out.pos;
       try {
-        encodePublish(t.out, this.channelId, { ...r, properties }, this.host.frameMax, (b) => t.appendExternal(b));
+        encodePublish(t.out, this.channelId, {
+          exchange: p.exchange, routingKey: p.routingKey, mandatory: p.mandatory, immediate: p.immediate, properties, body,
+        }, this.host.frameMax, (b) => t.appendExternal(b));
         confirms.registerExisting(p);
       } catch (err) {
         t.rewind(start);

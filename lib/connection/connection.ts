@@ -22,7 +22,7 @@ import {
 import { Channel } from '../channel/channel.js';
 import type { ChannelHost } from '../channel/channel-core.js';
 import { encodeMethodFrame } from '../protocol/content.js';
-import { FRAME_HEARTBEAT, FRAME_METHOD, PROTOCOL_HEADER } from '../protocol/frame.js';
+import { FRAME_BODY, FRAME_HEARTBEAT, FRAME_METHOD, PROTOCOL_HEADER } from '../protocol/frame.js';
 import { decodeMethod, METHOD_NAME, type Method, type MethodInit, type MethodName } from '../protocol/generated/methods.js';
 import { Reader, type FieldTable } from '../protocol/primitives.js';
 import { Backoff, type ReconnectStrategy } from '../recovery/backoff.js';
@@ -183,6 +183,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
         : typeof s === 'function' ? await Promise.race([Promise.resolve(s()), failed.promise]) : s;
       const t = new Transport(sock, {
         onFrame: (ty, ch, p) => this.onFrame(ty, ch, p),
+        onBodyPart: (ch, p, done) => this.onBodyPart(ch, p, done),
         onClose: (err) => this.onTransportClose(t, err),
         onProtocolError: (err) => this.sendClose(err.replyCode || 501, err.replyText || err.message),
       }, ep.frameMax);
@@ -220,6 +221,18 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
       else throw errorForCode(504, { replyText: `CHANNEL_ERROR - frame for unknown channel ${channel}`, channelId: channel }, true);
     } catch (err) {
       // the transport catches this, sends connection.close with the code (onProtocolError) and fails
+      throw err instanceof AMQPError ? err : new ConnectionError(`internal error handling a frame: ${String(err)}`, { replyCode: 541, cause: err });
+    }
+  }
+
+  /** A piece of a body frame split across socket chunks (see TransportHandlers.onBodyPart). */
+  private onBodyPart(channel: number, piece: Buffer, frameDone: boolean): void {
+    try {
+      if (channel === 0) throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - frame type ${FRAME_BODY} on channel 0` }, true);
+      const ch = this.channels.get(channel);
+      if (ch) ch.handleBodyPart(piece, frameDone);
+      else throw errorForCode(504, { replyText: `CHANNEL_ERROR - frame for unknown channel ${channel}`, channelId: channel }, true);
+    } catch (err) {
       throw err instanceof AMQPError ? err : new ConnectionError(`internal error handling a frame: ${String(err)}`, { replyCode: 541, cause: err });
     }
   }

@@ -56,6 +56,58 @@ export function encodeMethodFrame<N extends MethodName>(
   endFrame(w, sizePos, frameMax, name);
 }
 
+/**
+ * The last basic.publish method frame a channel encoded, by exchange, routing key and flags: a
+ * publish loop to one destination then copies ~30 bytes instead of encoding two strings.
+ */
+export class PublishFrameCache {
+  /** @internal */ channel = -1;
+  /** @internal */ exchange = '';
+  /** @internal */ routingKey = '';
+  /** @internal */ mandatory = false;
+  /** @internal */ immediate = false;
+  /** @internal */ bytes: Buffer | null = null;
+
+  /** @internal Remembers the encoded frame (copied: the writer's buffer gets reused). */
+  store(channel: number, p: PublishFrameArgs, frame: Buffer): void {
+    this.channel = channel;
+    this.exchange = p.exchange;
+    this.routingKey = p.routingKey;
+    this.mandatory = p.mandatory;
+    this.immediate = p.immediate;
+    this.bytes = Buffer.from(frame);
+  }
+}
+
+/** Method ids of the three delivery acknowledgements (class basic, 60). */
+export const ACK_METHOD = { ack: 80, reject: 90, nack: 120 } as const;
+
+/**
+ * Encodes basic.ack / basic.nack / basic.reject straight into `w` (the consume hot path: 21 bytes,
+ * no generic dispatch). `bits`: ack: multiple = 1; nack: multiple = 1, requeue = 2; reject: requeue = 1.
+ * @throws ArgumentError for a delivery tag that is not a non-negative safe integer.
+ */
+export function encodeDeliveryAck(w: Writer, channel: number, methodId: number, deliveryTag: number, bits: number): void {
+  if (!Number.isSafeInteger(deliveryTag) || deliveryTag < 0) {
+    throw new ArgumentError(`delivery tag must be a non-negative integer, got ${String(deliveryTag)}`);
+  }
+  w.ensure(21);
+  const b = w.buf;
+  let p = w.pos;
+  b[p++] = FRAME_METHOD;
+  b[p++] = channel >>> 8;
+  b[p++] = channel & 0xff;
+  b[p++] = 0; b[p++] = 0; b[p++] = 0; b[p++] = 13;
+  b[p++] = 0; b[p++] = BASIC_CLASS;
+  b[p++] = 0; b[p++] = methodId;
+  b.writeUInt32BE(Math.floor(deliveryTag / 0x100000000), p);
+  b.writeUInt32BE(deliveryTag >>> 0, p + 4);
+  p += 8;
+  b[p++] = bits;
+  b[p++] = FRAME_END;
+  w.pos = p;
+}
+
 /** The parts of a basic.publish a caller supplies. */
 export interface PublishFrameArgs {
   exchange: string;
@@ -71,15 +123,25 @@ export interface PublishFrameArgs {
  * `external(bytes)` slice by slice (each call must be queued after what is in `w`).
  */
 export function encodePublish(
-  w: Writer, channel: number, p: PublishFrameArgs, frameMax: number, external: (b: Buffer) => void,
+  w: Writer, channel: number, p: PublishFrameArgs, frameMax: number, external: (b: Buffer) => void, cache?: PublishFrameCache,
 ): void {
-  let sizePos = beginFrame(w, FRAME_METHOD, channel);
-  encodeBasicPublish(w, { exchange: p.exchange, routingKey: p.routingKey, mandatory: p.mandatory, immediate: p.immediate });
-  endFrame(w, sizePos, frameMax, 'basic.publish');
+  if (cache && cache.exchange === p.exchange && cache.routingKey === p.routingKey && cache.mandatory === p.mandatory &&
+      cache.immediate === p.immediate && cache.channel === channel && cache.bytes !== null) {
+    const bytes = cache.bytes;
+    w.ensure(bytes.length);
+    bytes.copy(w.buf, w.pos);
+    w.pos += bytes.length;
+  } else {
+    const methodStart = w.pos;
+    const sizePos = beginFrame(w, FRAME_METHOD, channel);
+    encodeBasicPublish(w, { exchange: p.exchange, routingKey: p.routingKey, mandatory: p.mandatory, immediate: p.immediate });
+    endFrame(w, sizePos, frameMax, 'basic.publish');
+    if (cache) cache.store(channel, p, w.buf.subarray(methodStart, w.pos));
+  }
 
   const body = p.body;
   const bodySize = body.length;
-  sizePos = beginFrame(w, FRAME_HEADER, channel);
+  const sizePos = beginFrame(w, FRAME_HEADER, channel);
   w.ensure(12);
   const buf = w.buf;
   let q = w.pos;

@@ -9,6 +9,13 @@
  * handler are never overwritten later, so callers may keep them (e.g. body frames of a
  * message being assembled).
  *
+ * Streaming mode (an `onBodyPart` handler given to the constructor): a BODY frame (type 3) split
+ * across chunks is not reassembled at all. Each slice of its payload is handed to `onBodyPart` as
+ * a zero-copy view of the chunk it arrived in, as soon as it arrives; the last call of a frame has
+ * `frameDone` set and comes only after the end octet was checked. So a consumer that copies the
+ * pieces into a message buffer copies each body byte once. Whole frames, and all other frame
+ * types, still go to `onFrame` exactly as without the hook.
+ *
  * See `frame.ts` for the frame layout.
  */
 import { constants as bufferConstants } from 'node:buffer';
@@ -34,6 +41,19 @@ import {
  */
 export type FrameHandler = (type: number, channel: number, payload: Buffer) => void;
 
+/**
+ * Receives the payload of a BODY frame split across chunks, piece by piece (streaming mode).
+ *
+ * @param channel - Channel number of the frame.
+ * @param piece - The next bytes of the frame's payload: a view of a pushed chunk, never copied,
+ *   reused or overwritten by the parser. Pieces of a frame are contiguous and in order; their
+ *   concatenation is the payload. A piece may be empty only when `frameDone` is set (the payload
+ *   ended at the end of a chunk and the end octet came in the next one).
+ * @param frameDone - True for the last piece of the frame, reported after the frame's end octet
+ *   was verified; exactly once per frame.
+ */
+export type BodyPartHandler = (channel: number, piece: Buffer, frameDone: boolean) => void;
+
 /** Reply code of `FrameError` (AMQP `frame-error`). */
 const FRAME_ERROR_CODE = 501;
 /** Largest value of the u32 size field. */
@@ -50,6 +70,7 @@ const EMPTY: Buffer = Buffer.alloc(0);
 const IDLE = 0; // at a frame boundary, nothing buffered
 const PARTIAL_HEADER = 1; // 1..7 header bytes (8 for a possible protocol header) in `scratch`
 const PARTIAL_BODY = 2; // header parsed; payload + end octet being copied into `body`
+const STREAM_BODY = 3; // header of a split body frame parsed; payload streamed to `onBodyPart`
 
 function frameError(message: string): FrameError {
   return new FrameError(message, { replyCode: FRAME_ERROR_CODE });
@@ -123,6 +144,7 @@ function isFrameType(type: number): boolean {
  */
 export class FrameParser {
   private readonly onFrame: FrameHandler;
+  private readonly onBodyPart: BodyPartHandler | undefined;
   private max = 0;
   private maxPayload = MAX_U32;
 
@@ -133,6 +155,8 @@ export class FrameParser {
   /** Reassembly buffer of the current split frame: payload + end octet. */
   private body: Buffer = EMPTY;
   private bodyFilled = 0;
+  /** STREAM_BODY: payload bytes of the current frame not yet delivered (the end octet follows). */
+  private streamLeft = 0;
   private type = 0;
   private channel = 0;
   private size = 0;
@@ -147,10 +171,13 @@ export class FrameParser {
    * @param onFrame - Called synchronously for each complete frame.
    * @param frameMax - Largest accepted frame in bytes, header and end octet included; 0 for no
    *   limit other than the u32 size field. Defaults to 131072 (RabbitMQ's default).
+   * @param onBodyPart - Optional: enables streaming mode for BODY frames split across chunks
+   *   (see {@link BodyPartHandler}); such frames then never reach `onFrame`.
    * @throws ArgumentError if `frameMax` is not 0 or an integer from 8 to 2^32 - 1.
    */
-  constructor(onFrame: FrameHandler, frameMax = 131072) {
+  constructor(onFrame: FrameHandler, frameMax = 131072, onBodyPart?: BodyPartHandler) {
     this.onFrame = onFrame;
+    this.onBodyPart = onBodyPart;
     this.frameMax = frameMax;
   }
 
@@ -173,10 +200,14 @@ export class FrameParser {
     this.maxPayload = value === 0 ? MAX_U32 : value - FRAME_OVERHEAD;
   }
 
-  /** Bytes received but not yet delivered: the parts of a frame split across chunks. */
+  /**
+   * Bytes of the incomplete frame received so far (the part of a frame split across chunks).
+   * In streaming mode this includes payload pieces already handed to `onBodyPart`.
+   */
   get buffered(): number {
     if (this.state === PARTIAL_HEADER) return this.scratchLen;
     if (this.state === PARTIAL_BODY) return FRAME_HEADER_SIZE + this.bodyFilled;
+    if (this.state === STREAM_BODY) return FRAME_HEADER_SIZE + this.size - this.streamLeft;
     return 0;
   }
 
@@ -190,6 +221,7 @@ export class FrameParser {
     this.scratchLen = 0;
     this.body = EMPTY;
     this.bodyFilled = 0;
+    this.streamLeft = 0;
     this.failed = false;
     this.failure = undefined;
     this.epoch++;
@@ -227,7 +259,13 @@ export class FrameParser {
     let pos = 0;
 
     if (this.state !== IDLE) {
-      pos = this.state === PARTIAL_HEADER ? this.resumeHeader(chunk) : this.resumeBody(chunk);
+      const state = this.state;
+      pos =
+        state === PARTIAL_HEADER
+          ? this.resumeHeader(chunk)
+          : state === PARTIAL_BODY
+            ? this.resumeBody(chunk)
+            : this.resumeStream(chunk);
       if (pos >= len || this.epoch !== epoch) return;
     }
 
@@ -282,8 +320,20 @@ export class FrameParser {
     this.startBody(chunk, pos + FRAME_HEADER_SIZE);
   }
 
-  /** Allocates the reassembly buffer for the current frame and copies `chunk[from..]` in. */
+  /**
+   * Starts the payload of the current split frame at `chunk[from..]` (the end octet is not in
+   * `chunk`): streams it when it is a body frame and streaming is on, else allocates the
+   * reassembly buffer and copies the rest of the chunk in.
+   */
   private startBody(chunk: Buffer, from: number): void {
+    const onBodyPart = this.onBodyPart;
+    if (onBodyPart !== undefined && this.type === FRAME_BODY) {
+      const avail = chunk.length - from; // <= size: the end octet is in a later chunk
+      this.streamLeft = this.size - avail;
+      this.state = STREAM_BODY;
+      if (avail > 0) onBodyPart(this.channel, chunk.subarray(from), false);
+      return;
+    }
     const total = this.size + 1;
     if (total > bufferConstants.MAX_LENGTH) {
       throw frameError(`frame of ${this.size + FRAME_OVERHEAD} bytes is larger than this process can buffer`);
@@ -352,6 +402,26 @@ export class FrameParser {
     this.state = IDLE;
     this.onFrame(this.type, this.channel, body.subarray(0, size));
     return missing;
+  }
+
+  /** Continues streaming a split body frame from the start of `chunk`; returns the bytes used. */
+  private resumeStream(chunk: Buffer): number {
+    const len = chunk.length;
+    const left = this.streamLeft;
+    const onBodyPart = this.onBodyPart as BodyPartHandler;
+    if (len <= left) {
+      // Payload only (possibly up to its last byte); the end octet is in a later chunk.
+      if (len === 0) return 0;
+      this.streamLeft = left - len;
+      onBodyPart(this.channel, chunk, false);
+      return len;
+    }
+    // The end octet is in this chunk: check it before reporting the frame done.
+    if (chunk[left] !== FRAME_END) throw this.endError(chunk[left]!, FRAME_BODY, this.channel, this.size);
+    this.streamLeft = 0;
+    this.state = IDLE;
+    onBodyPart(this.channel, left === 0 ? EMPTY : chunk.subarray(0, left), true);
+    return left + 1;
   }
 
   private headerError(type: number, channel: number, size: number): FrameError {

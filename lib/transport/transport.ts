@@ -23,12 +23,19 @@ import { Writer } from '../protocol/primitives.js';
 import { deferred, type Deferred } from '../util/wait.js';
 
 const SLAB_SIZE = 256 * 1024;
+const NOOP = (): void => {};
 const SLAB_MIN_FREE = 16 * 1024;
 
 /** @internal Callbacks from the transport to its connection. */
 export interface TransportHandlers {
   /** A complete frame. `payload` may be a view into a socket chunk: copy it to keep it. */
   onFrame(type: number, channel: number, payload: Buffer): void;
+  /**
+   * Optional: a piece of a body frame split across socket chunks (FrameParser streaming mode);
+   * such frames then never reach `onFrame`. `piece` is a view into a socket chunk; `frameDone`
+   * marks the frame's last piece, after its end octet was checked.
+   */
+  onBodyPart?(channel: number, piece: Buffer, frameDone: boolean): void;
   /** Called exactly once when the transport is gone; `err` is undefined for a clean close. */
   onClose(err: AMQPError | undefined): void;
   /** Called before the transport fails on malformed bytes or a frame the connection rejected. */
@@ -56,7 +63,7 @@ export class Transport {
 
   constructor(private readonly socket: Duplex, private readonly handlers: TransportHandlers, frameMax: number) {
     this.out = new Writer(SLAB_SIZE);
-    this.parser = new FrameParser(handlers.onFrame, frameMax);
+    this.parser = new FrameParser(handlers.onFrame, frameMax, handlers.onBodyPart);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err: Error) => {
@@ -113,7 +120,12 @@ export class Transport {
   written(): Promise<void> {
     if (this.dead) return Promise.reject(this.dead);
     if (!this.scheduled) return this.blockedOnDrain ? this.waitDrain() : Promise.resolve();
-    if (!this.batch) this.batch = deferred<void>();
+    if (!this.batch) {
+      this.batch = deferred<void>();
+      // one handler per batch (not per publish): a caller that does not await cannot cause an
+      // unhandled rejection; callers that await still see the error
+      this.batch.promise.catch(NOOP);
+    }
     return this.batch.promise;
   }
 
