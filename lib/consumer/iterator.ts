@@ -4,7 +4,7 @@
  * Consuming starts at the first `next()`. Deliveries wait in a buffer until the loop takes them
  * (with `prefetch`, the broker never has more than that many unacked messages out, so the buffer
  * stays bounded; with `noAck` and no prefetch it is unbounded). Leaving the loop (break, return,
- * throw) cancels the consumer. A server-sent cancel (queue deleted) or the channel closing for
+ * throw) cancels the consumer and requeues what it received but did not yield. A server-sent cancel (queue deleted) or the channel closing for
  * good ends the loop with the typed error (ConsumerCancelled, ...); it never yields `null`.
  */
 import type { AMQPError } from '../errors.js';
@@ -71,7 +71,10 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
   }
 
   private push(msg: Message): void {
-    if (this.done) return;
+    if (this.done) {
+      this.requeue(msg); // arrived between return() and the broker's cancel-ok
+      return;
+    }
     const w = this.waiter;
     if (w) {
       this.waiter = null;
@@ -96,6 +99,7 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
   async next(): Promise<IteratorResult<Message>> {
     if (this.done) return { value: undefined, done: true };
     await this.start();
+    if (this.done) return { value: undefined, done: true }; // return() was called while starting
     const m = this.buffer.shift();
     if (m) return { value: m, done: false };
     if (this.error) {
@@ -105,19 +109,34 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
     return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
   }
 
-  /** Stops: cancels the consumer (called by `break`/`return` in a for-await loop). */
+  /**
+   * Stops: cancels the consumer (called by `break`/`return` in a for-await loop) and requeues the
+   * deliveries it had received but not yet yielded (unless `noAck`), so none stays unacked.
+   */
   async return(): Promise<IteratorResult<Message>> {
     if (!this.done) {
       this.done = true;
-      this.buffer = [];
       const w = this.waiter;
       this.waiter = null;
       w?.resolve({ value: undefined, done: true });
+      if (this.starting) await this.starting.catch(() => undefined); // a start under way finishes first
       if (this.consumerTag !== undefined && !this.error && this.channel.isOpen) {
         await this.channel.basicCancel(this.consumerTag).catch(() => undefined);
       }
+      const unread = this.buffer;
+      this.buffer = [];
+      for (const m of unread) this.requeue(m);
     }
     return { value: undefined, done: true };
+  }
+
+  private requeue(msg: Message): void {
+    if (this.opts.noAck) return;
+    try {
+      msg.reject({ requeue: true });
+    } catch {
+      // stale (its channel closed or reopened since): the broker requeues it by itself
+    }
   }
 
   /** Same as `return()`; the error propagates from the loop as usual. */
