@@ -8,6 +8,7 @@ import {
   type MethodArgs, type MethodInit, type MethodName,
 } from '../../lib/protocol/generated/methods.js';
 import { Reader, Writer, type FieldTable } from '../../lib/protocol/primitives.js';
+import { prng } from '../support/prng.js';
 
 interface SpecField { name: string; type?: string; domain?: string }
 interface SpecClass { name: string; id: number; methods: { name: string; id: number; arguments: SpecField[] }[] }
@@ -23,16 +24,6 @@ const METHODS = spec.classes.flatMap((c) => c.methods.map((m) => ({
   methodId: m.id,
   fields: m.arguments.map((f) => ({ name: camel(f.name), type: f.type ?? domains.get(f.domain!)! })),
 })));
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomValue(type: string, rnd: () => number): unknown {
   const int = (max: number): number => Math.floor(rnd() * (max + 1));

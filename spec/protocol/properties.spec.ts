@@ -4,6 +4,7 @@ import {
   decodeProperties, encodeProperties, PROPERTY_NAMES, type BasicProperties,
 } from '../../lib/protocol/generated/properties.js';
 import { Reader, Writer } from '../../lib/protocol/primitives.js';
+import { prng } from '../support/prng.js';
 
 const encode = (p: BasicProperties): Buffer => {
   const w = new Writer(4);
@@ -16,16 +17,6 @@ const decode = (b: Buffer): BasicProperties => {
   expect(r.pos).toBe(b.length);
   return p;
 };
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomProperty(name: (typeof PROPERTY_NAMES)[number], rnd: () => number): unknown {
   const int = (max: number): number => Math.floor(rnd() * (max + 1));
