@@ -135,7 +135,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     let last: unknown;
     for (const ep of conn.endpoints) {
       try {
-        await conn.establish(ep);
+        await conn.establish(ep, input.signal);
         conn._state = 'open';
         conn.strategy?.reset();
         return conn;
@@ -166,11 +166,13 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   /** True while the connection is open and its socket alive. */
   isAlive(): boolean { return this._state === 'open' && this.transport !== null && !this.transport.isDead; }
 
-  /** Opens a socket to `ep` and runs the handshake, all under `connectTimeout`. */
-  private async establish(ep: ResolvedOptions): Promise<void> {
+  /**
+   * Opens a socket to `ep` and runs the handshake, all under `connectTimeout` (and `signal`, which
+   * only the initial connect passes: it does not govern later reconnects).
+   */
+  private async establish(ep: ResolvedOptions, signal?: AbortSignal): Promise<void> {
     const failed = deferred<never>();
     failed.promise.catch(() => {});
-    const signal = this.input.signal;
     const disarm = arm({ timeout: ep.connectTimeout === 0 ? undefined : ep.connectTimeout, signal }, `connect to ${describe(ep)}`, (err) => {
       failed.reject(err);
       this.transport?.fail(err);

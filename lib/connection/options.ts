@@ -75,7 +75,7 @@ export interface ConnectionOptions {
   republish?: boolean;
   /** Bytes of publishes that may wait while the connection recovers (default 16 MiB). */
   publishBufferBytes?: number;
-  /** Aborts connecting. */
+  /** Aborts the initial connect (not later reconnects: `close()` stops those). */
   signal?: AbortSignal;
 }
 
