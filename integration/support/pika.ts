@@ -65,7 +65,8 @@ function runPika(args: string[], timeoutMs: number): Promise<string> {
     execFile(PYTHON, [PIKA_SCRIPT, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err) {
         const detail = [String(stdout).trim(), String(stderr).trim().split('\n').slice(-5).join('\n')].filter(Boolean).join('\n');
-        reject(new Error(`pika_interop.py ${args[0]} failed (${err.message.split('\n')[0]}): ${detail}`));
+        const hint = /No module named 'pika'/.test(detail) ? ' — install the second client with: apt-get install python3-pika' : '';
+        reject(new Error(`pika_interop.py ${args[0]} failed (${err.message.split('\n')[0]}): ${detail}${hint}`));
       } else resolve(String(stdout));
     });
   });
