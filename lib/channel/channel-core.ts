@@ -125,6 +125,8 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   /** @internal Incremented on every reopen; deliveries of older generations are stale. */
   generation = 1;
   /** @internal */ protected state: ChannelState = 'opening';
+  /** @internal True between channel.open-ok and the channel's close or loss: frames may be sent on it. */
+  protected wireOpen = false;
   /** @internal */ protected readonly rpc = new RpcQueue();
   /** @internal */ protected readonly consumers = new Map<string, ConsumerEntry>();
   /** @internal */ protected readonly cancelled = new Map<string, boolean>();
@@ -148,6 +150,11 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     this.channelId = channelId;
     this.autoDecode = autoDecode;
     this.content = new ContentAssembler(channelId, (m, p, b) => this.onContent(m, p, b));
+  }
+
+  /** @internal A server-named queue was renamed by recovery: its consumers follow. */
+  renameConsumerQueue(oldName: string, newName: string): void {
+    for (const c of this.consumers.values()) if (c.queue === oldName) c.queue = newName;
   }
 
   /** @internal Number of this channel's consumers on `queue`. */
@@ -314,6 +321,7 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
 
   private onServerClose(a: MethodArgs['channel.close']): void {
     this.sendControl('channel.close-ok', {});
+    this.wireOpen = false;
     this.content.reset();
     const err = errorForCode(a.replyCode, {
       replyText: a.replyText, classId: a.classId, methodId: a.methodId, channelId: this.channelId,
@@ -336,6 +344,7 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   /** @internal Opens the channel (channel.open). */
   async open(opts: CallOptions): Promise<void> {
     await this.call('channel.open', {}, ['channel.open-ok'], opts);
+    this.wireOpen = true;
     this.state = 'open';
   }
 
@@ -360,8 +369,11 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     for (const p of this.unconfirmed) p.reject(reason);
     this.unconfirmed = [];
     this.content.reset();
+    this.wireOpen = false;
     const consumers = [...this.consumers.values()];
     this.consumers.clear();
+    // the broker drops a closed channel's consumers: an auto-delete queue left without any is gone
+    for (const c of consumers) this.host.topology.consumerCancelled(c.queue, this.host.consumerCount(c.queue) > 0);
     this.wakePublishers();
     this.host.releaseChannel(this.channelId);
     queueMicrotask(() => {
@@ -519,14 +531,16 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   // ---------------------------------------------------------------- acks
 
   private checkFresh(msg: Message, what: string): void {
-    if (msg.generation !== this.generation || this.state !== 'open') {
+    // fresh = delivered since the channel last (re)opened; the state may still be 'reopening'
+    // while consumers are restored, and their first deliveries are already fresh
+    if (msg.generation !== this.generation || this.state === 'closed' || this.state === 'closing') {
       throw new StaleDelivery(`cannot ${what} delivery ${msg.deliveryInfo?.deliveryTag ?? '?'}: channel ${this.channelId} closed or reopened since it was delivered; the broker will redeliver it`, { channelId: this.channelId });
     }
   }
 
   /** @internal Sends basic.ack/nack/reject for `tag` (hot path: encoded in place). */
   protected sendAck(methodId: number, tag: number, bits: number): void {
-    if (this.state !== 'open') {
+    if (!this.wireOpen) {
       throw this.unusable() ?? new ChannelClosed(`channel ${this.channelId} is reopening: acknowledgement refused (its delivery tags are stale)`, { channelId: this.channelId });
     }
     const t = this.transportOrThrow();

@@ -31,6 +31,7 @@ export abstract class RecoverableChannel extends ChannelCore {
       let step: ConsumerEntry | null = null;
       try {
         await this.direct('channel.open', {}, ['channel.open-ok']);
+        this.wireOpen = true;
         for (const q of this.qos) await this.direct('basic.qos', q, ['basic.qos-ok']);
         if (this.mode === 'confirm') await this.direct('confirm.select', {}, ['confirm.select-ok']);
         if (this.mode === 'tx') await this.direct('tx.select', {}, ['tx.select-ok']);
@@ -103,6 +104,7 @@ export abstract class RecoverableChannel extends ChannelCore {
       return;
     }
     this.state = 'reopening';
+    this.wireOpen = false;
     this.generation++;
     this.content.reset();
     this.rpc.pause();
@@ -114,14 +116,14 @@ export abstract class RecoverableChannel extends ChannelCore {
   }
 
   /**
-   * @internal Reopens this channel (same id) on the connection's new transport and restores it;
-   * `renames` maps old to new names of server-named queues. False if the connection died again.
+   * @internal Reopens this channel (same id) on the connection's new transport and restores it
+   * (consumers of renamed server-named queues were moved already). False if the connection died again.
    */
-  async recover(renames: ReadonlyMap<string, string>): Promise<boolean> {
+  async recover(): Promise<boolean> {
     if (this.state !== 'reopening') return true;
-    for (const c of this.consumers.values()) c.queue = renames.get(c.queue) ?? c.queue;
     if (!(await this.restore())) return false;
     this.finishRestore();
     return true;
   }
+
 }

@@ -133,9 +133,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     const input: ConnectionOptions = typeof urlOrOptions === 'string' ? { ...options, url: urlOrOptions } : { ...urlOrOptions, ...options };
     const conn = new Connection(input);
     let last: unknown;
-    for (const ep of conn.endpoints) {
+    for (const [i, ep] of conn.endpoints.entries()) {
       try {
         await conn.establish(ep, input.signal);
+        conn.endpointIndex = i + 1; // a recovery starts with the next URL
         conn._state = 'open';
         conn.strategy?.reset();
         return conn;
@@ -183,6 +184,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
       const sock = s === undefined
         ? await Promise.race([openSocket({ host: ep.host, port: ep.port, tls: ep.tls, connectTimeout: ep.connectTimeout, noDelay: ep.noDelay, signal }), failed.promise])
         : typeof s === 'function' ? await Promise.race([Promise.resolve(s()), failed.promise]) : s;
+      if (this._state === 'closing' || this._state === 'closed') { // close() won the race: no handshake
+        sock.destroy();
+        throw this.closeError ?? new ChannelClosed('the connection was closed by the client');
+      }
       const t = new Transport(sock, {
         onFrame: (ty, ch, p) => this.onFrame(ty, ch, p),
         onBodyPart: (ch, p, done) => this.onBodyPart(ch, p, done),
@@ -360,8 +365,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     this.eventWaiters = [];
     for (const d of ev) d.reject(cause);
     if (this.blocked) this.unblock();
-    queueMicrotask(() => this.emit('disconnected', cause));
-    void this.recoveryLoop(since);
+    queueMicrotask(() => {
+      this.emit('disconnected', cause); // before the first 'reconnecting'
+      void this.recoveryLoop(since);
+    });
   }
 
   private async recoveryLoop(since: number): Promise<void> {
@@ -374,6 +381,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
       if (this._state !== 'recovering') return;
       try {
         await this.establish(ep);
+        if ((this._state as ConnectionState) !== 'recovering') { // close() was called meanwhile
+          this.transport?.fail(this.closeError ?? new ChannelClosed('the connection was closed by the client'));
+          return;
+        }
         if (!(await this.restoreAll())) continue;
       } catch (err) {
         if ((this._state as ConnectionState) !== 'recovering') return;
@@ -405,21 +416,22 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
 
   /** Re-declares the topology on a temporary channel, then recovers every channel. */
   private async restoreAll(): Promise<boolean> {
-    let renames = new Map<string, string>();
     if (this.topology.entities().length > 0) {
       const id = this.allocateId();
       const tmp = new Channel(this, id, false);
       this.channels.set(id, tmp);
       try {
         await tmp.open({ timeout: this.callTimeout });
-        renames = await restoreTopology(tmp, this.topology, (entity, error) => this.emit('recoveryError', { entity, error }));
+        await restoreTopology(tmp, this.topology, (entity, error) => this.emit('recoveryError', { entity, error }), (oldName, newName) => {
+          for (const ch of this.channels.values()) ch.renameConsumerQueue(oldName, newName);
+        });
         await tmp.close({ timeout: this.callTimeout });
       } finally {
         if (this.channels.get(id) === tmp) this.releaseChannel(id);
       }
     }
     for (const ch of [...this.channels.values()]) {
-      if (!(await ch.recover(renames))) {
+      if (!(await ch.recover())) {
         if (this.transport === null || this.transport.isDead) return false;
       }
     }

@@ -1,6 +1,6 @@
 /**
  * Re-declares recorded topology on a fresh channel after a reconnect, using only the public
- * Channel API: exchanges, then queues (server-named ones get new names, returned as a rename map),
+ * Channel API: exchanges, then queues (server-named ones get new names, reported by onRename),
  * then bindings (after renaming). A step the broker refuses is reported through `onError` and the
  * rest continues (the channel reopens itself after the server closes it).
  */
@@ -8,11 +8,15 @@ import { ChannelError, type AMQPError } from '../errors.js';
 import type { Channel } from '../channel/channel.js';
 import type { Topology, TopologyEntity } from './topology.js';
 
-/** @internal Runs the re-declaration; returns old -> new names of server-named queues. */
+/**
+ * @internal Runs the re-declaration. `onRename(old, new)` is called as soon as a server-named queue
+ * gets its new name (the topology is renamed at once too), so that consumers follow even if the
+ * connection dies before the rest completes.
+ */
 export async function restoreTopology(
   ch: Channel, topology: Topology, onError: (entity: TopologyEntity, err: AMQPError) => void,
-): Promise<Map<string, string>> {
-  const renames = new Map<string, string>();
+  onRename: (oldName: string, newName: string) => void,
+): Promise<void> {
   const attempt = async (entity: TopologyEntity, run: () => Promise<unknown>): Promise<void> => {
     try {
       await run();
@@ -29,7 +33,7 @@ export async function restoreTopology(
       const r = await ch.queueDeclare(q.serverNamed ? '' : q.name, { durable: q.durable, exclusive: q.exclusive, autoDelete: q.autoDelete, arguments: q.arguments });
       if (q.serverNamed && r.queue !== q.name) {
         topology.rename(q.name, r.queue);
-        renames.set(q.name, r.queue);
+        onRename(q.name, r.queue);
       }
     });
   }
@@ -38,5 +42,4 @@ export async function restoreTopology(
       ? ch.queueBind(b.destination, { exchange: b.source, routingKey: b.routingKey, arguments: b.arguments })
       : ch.exchangeBind(b.destination, b.source, { routingKey: b.routingKey, arguments: b.arguments })));
   }
-  return renames;
 }
