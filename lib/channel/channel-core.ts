@@ -44,8 +44,6 @@ export interface ChannelHost {
   readonly blocked: boolean;
   /** The error the connection died of, if it is closed. */
   readonly closeError: AMQPError | null;
-  /** Resolves when the connection is unblocked. */
-  waitUnblocked(): Promise<void>;
   releaseChannel(id: number): void;
   /** A protocol violation: close the connection with this error. */
   fatal(err: AMQPError): void;

@@ -97,7 +97,6 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   private readonly strategy: ReconnectStrategy | null;
   private readonly input: ConnectionOptions;
   private waiter0: Waiter0 | null = null;
-  private unblockWaiters: Deferred<void>[] = [];
   private eventWaiters: Deferred<void>[] = [];
   private openWaiters: Deferred<void>[] = [];
   private nextChannelId = 1;
@@ -280,9 +279,6 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   private unblock(): void {
     this.blocked = false;
     this.blockedReason = '';
-    const ws = this.unblockWaiters;
-    this.unblockWaiters = [];
-    for (const d of ws) d.resolve();
     for (const ch of this.channels.values()) ch.wakePublishers();
   }
 
@@ -348,8 +344,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     if (t && !t.isDead) t.fail(reason);
     for (const ch of [...this.channels.values()]) ch.connectionClosed(reason);
     this.channels.clear();
-    for (const list of [this.unblockWaiters, this.eventWaiters, this.openWaiters]) for (const d of list) d.reject(reason);
-    this.unblockWaiters = [];
+    for (const list of [this.eventWaiters, this.openWaiters]) for (const d of list) d.reject(reason);
     this.eventWaiters = [];
     this.openWaiters = [];
     queueMicrotask(() => this.emit('close', cause));
@@ -439,14 +434,6 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   }
 
   // ---------------------------------------------------------------- ChannelHost
-
-  /** @internal */
-  waitUnblocked(): Promise<void> {
-    if (!this.blocked) return Promise.resolve();
-    const d = deferred<void>();
-    this.unblockWaiters.push(d);
-    return d.promise;
-  }
 
   /** @internal */
   releaseChannel(id: number): void {
