@@ -2,9 +2,9 @@
  * Publisher-confirm bookkeeping for one channel in confirm mode: delivery tag -> pending publish.
  *
  * Tags count up from 1 per confirm session. `basic.ack`/`basic.nack` with `multiple` settle every
- * pending tag up to theirs (Map iteration is insertion = tag order, so that is a walk from the
- * front). A nack rejects with PublishNacked. A mandatory publish that the broker returned
- * (basic.return arrives before its ack) rejects with NoRoute carrying the returned message.
+ * pending tag up to theirs (a walk over a window array indexed by tag). A nack rejects with
+ * PublishNacked. A mandatory publish that the broker returned (basic.return arrives before its
+ * ack) rejects with NoRoute carrying the returned message.
  * `waitForAll()` waits until nothing is outstanding (`maxUnconfirmed` is enforced by the channel).
  */
 import { AMQPError, NoRoute, PublishNacked } from '../errors.js';
@@ -32,46 +32,65 @@ export interface Pending {
 
 /** @internal See the file header. */
 export class ConfirmTracker {
-  private nextTag = 1;
-  private readonly pending = new Map<number, Pending>();
+  // Tags are consecutive: entry i of `entries` is tag `base + i`; settled entries are undefined
+  // and `head` skips them, so settling (multiple) acks is a walk over an array, not a map.
+  private entries: Array<Pending | undefined> = [];
+  private base = 1;
+  private head = 0;
+  private count = 0;
   private idleWaiters: Deferred<void>[] = [];
 
   /** Outstanding (unconfirmed) publishes. */
-  get size(): number { return this.pending.size; }
+  get size(): number { return this.count; }
 
   /** Registers the next publish and returns the promise its confirm settles. */
   register(
     body: Buffer, properties: BasicProperties, exchange: string, routingKey: string, mandatory: boolean, immediate: boolean, retain: boolean,
   ): Promise<void> {
-    const tag = this.nextTag++;
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(tag, {
+      this.entries.push({
         resolve, reject, body: retain ? body : undefined, properties, exchange, routingKey, mandatory, immediate, returned: undefined,
       });
+      this.count++;
     });
   }
 
   /** Re-registers a publish taken by `takeUnconfirmed()` under the next tag (it is being republished). */
   registerExisting(p: Pending): void {
     p.returned = undefined;
-    this.pending.set(this.nextTag++, p);
+    this.entries.push(p);
+    this.count++;
   }
 
   /** Removes and returns every outstanding publish, in tag order, and restarts tags at 1. */
   takeUnconfirmed(): Pending[] {
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    this.nextTag = 1;
+    const all = this.outstanding();
+    this.reset();
     this.wake();
     return all;
   }
 
   /** Takes back the last registered tag (its frame could not be encoded; nothing was sent). */
   unregisterLast(): Pending | undefined {
-    const tag = --this.nextTag;
-    const p = this.pending.get(tag);
-    this.pending.delete(tag);
+    const p = this.entries.pop();
+    if (p) this.count--;
     return p;
+  }
+
+  private outstanding(): Pending[] {
+    const all: Pending[] = [];
+    for (let i = this.head; i < this.entries.length; i++) {
+      const p = this.entries[i];
+      if (p) all.push(p);
+    }
+    return all;
+  }
+
+  private reset(): void {
+    this.entries = [];
+    this.base = 1;
+    this.head = 0;
+    this.count = 0;
   }
 
   /** Handles basic.ack from the broker. */
@@ -88,8 +107,9 @@ export class ConfirmTracker {
   returned(msg: Message): void {
     const info = msg.deliveryInfo;
     if (!info) return;
-    for (const p of this.pending.values()) {
-      if ((p.mandatory || p.immediate) && !p.returned && p.exchange === info.exchange && p.routingKey === info.routingKey) {
+    for (let i = this.head; i < this.entries.length; i++) {
+      const p = this.entries[i];
+      if (p && (p.mandatory || p.immediate) && !p.returned && p.exchange === info.exchange && p.routingKey === info.routingKey) {
         p.returned = msg;
         return;
       }
@@ -97,17 +117,30 @@ export class ConfirmTracker {
   }
 
   private settle(tag: number, multiple: boolean, nackError: ((tag: number) => AMQPError) | undefined): void {
+    const entries = this.entries;
+    const idx = tag - this.base;
+    if (idx < 0 || idx >= entries.length) return; // unknown or already settled
     if (multiple) {
-      for (const [t, p] of this.pending) {
-        if (t > tag) break;
-        this.pending.delete(t);
-        this.finish(t, p, nackError);
+      for (let i = this.head; i <= idx; i++) {
+        const p = entries[i];
+        if (!p) continue;
+        entries[i] = undefined;
+        this.count--;
+        this.finish(this.base + i, p, nackError);
       }
+      if (idx + 1 > this.head) this.head = idx + 1;
     } else {
-      const p = this.pending.get(tag);
+      const p = entries[idx];
       if (!p) return;
-      this.pending.delete(tag);
+      entries[idx] = undefined;
+      this.count--;
       this.finish(tag, p, nackError);
+    }
+    while (this.head < entries.length && entries[this.head] === undefined) this.head++;
+    if (this.head > 1024 && this.head * 2 > entries.length) { // drop the settled prefix now and then
+      this.entries = entries.slice(this.head);
+      this.base += this.head;
+      this.head = 0;
     }
     this.wake();
   }
@@ -126,9 +159,8 @@ export class ConfirmTracker {
 
   /** Rejects every outstanding publish with `err` and starts a new session (tags from 1). */
   failAll(err: unknown): void {
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    this.nextTag = 1;
+    const all = this.outstanding();
+    this.reset();
     for (const p of all) p.reject(err);
     const idle = this.idleWaiters;
     this.idleWaiters = [];
@@ -137,14 +169,14 @@ export class ConfirmTracker {
 
   /** Resolves when no publish is outstanding. */
   waitForAll(): Promise<void> {
-    if (this.pending.size === 0) return Promise.resolve();
+    if (this.count === 0) return Promise.resolve();
     const d = deferred<void>();
     this.idleWaiters.push(d);
     return d.promise;
   }
 
   private wake(): void {
-    if (this.pending.size === 0 && this.idleWaiters.length > 0) {
+    if (this.count === 0 && this.idleWaiters.length > 0) {
       const idle = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of idle) w.resolve();
