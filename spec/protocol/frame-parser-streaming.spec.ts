@@ -7,6 +7,7 @@ import { prng } from '../support/prng.js';
 // Helpers
 import {
   type Frame, type Fixture, raw, payloadOf, bigPayload, buildFixture, chunksAt, run, runAll, interestingOffsets, randomCuts, thrown, latin1, SMALL_MAX, SMALL_SPECS, small, DEFAULT_MAX, BIG_SPECS, big, type Bad, good, GOOD, withEnd, oversizeHeader, garbageRand, randomGarbage, corpus, expectFrameError,
+  everyCut, offsetPairCuts, randomCutSets, boundaryCuts,
 } from '../support/frame-fixtures.js';
 
 interface Piece {
@@ -148,20 +149,13 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
   });
 
   it('streams split body frames for the stream split into two chunks at every byte offset', () => {
-    const cutSets: number[][] = [];
-    for (let i = 0; i <= small.stream.length; i++) cutSets.push([i]);
-    const { runs, problems } = runAllStream(small, cutSets, SMALL_MAX);
+    const { runs, problems } = runAllStream(small, everyCut(small), SMALL_MAX);
     expect(problems).toEqual([]);
     expect(runs).toBe(small.stream.length + 1);
   });
 
   it('streams split body frames for three chunks at many offset pairs', () => {
-    const offsets = interestingOffsets(small);
-    const cutSets: number[][] = [];
-    for (let a = 0; a < offsets.length; a++) {
-      for (let b = a; b < offsets.length; b += 2) cutSets.push([offsets[a]!, offsets[b]!]);
-    }
-    const { problems } = runAllStream(small, cutSets, SMALL_MAX);
+    const { problems } = runAllStream(small, offsetPairCuts(small), SMALL_MAX);
     expect(problems).toEqual([]);
   });
 
@@ -172,26 +166,13 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
   });
 
   it('streams random chunkings (seeded), mixing whole and split frames', () => {
-    const rand = prng(43);
-    const cutSets: number[][] = [];
-    for (let n = 0; n < 400; n++) {
-      const maxChunk = [3, 9, 64, 700, 3000][n % 5]!;
-      cutSets.push(randomCuts(small.stream.length, rand, maxChunk));
-    }
-    const { runs, problems } = runAllStream(small, cutSets, SMALL_MAX);
+    const { runs, problems } = runAllStream(small, randomCutSets(small, 43, 400), SMALL_MAX);
     expect(problems).toEqual([]);
     expect(runs).toBe(400);
   });
 
   it('streams frames of exactly the default frameMax split around every boundary', () => {
-    const offsets = interestingOffsets(big);
-    const cutSets: number[][] = offsets.map((o) => [o]);
-    for (let a = 0; a < offsets.length; a += 3) {
-      for (let b = a; b < offsets.length; b += 5) cutSets.push([offsets[a]!, offsets[b]!]);
-    }
-    const rand = prng(8);
-    for (let n = 0; n < 40; n++) cutSets.push(randomCuts(big.stream.length, rand, n % 2 ? 65536 : 20000));
-    const { problems } = runAllStream(big, cutSets, DEFAULT_MAX);
+    const { problems } = runAllStream(big, boundaryCuts(big, 8), DEFAULT_MAX);
     expect(problems).toEqual([]);
   });
 

@@ -6,6 +6,7 @@ import { prng } from '../support/prng.js';
 // Helpers
 import {
   type Frame, type Fixture, raw, payloadOf, bigPayload, buildFixture, chunksAt, run, runAll, interestingOffsets, randomCuts, thrown, latin1, SMALL_MAX, SMALL_SPECS, small, DEFAULT_MAX, BIG_SPECS, big, type Bad, good, GOOD, withEnd, oversizeHeader, garbageRand, randomGarbage, corpus, expectFrameError,
+  everyCut, offsetPairCuts, randomCutSets, boundaryCuts,
 } from '../support/frame-fixtures.js';
 
 describe('FrameParser: well-formed streams', () => {
@@ -16,19 +17,13 @@ describe('FrameParser: well-formed streams', () => {
   });
 
   it('parses the stream split into two chunks at every byte offset', () => {
-    const cutSets: number[][] = [];
-    for (let i = 0; i <= small.stream.length; i++) cutSets.push([i]);
-    const { runs, problems } = runAll(small, cutSets, SMALL_MAX);
+    const { runs, problems } = runAll(small, everyCut(small), SMALL_MAX);
     expect(problems).toEqual([]);
     expect(runs).toBe(small.stream.length + 1);
   });
 
   it('parses the stream split into three chunks at many offset pairs', () => {
-    const offsets = interestingOffsets(small);
-    const cutSets: number[][] = [];
-    for (let a = 0; a < offsets.length; a++) {
-      for (let b = a; b < offsets.length; b += 2) cutSets.push([offsets[a]!, offsets[b]!]);
-    }
+    const cutSets = offsetPairCuts(small);
     // plus a regular grid over the whole stream
     for (let i = 0; i <= small.stream.length; i += 37) {
       for (let j = i; j <= small.stream.length; j += 53) cutSets.push([i, j]);
@@ -45,26 +40,13 @@ describe('FrameParser: well-formed streams', () => {
   });
 
   it('parses random chunkings (seeded)', () => {
-    const rand = prng(42);
-    const cutSets: number[][] = [];
-    for (let n = 0; n < 600; n++) {
-      const maxChunk = [3, 9, 64, 700, 3000][n % 5]!;
-      cutSets.push(randomCuts(small.stream.length, rand, maxChunk));
-    }
-    const { runs, problems } = runAll(small, cutSets, SMALL_MAX);
+    const { runs, problems } = runAll(small, randomCutSets(small, 42, 600), SMALL_MAX);
     expect(problems).toEqual([]);
     expect(runs).toBe(600);
   });
 
   it('parses frames of exactly the default frameMax (131072) split around every boundary', () => {
-    const offsets = interestingOffsets(big);
-    const cutSets: number[][] = offsets.map((o) => [o]);
-    for (let a = 0; a < offsets.length; a += 3) {
-      for (let b = a; b < offsets.length; b += 5) cutSets.push([offsets[a]!, offsets[b]!]);
-    }
-    const rand = prng(7);
-    for (let n = 0; n < 40; n++) cutSets.push(randomCuts(big.stream.length, rand, n % 2 ? 65536 : 20000));
-    const { problems } = runAll(big, cutSets, DEFAULT_MAX);
+    const { problems } = runAll(big, boundaryCuts(big, 7), DEFAULT_MAX);
     expect(problems).toEqual([]);
   });
 

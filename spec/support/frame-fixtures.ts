@@ -3,7 +3,7 @@
 import { describe, it, expect, jest } from '@jest/globals';
 import { ArgumentError, FrameError } from '../../lib/errors.js';
 import { FrameParser } from '../../lib/protocol/frame-parser.js';
-import { prng } from '../support/prng.js';
+import { prng } from './prng.js';
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -385,4 +385,41 @@ export function expectFrameError(err: unknown, bad: Bad): void {
   const e = err as FrameError;
   expect(e.replyCode).toBe(501);
   expect(e.message).toMatch(bad.message);
+}
+
+/** Every single cut of `fixture`'s stream: two chunks, split at each byte offset (0..length). */
+export function everyCut(fixture: Fixture): number[][] {
+  const cutSets: number[][] = [];
+  for (let i = 0; i <= fixture.stream.length; i++) cutSets.push([i]);
+  return cutSets;
+}
+
+/** Three-chunk cut sets at pairs of the fixture's interesting offsets (the second stepping by 2). */
+export function offsetPairCuts(fixture: Fixture): number[][] {
+  const offsets = interestingOffsets(fixture);
+  const cutSets: number[][] = [];
+  for (let a = 0; a < offsets.length; a++) {
+    for (let b = a; b < offsets.length; b += 2) cutSets.push([offsets[a]!, offsets[b]!]);
+  }
+  return cutSets;
+}
+
+/** `count` seeded random chunkings of the fixture's stream, maximum chunk sizes cycling 3..3000. */
+export function randomCutSets(fixture: Fixture, seed: number, count: number): number[][] {
+  const rand = prng(seed);
+  const cutSets: number[][] = [];
+  for (let n = 0; n < count; n++) cutSets.push(randomCuts(fixture.stream.length, rand, [3, 9, 64, 700, 3000][n % 5]!));
+  return cutSets;
+}
+
+/** For frames of frameMax size: a cut at every boundary, pairs of them, and 40 seeded random chunkings. */
+export function boundaryCuts(fixture: Fixture, seed: number): number[][] {
+  const offsets = interestingOffsets(fixture);
+  const cutSets: number[][] = offsets.map((o) => [o]);
+  for (let a = 0; a < offsets.length; a += 3) {
+    for (let b = a; b < offsets.length; b += 5) cutSets.push([offsets[a]!, offsets[b]!]);
+  }
+  const rand = prng(seed);
+  for (let n = 0; n < 40; n++) cutSets.push(randomCuts(fixture.stream.length, rand, n % 2 ? 65536 : 20000));
+  return cutSets;
 }
