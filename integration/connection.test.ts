@@ -9,7 +9,7 @@ import {
   InvalidPath, RecoverableConnectionError, Timeout,
 } from '../lib/index.js';
 import { brokerUrl, closeConnectionsWhere, listConnections, rabbitmqctl, waitForConnections } from './support/broker.js';
-import { startProxy } from './support/tcp-proxy.js';
+import { freePort, startProxy } from './support/tcp-proxy.js';
 import { eventually, rejectionOf, suite } from './harness.js';
 
 const s = suite();
@@ -24,15 +24,6 @@ async function brokerSide(connectionName: string): Promise<BrokerSide> {
   const row = rows.find((r) => r.client_properties.some(([k, , v]) => k === 'connection_name' && v === connectionName));
   if (!row) throw new Error(`connection ${connectionName} not listed`);
   return row;
-}
-
-/** A port nothing listens on. */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 describe('connecting', () => {

@@ -18,7 +18,7 @@ import {
 } from '../lib/index.js';
 import { brokerUrl, closeConnectionsWhere } from './support/broker.js';
 import { startSecondNode, type SecondNode } from './support/second-node.js';
-import { startProxy } from './support/tcp-proxy.js';
+import { freePort, startProxy } from './support/tcp-proxy.js';
 import { eventually, suite } from './harness.js';
 
 const s = suite();
@@ -252,15 +252,6 @@ function recordEvents(conn: Connection): {
 }
 
 const DIRECT_SHOWN = 'amqp://guest@127.0.0.1:5672/%2F';
-
-/** A port nothing listens on. */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 /** Waits until nothing of ours is pending any more, then checks timers and sockets. */
 async function checkNoLeaks(c: Checks, probe: TimerProbe, socketsBefore: number): Promise<void> {

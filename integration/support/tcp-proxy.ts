@@ -116,3 +116,12 @@ export async function startProxy(opts: ProxyOptions): Promise<TcpProxy> {
     },
   };
 }
+
+/** A port nothing listens on. */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}

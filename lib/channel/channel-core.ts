@@ -22,7 +22,7 @@ import { Message, type MessageAcker } from '../message.js';
 import { ACK_METHOD, encodeDeliveryAck, encodeMethodFrame, encodePublish, PublishFrameCache } from '../protocol/content.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from '../protocol/frame.js';
 import {
-  decodeMethod, METHOD_NAME, type Method, type MethodArgs, type MethodInit, type MethodName,
+  decodeMethod, METHOD_NAME, REPLIES, type Method, type MethodArgs, type MethodInit, type MethodName,
 } from '../protocol/generated/methods.js';
 import type { BasicProperties } from '../protocol/generated/properties.js';
 import { Reader, Writer } from '../protocol/primitives.js';
@@ -45,8 +45,6 @@ export interface ChannelHost {
   /** The error the connection died of, if it is closed. */
   readonly closeError: AMQPError | null;
   releaseChannel(id: number): void;
-  /** A protocol violation: close the connection with this error. */
-  fatal(err: AMQPError): void;
   /** An inbound event (delivery, return, cancel, confirm) was dispatched. */
   eventDispatched(): void;
   /** What this connection declared, for recovery. */
@@ -341,7 +339,7 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
 
   /** @internal Opens the channel (channel.open). */
   async open(opts: CallOptions): Promise<void> {
-    await this.call('channel.open', {}, ['channel.open-ok'], opts);
+    await this.call('channel.open', {}, false, opts);
     this.wireOpen = true;
     this.state = 'open';
   }
@@ -429,12 +427,12 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   }
 
   private makeCall<N extends MethodName>(
-    name: N, args: MethodInit[N], expect: readonly MethodName[],
+    name: N, args: MethodInit[N], nowait: boolean,
     resolve: (v: unknown) => void, reject: (e: unknown) => void,
   ): import('./rpc.js').RpcCall {
     const frame = this.encode(name, args);
     return {
-      name, expect, resolve, reject,
+      name, expect: nowait ? [] : REPLIES[name] ?? [], resolve, reject,
       send: () => {
         const t = this.transportOrThrow();
         t.reserve(frame.length);
@@ -445,26 +443,27 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   }
 
   /**
-   * @internal Queues a synchronous call (or a nowait one when `expect` is empty). Arguments are
-   * encoded now, so invalid ones reject before anything is queued. `onReply` runs synchronously
-   * when the reply arrives, before any later frame is processed.
+   * @internal Queues a synchronous call, completed by one of the replies the spec pairs with it
+   * (REPLIES), or a `nowait` one, resolved once written. Arguments are encoded now, so invalid ones
+   * reject before anything is queued. `onReply` runs synchronously when the reply arrives, before
+   * any later frame is processed.
    */
   protected call<N extends MethodName>(
-    name: N, args: MethodInit[N], expect: readonly MethodName[], opts: CallOptions = {}, onReply?: (reply: unknown) => unknown,
+    name: N, args: MethodInit[N], nowait: boolean, opts: CallOptions = {}, onReply?: (reply: unknown) => unknown,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const bad = this.unusable();
       if (bad && !(name === 'channel.close' && this.state === 'closing')) { reject(bad); return; }
       checkTimeout(opts.timeout);
-      const call = this.makeCall(name, args, expect, onReply ? (v) => { try { resolve(onReply(v)); } catch (e) { reject(e); } } : resolve, reject);
+      const call = this.makeCall(name, args, nowait, onReply ? (v) => { try { resolve(onReply(v)); } catch (e) { reject(e); } } : resolve, reject);
       this.rpc.push(call, { timeout: opts.timeout ?? this.host.callTimeout, signal: opts.signal });
     });
   }
 
   /** @internal A reopen/restore step, sent ahead of queued calls. */
-  protected direct<N extends MethodName>(name: N, args: MethodInit[N], expect: readonly MethodName[]): Promise<unknown> {
+  protected direct<N extends MethodName>(name: N, args: MethodInit[N]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.rpc.direct(this.makeCall(name, args, expect, resolve, reject), { timeout: this.host.callTimeout });
+      this.rpc.direct(this.makeCall(name, args, false, resolve, reject), { timeout: this.host.callTimeout });
     });
   }
 

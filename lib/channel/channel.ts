@@ -140,8 +140,8 @@ export interface ConfirmSelectOptions extends NowaitOptions {
 
 /** A channel. Create one with `connection.channel()`. */
 export class Channel extends RecoverableChannel {
-  private async simple(name: Parameters<Channel['call']>[0], args: never, expect: readonly string[], opts: NowaitOptions, after?: () => void): Promise<void> {
-    await this.call(name, args, (opts.nowait ? [] : expect) as never, opts, after);
+  private async simple(name: Parameters<Channel['call']>[0], args: never, opts: NowaitOptions, after?: () => void): Promise<void> {
+    await this.call(name, args, opts.nowait ?? false, opts, after);
   }
 
   /**
@@ -159,7 +159,7 @@ export class Channel extends RecoverableChannel {
     const passive = opts.passive ?? false;
     return this.simple('exchange.declare', {
       exchange, type, passive, durable: rec.durable, autoDelete: rec.autoDelete, internal: rec.internal, nowait, arguments: rec.arguments,
-    } as never, ['exchange.declare-ok'], opts, () => { if (!passive) this.host.topology.recordExchange(rec); });
+    } as never, opts, () => { if (!passive) this.host.topology.recordExchange(rec); });
   }
 
   /**
@@ -168,7 +168,7 @@ export class Channel extends RecoverableChannel {
    */
   exchangeDelete(exchange: string, opts: NowaitOptions & { ifUnused?: boolean } = {}): Promise<void> {
     return this.simple('exchange.delete', { exchange, ifUnused: opts.ifUnused ?? false, nowait: opts.nowait ?? false } as never,
-      ['exchange.delete-ok'], opts, () => this.host.topology.deleteExchange(exchange));
+      opts, () => this.host.topology.deleteExchange(exchange));
   }
 
   /**
@@ -179,7 +179,7 @@ export class Channel extends RecoverableChannel {
     const b = { kind: 'exchange-binding' as const, destination, source, routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
     return this.simple('exchange.bind', {
       destination, source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments,
-    } as never, ['exchange.bind-ok'], opts, () => this.host.topology.recordBinding(b));
+    } as never, opts, () => this.host.topology.recordBinding(b));
   }
 
   /**
@@ -190,7 +190,7 @@ export class Channel extends RecoverableChannel {
     const b = { kind: 'exchange-binding' as const, destination, source, routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
     return this.simple('exchange.unbind', {
       destination, source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments,
-    } as never, ['exchange.unbind-ok'], opts, () => this.host.topology.removeBinding(b));
+    } as never, opts, () => this.host.topology.removeBinding(b));
   }
 
   /**
@@ -216,7 +216,7 @@ export class Channel extends RecoverableChannel {
     };
     const r = await this.call('queue.declare', {
       queue, passive, durable: rec.durable, exclusive: rec.exclusive, autoDelete: rec.autoDelete, nowait, arguments: rec.arguments,
-    }, nowait ? [] : ['queue.declare-ok'], opts, record) as MethodArgs['queue.declare-ok'] | undefined;
+    }, nowait, opts, record) as MethodArgs['queue.declare-ok'] | undefined;
     return r ? { queue: r.queue, messageCount: r.messageCount, consumerCount: r.consumerCount } : null;
   }
 
@@ -228,7 +228,7 @@ export class Channel extends RecoverableChannel {
     const b = { kind: 'queue-binding' as const, destination: queue, source: opts.exchange ?? '', routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
     return this.simple('queue.bind', {
       queue, exchange: b.source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments,
-    } as never, ['queue.bind-ok'], opts, () => this.host.topology.recordBinding(b));
+    } as never, opts, () => this.host.topology.recordBinding(b));
   }
 
   /**
@@ -239,7 +239,7 @@ export class Channel extends RecoverableChannel {
     const b = { kind: 'queue-binding' as const, destination: queue, source: opts.exchange ?? '', routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
     return this.simple('queue.unbind', {
       queue, exchange: b.source, routingKey: b.routingKey, arguments: b.arguments,
-    } as never, ['queue.unbind-ok'], opts, () => this.host.topology.removeBinding(b));
+    } as never, opts, () => this.host.topology.removeBinding(b));
   }
 
   /**
@@ -249,7 +249,7 @@ export class Channel extends RecoverableChannel {
    */
   async queuePurge(queue: string, opts: NowaitOptions = {}): Promise<number> {
     const nowait = opts.nowait ?? false;
-    const r = await this.call('queue.purge', { queue, nowait }, nowait ? [] : ['queue.purge-ok'], opts) as MethodArgs['queue.purge-ok'] | undefined;
+    const r = await this.call('queue.purge', { queue, nowait }, nowait, opts) as MethodArgs['queue.purge-ok'] | undefined;
     return r ? r.messageCount : 0;
   }
 
@@ -262,7 +262,7 @@ export class Channel extends RecoverableChannel {
     const nowait = opts.nowait ?? false;
     const r = await this.call('queue.delete', {
       queue, ifUnused: opts.ifUnused ?? false, ifEmpty: opts.ifEmpty ?? false, nowait,
-    }, nowait ? [] : ['queue.delete-ok'], opts, (reply) => { this.host.topology.deleteQueue(queue); return reply; }) as MethodArgs['queue.delete-ok'] | undefined;
+    }, nowait, opts, (reply) => { this.host.topology.deleteQueue(queue); return reply; }) as MethodArgs['queue.delete-ok'] | undefined;
     return r ? r.messageCount : 0;
   }
 
@@ -273,7 +273,7 @@ export class Channel extends RecoverableChannel {
    */
   async basicQos(opts: QosOptions = {}): Promise<void> {
     const q = { prefetchSize: opts.prefetchSize ?? 0, prefetchCount: opts.prefetchCount ?? 0, global: opts.global ?? false };
-    await this.call('basic.qos', q, ['basic.qos-ok'], opts);
+    await this.call('basic.qos', q, false, opts);
     this.qos = [...this.qos.filter((x) => x.global !== q.global), q];
   }
 
@@ -305,7 +305,7 @@ export class Channel extends RecoverableChannel {
       return entry.tag;
     };
     const args = { queue, consumerTag: tag, noLocal: entry.noLocal, noAck: entry.noAck, exclusive: entry.exclusive, nowait, arguments: entry.arguments };
-    return await this.call('basic.consume', args, nowait ? [] : ['basic.consume-ok'], opts, register) as string;
+    return await this.call('basic.consume', args, nowait, opts, register) as string;
   }
 
   /**
@@ -322,7 +322,7 @@ export class Channel extends RecoverableChannel {
         this.host.topology.consumerCancelled(c.queue, this.host.consumerCount(c.queue) > 0);
       }
     };
-    await this.call('basic.cancel', { consumerTag, nowait }, nowait ? [] : ['basic.cancel-ok'], opts, drop);
+    await this.call('basic.cancel', { consumerTag, nowait }, nowait, opts, drop);
   }
 
   /**
@@ -331,7 +331,7 @@ export class Channel extends RecoverableChannel {
    * @throws NotFound (404) for a missing queue; ResourceLocked (405).
    */
   async basicGet(queue = '', opts: CallOptions & { noAck?: boolean } = {}): Promise<Message | null> {
-    return await this.call('basic.get', { queue, noAck: opts.noAck ?? false }, ['basic.get-ok', 'basic.get-empty'], opts) as Message | null;
+    return await this.call('basic.get', { queue, noAck: opts.noAck ?? false }, false, opts) as Message | null;
   }
 
   /**
@@ -396,7 +396,7 @@ export class Channel extends RecoverableChannel {
 
   /** Redelivers all unacknowledged messages of this channel (basic.recover). */
   async basicRecover(opts: CallOptions & { requeue?: boolean } = {}): Promise<void> {
-    await this.call('basic.recover', { requeue: opts.requeue ?? false }, ['basic.recover-ok'], opts);
+    await this.call('basic.recover', { requeue: opts.requeue ?? false }, false, opts);
   }
 
   /**
@@ -413,24 +413,24 @@ export class Channel extends RecoverableChannel {
    *   `flow(true)` from clients.
    */
   async flow(active: boolean, opts: CallOptions = {}): Promise<boolean> {
-    const r = await this.call('channel.flow', { active }, ['channel.flow-ok'], opts) as MethodArgs['channel.flow-ok'];
+    const r = await this.call('channel.flow', { active }, false, opts) as MethodArgs['channel.flow-ok'];
     return r.active;
   }
 
   /** Puts the channel in transaction mode (tx.select); restored on reopen. */
   async txSelect(opts: CallOptions = {}): Promise<void> {
-    await this.call('tx.select', {}, ['tx.select-ok'], opts);
+    await this.call('tx.select', {}, false, opts);
     this.mode = 'tx';
   }
 
   /** Commits the current transaction. @throws PreconditionFailed (406) when not in tx mode. */
   async txCommit(opts: CallOptions = {}): Promise<void> {
-    await this.call('tx.commit', {}, ['tx.commit-ok'], opts);
+    await this.call('tx.commit', {}, false, opts);
   }
 
   /** Rolls back the current transaction. @throws PreconditionFailed (406) when not in tx mode. */
   async txRollback(opts: CallOptions = {}): Promise<void> {
-    await this.call('tx.rollback', {}, ['tx.rollback-ok'], opts);
+    await this.call('tx.rollback', {}, false, opts);
   }
 
   /**
@@ -448,7 +448,7 @@ export class Channel extends RecoverableChannel {
       this.maxUnconfirmed = max;
     };
     if (nowait) enable();
-    await this.call('confirm.select', { nowait }, nowait ? [] : ['confirm.select-ok'], opts, enable);
+    await this.call('confirm.select', { nowait }, nowait, opts, enable);
   }
 
   /**
@@ -471,7 +471,7 @@ export class Channel extends RecoverableChannel {
     try {
       await this.call('channel.close', {
         replyCode: opts.replyCode ?? 200, replyText: opts.replyText ?? 'Normal shutdown', classId: opts.classId ?? 0, methodId: opts.methodId ?? 0,
-      }, ['channel.close-ok'], opts);
+      }, false, opts);
     } finally {
       this.finalize(undefined);
     }

@@ -30,16 +30,16 @@ export abstract class RecoverableChannel extends ChannelCore {
     for (let attempt = 1; attempt <= 10; attempt++) {
       let step: ConsumerEntry | null = null;
       try {
-        await this.direct('channel.open', {}, ['channel.open-ok']);
+        await this.direct('channel.open', {});
         this.wireOpen = true;
-        for (const q of this.qos) await this.direct('basic.qos', q, ['basic.qos-ok']);
-        if (this.mode === 'confirm') await this.direct('confirm.select', {}, ['confirm.select-ok']);
-        if (this.mode === 'tx') await this.direct('tx.select', {}, ['tx.select-ok']);
+        for (const q of this.qos) await this.direct('basic.qos', q);
+        if (this.mode === 'confirm') await this.direct('confirm.select', {});
+        if (this.mode === 'tx') await this.direct('tx.select', {});
         for (const c of [...this.consumers.values()]) {
           step = c;
           await this.direct('basic.consume', {
             queue: c.queue, consumerTag: c.tag, noLocal: c.noLocal, noAck: c.noAck, exclusive: c.exclusive, arguments: c.arguments,
-          }, ['basic.consume-ok']);
+          });
         }
         return true;
       } catch (err) {

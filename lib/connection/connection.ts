@@ -62,6 +62,14 @@ interface Waiter0 { names: readonly MethodName[]; d: Deferred<Method> }
 const isFatal = (err: unknown): boolean =>
   err instanceof AccessRefused || err instanceof NotAllowed || err instanceof InvalidPath || err instanceof ArgumentError;
 
+/**
+ * What a frame handler throws: typed errors as they are, anything else as an internal error (541).
+ * The transport catches it, sends connection.close with the code (onProtocolError) and fails.
+ */
+function asConnectionError(err: unknown): AMQPError {
+  return err instanceof AMQPError ? err : new ConnectionError(`internal error handling a frame: ${String(err)}`, { replyCode: 541, cause: err });
+}
+
 function describe(o: ResolvedOptions): string {
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   return `${o.tls ? 'amqps' : 'amqp'}://${encodeURIComponent(o.userid)}@${host}:${o.port}/${encodeURIComponent(o.virtualHost)}`;
@@ -222,24 +230,26 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
         else if (type !== FRAME_HEARTBEAT) throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - frame type ${type} on channel 0` }, true);
         return;
       }
-      const ch = this.channels.get(channel);
-      if (ch) ch.handleFrame(type, payload);
-      else throw errorForCode(504, { replyText: `CHANNEL_ERROR - frame for unknown channel ${channel}`, channelId: channel }, true);
+      this.channelFor(channel).handleFrame(type, payload);
     } catch (err) {
-      // the transport catches this, sends connection.close with the code (onProtocolError) and fails
-      throw err instanceof AMQPError ? err : new ConnectionError(`internal error handling a frame: ${String(err)}`, { replyCode: 541, cause: err });
+      throw asConnectionError(err);
     }
+  }
+
+  /** The open channel a frame is for; a frame for any other channel is CHANNEL_ERROR (504). */
+  private channelFor(channel: number): Channel {
+    const ch = this.channels.get(channel);
+    if (!ch) throw errorForCode(504, { replyText: `CHANNEL_ERROR - frame for unknown channel ${channel}`, channelId: channel }, true);
+    return ch;
   }
 
   /** A piece of a body frame split across socket chunks (see TransportHandlers.onBodyPart). */
   private onBodyPart(channel: number, piece: Buffer, frameDone: boolean): void {
     try {
       if (channel === 0) throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - frame type ${FRAME_BODY} on channel 0` }, true);
-      const ch = this.channels.get(channel);
-      if (ch) ch.handleBodyPart(piece, frameDone);
-      else throw errorForCode(504, { replyText: `CHANNEL_ERROR - frame for unknown channel ${channel}`, channelId: channel }, true);
+      this.channelFor(channel).handleBodyPart(piece, frameDone);
     } catch (err) {
-      throw err instanceof AMQPError ? err : new ConnectionError(`internal error handling a frame: ${String(err)}`, { replyCode: 541, cause: err });
+      throw asConnectionError(err);
     }
   }
 
@@ -439,12 +449,6 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   releaseChannel(id: number): void {
     this.channels.delete(id);
     if (id < this.nextChannelId) this.nextChannelId = id;
-  }
-
-  /** @internal */
-  fatal(err: AMQPError): void {
-    this.sendClose(err.replyCode || 541, err.replyText || err.message);
-    this.transport?.fail(err);
   }
 
   /** @internal */
