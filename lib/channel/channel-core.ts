@@ -104,6 +104,8 @@ export interface ChannelEvents {
 export type ChannelState = 'opening' | 'open' | 'reopening' | 'closing' | 'closed';
 const scratch = new Writer(1024);
 const NOOP = (): void => {};
+/** Consumer windows (prefetch) under this many messages are paced by acks: no read coalescing. */
+const SMALL_WINDOW = 100;
 const reader = new Reader(Buffer.alloc(0));
 
 /** @internal See the file header. Public members are documented on Channel. */
@@ -146,6 +148,19 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     this.channelId = channelId;
     this.autoDecode = autoDecode;
     this.content = new ContentAssembler(channelId, (m, p, b) => this.onContent(m, p, b));
+  }
+
+  /**
+   * @internal True while this channel consumes into a window under 100 messages: its deliveries
+   * are paced by our acks, so the transport must not pause reading (see Transport.onData).
+   */
+  get latencyBound(): boolean {
+    if (this.consumers.size === 0) return false;
+    for (const q of this.qos) {
+      const n = q.prefetchCount ?? 0;
+      if (n > 0 && n < SMALL_WINDOW) return true;
+    }
+    return false;
   }
 
   /** @internal A server-named queue was renamed by recovery: its consumers follow. */

@@ -188,9 +188,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     this.serverCloseError = null;
     try {
       const s = this.input.socket;
-      const sock = s === undefined
+      const opened = s === undefined
         ? await Promise.race([openSocket({ host: ep.host, port: ep.port, tls: ep.tls, connectTimeout: ep.connectTimeout, noDelay: ep.noDelay, signal }), failed.promise])
-        : typeof s === 'function' ? await Promise.race([Promise.resolve(s()), failed.promise]) : s;
+        : { socket: typeof s === 'function' ? await Promise.race([Promise.resolve(s()), failed.promise]) : s, reader: null };
+      const sock = opened.socket;
       if (this._state === 'closing' || this._state === 'closed') { // close() won the race: no handshake
         sock.destroy();
         throw this.closeError ?? new ChannelClosed('the connection was closed by the client');
@@ -200,7 +201,9 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
         onBodyPart: (ch, p, done) => this.onBodyPart(ch, p, done),
         onClose: (err) => this.onTransportClose(t, err),
         onProtocolError: (err) => this.sendClose(err.replyCode || 501, err.replyText || err.message),
-      }, ep.frameMax);
+        mayCoalesce: () => this.mayCoalesce(),
+      }, ep.frameMax, opened.reader);
+      t.coalesceMs = ep.readCoalesce;
       this.transport = t;
       this.current = ep;
       t.out.bytes(PROTOCOL_HEADER);
@@ -234,6 +237,12 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     } catch (err) {
       throw asConnectionError(err);
     }
+  }
+
+  /** False while some channel consumes into a small window (a read pause would cost throughput). */
+  private mayCoalesce(): boolean {
+    for (const ch of this.channels.values()) if (ch.latencyBound) return false;
+    return true;
   }
 
   /** The open channel a frame is for; a frame for any other channel is CHANNEL_ERROR (504). */

@@ -53,6 +53,14 @@ export interface ConnectionOptions {
   onUnblocked?: () => void;
   /** TCP_NODELAY (default true). */
   noDelay?: boolean;
+  /**
+   * Read coalescing, in ms (default 1; 0 turns it off). When one socket read brings a burst of
+   * frames (a busy consumer, say), reading pauses this long so that the next read takes a larger
+   * batch: about half the client CPU per message, for at most this much added latency on a busy
+   * stream. Round-trip replies, consumers with a prefetch under 100, and TLS or user-supplied
+   * streams are never delayed.
+   */
+  readCoalesce?: number;
   /** Default timeout (ms) of every channel call that waits for the broker (default 60000; Infinity for none). */
   callTimeout?: number;
   /** Decode text bodies to strings on receipt (default true, as amqpy); a channel can override it. */
@@ -95,6 +103,7 @@ export interface ResolvedOptions {
   heartbeat: number | undefined;
   clientProperties: FieldTable;
   noDelay: boolean;
+  readCoalesce: number;
   callTimeout: number;
   autoDecode: boolean;
 }
@@ -168,10 +177,12 @@ export function resolveOptions(input: ConnectionOptions): ResolvedOptions {
   if (!(connectTimeout >= 0)) throw new ArgumentError(`connectTimeout must be >= 0 ms, got ${String(connectTimeout)}`);
   const callTimeout = o.callTimeout ?? 60000;
   if (!(callTimeout >= 0)) throw new ArgumentError(`callTimeout must be >= 0 ms, got ${String(callTimeout)}`);
+  const readCoalesce = o.readCoalesce ?? 1;
+  if (!(readCoalesce >= 0 && readCoalesce <= 1000)) throw new ArgumentError(`readCoalesce must be from 0 to 1000 ms, got ${String(readCoalesce)}`);
   const loginMethod = o.loginMethod ?? 'PLAIN';
   if (!LOGIN_METHODS.includes(loginMethod)) throw new ArgumentError(`loginMethod must be one of ${LOGIN_METHODS.join(', ')}`);
   return {
-    host, port, tls, connectTimeout, loginMethod, frameMax, channelMax, callTimeout,
+    host, port, tls, connectTimeout, loginMethod, frameMax, channelMax, callTimeout, readCoalesce,
     userid: o.userid ?? 'guest',
     password: o.password ?? 'guest',
     virtualHost: o.virtualHost ?? '/',

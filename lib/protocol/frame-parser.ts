@@ -164,6 +164,8 @@ export class FrameParser {
   private failed = false;
   private failure: unknown = undefined;
   private parsing = false;
+  /** Frames handed to `onFrame` so far (a cheap counter the transport reads per chunk). */
+  frames = 0;
   /** Bumped by `reset()`, so a parse loop notices a reset made by the handler. */
   private epoch = 0;
 
@@ -290,6 +292,7 @@ export class FrameParser {
       if (end >= len) break; // payload or end octet still to come
       if (chunk[end] !== FRAME_END) throw this.endError(chunk[end]!, type, channel, size);
       pos = end + 1;
+      this.frames++;
       onFrame(type, channel, chunk.subarray(start, end));
       if (this.epoch !== epoch) return;
     }

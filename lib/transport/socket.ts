@@ -33,11 +33,62 @@ export interface SocketOptions {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * @internal Inbound buffers for a plain TCP socket (Node's `onread` mode): the kernel reads
+ * straight into consecutive free space of a large slab instead of a fresh allocation per read,
+ * and no 'data' events are emitted. Chunks handed to `sink` are views into the slab; the slab is
+ * never rewritten, so frames and message bodies may keep referring to it. When `sink` returns
+ * false, reading stops (the kernel buffers what arrives) until `resume()`.
+ */
+export class SocketReader {
+  /** Receives every chunk read; set by the transport before any byte arrives. */
+  sink: (chunk: Buffer) => boolean = () => true;
+  private socket: net.Socket | null = null;
+  private slab = Buffer.allocUnsafe(READ_SLAB);
+  private pos = 0;
+  /** The `onread` option for `net.connect`. */
+  readonly onread = {
+    buffer: (): Buffer => this.next(),
+    callback: (n: number, buf: Uint8Array): boolean => {
+      const chunk = buf as Buffer;
+      if (chunk.buffer === this.slab.buffer) this.pos += n;
+      return this.sink(n === chunk.length ? chunk : chunk.subarray(0, n));
+    },
+  };
+
+  /** @internal */
+  attach(socket: net.Socket): void { this.socket = socket; }
+
+  /** Starts reading again after `sink` returned false. */
+  resume(): void {
+    const s = this.socket;
+    if (s && !s.destroyed) s.resume();
+  }
+
+  private next(): Buffer {
+    if (this.slab.length - this.pos < MIN_READ) {
+      this.slab = Buffer.allocUnsafe(READ_SLAB);
+      this.pos = 0;
+    }
+    return this.slab.subarray(this.pos);
+  }
+}
+
+const READ_SLAB = 256 * 1024;
+const MIN_READ = 64 * 1024;
+
+/** @internal An open socket and, for plain TCP, the reader its bytes arrive through. */
+export interface OpenedSocket {
+  socket: net.Socket;
+  reader: SocketReader | null;
+}
+
 /** @internal Connects and resolves with the open socket, or rejects with ConnectionLost / Timeout. */
-export function openSocket(opts: SocketOptions): Promise<net.Socket> {
+export function openSocket(opts: SocketOptions): Promise<OpenedSocket> {
   return new Promise((resolve, reject) => {
     const where = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
     let sock: net.Socket;
+    let reader: SocketReader | null = null;
     if (opts.tls) {
       const t = opts.tls;
       const servername = t.servername ?? (net.isIP(opts.host) ? undefined : opts.host);
@@ -52,7 +103,9 @@ export function openSocket(opts: SocketOptions): Promise<net.Socket> {
         ...(servername !== undefined ? { servername } : {}),
       });
     } else {
-      sock = net.connect({ host: opts.host, port: opts.port });
+      reader = new SocketReader();
+      sock = net.connect({ host: opts.host, port: opts.port, onread: reader.onread });
+      reader.attach(sock);
     }
     const readyEvent = opts.tls ? 'secureConnect' : 'connect';
     let timer: NodeJS.Timeout | undefined;
@@ -76,7 +129,7 @@ export function openSocket(opts: SocketOptions): Promise<net.Socket> {
     function onReady(): void {
       cleanup();
       sock.setNoDelay(opts.noDelay);
-      resolve(sock);
+      resolve({ socket: sock, reader });
     }
     sock.once('error', onError);
     sock.once(readyEvent, onReady);
