@@ -207,6 +207,12 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     this.content.bodyPiece(piece, frameDone);
   }
 
+  /** @internal Where the socket may read the next `n` body bytes of this channel (see ContentAssembler.target). */
+  bodyTarget(n: number): Buffer | null { return this.content.target(n); }
+
+  /** @internal Body bytes still to come for the message this channel is receiving. */
+  get bodyRemaining(): number { return this.content.remaining; }
+
   private onMethod(m: Method): void {
     switch (m.name) {
       case 'basic.deliver': case 'basic.get-ok': case 'basic.return':

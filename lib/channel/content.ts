@@ -8,7 +8,9 @@
  *
  * Body frames come either whole (`bodyFrame`) or, when the frame parser streams a frame split
  * across socket chunks, as pieces (`bodyPiece`): views of the socket chunks that are copied
- * straight into the body buffer, so each body byte is copied once in userland.
+ * straight into the body buffer, so each body byte is copied once in userland. Better still,
+ * `target()` hands out the part of the body buffer the next bytes belong in, so the socket can
+ * read them there: such a piece arrives as a view of the body buffer itself and is not copied.
  */
 import { UnexpectedFrame } from '../errors.js';
 import type { Method } from '../protocol/generated/methods.js';
@@ -90,11 +92,28 @@ export class ContentAssembler {
       return;
     }
     if (len > 0) {
-      if (!this.body) this.body = Buffer.allocUnsafe(this.bodySize);
-      payload.copy(this.body, this.received);
+      const body = (this.body ??= Buffer.allocUnsafe(this.bodySize));
+      // read straight into place by the socket (see target()): nothing to copy
+      const inPlace = payload.buffer === body.buffer && payload.byteOffset === body.byteOffset + this.received;
+      if (!inPlace) payload.copy(body, this.received);
     }
     this.received = received;
     if (frameDone && received === this.bodySize) this.finish(this.body ?? EMPTY);
+  }
+
+  /** Body bytes of the message in progress still to come (0 when there is none). */
+  get remaining(): number {
+    return this.props ? this.bodySize - this.received : 0;
+  }
+
+  /**
+   * The body buffer's room for the next `n` bytes, for the socket to read into directly; null
+   * unless a body is in progress with at least `n` bytes to come.
+   */
+  target(n: number): Buffer | null {
+    if (!this.props || n <= 0 || this.received + n > this.bodySize) return null;
+    this.body ??= Buffer.allocUnsafe(this.bodySize);
+    return this.body.subarray(this.received, this.received + n);
   }
 
   /** Drops any partial content (channel closed or reopened). */

@@ -202,6 +202,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
         onClose: (err) => this.onTransportClose(t, err),
         onProtocolError: (err) => this.sendClose(err.replyCode || 501, err.replyText || err.message),
         mayCoalesce: () => this.mayCoalesce(),
+        bodyTarget: (ch, n) => this.channels.get(ch)?.bodyTarget(n) ?? null,
+        bodyRemaining: (ch) => this.channels.get(ch)?.bodyRemaining ?? 0,
       }, ep.frameMax, opened.reader);
       t.coalesceMs = ep.readCoalesce;
       this.transport = t;

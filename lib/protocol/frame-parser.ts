@@ -213,6 +213,16 @@ export class FrameParser {
     return 0;
   }
 
+  /** While a split body frame is being streamed, the channel it is for; else -1. */
+  get streamChannel(): number {
+    return this.state === STREAM_BODY ? this.channel : -1;
+  }
+
+  /** Payload bytes of the streamed body frame still to come (0: only its end octet is missing). */
+  get streamRemaining(): number {
+    return this.state === STREAM_BODY ? this.streamLeft : 0;
+  }
+
   /**
    * Drops any partial frame and clears a poisoned state, e.g. before reusing the parser for a
    * new connection. When called from the handler, the rest of the chunk being parsed is

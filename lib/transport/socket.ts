@@ -43,6 +43,11 @@ export interface SocketOptions {
 export class SocketReader {
   /** Receives every chunk read; set by the transport before any byte arrives. */
   sink: (chunk: Buffer) => boolean = () => true;
+  /**
+   * Where the next read goes: a buffer to read straight into (a message body), a byte limit for
+   * a read into the slab, or 0 for a full slab read. Set by the transport.
+   */
+  plan: () => Buffer | number = () => 0;
   private socket: net.Socket | null = null;
   private slab = Buffer.allocUnsafe(READ_SLAB);
   private pos = 0;
@@ -66,16 +71,25 @@ export class SocketReader {
   }
 
   private next(): Buffer {
-    if (this.slab.length - this.pos < MIN_READ) {
+    let want: Buffer | number = 0;
+    try {
+      want = this.plan();
+    } catch {
+      // never let an exception escape into Node's read path: fall back to the slab
+    }
+    if (typeof want !== 'number') return want;
+    if (this.slab.length - this.pos < MAX_READ) {
       this.slab = Buffer.allocUnsafe(READ_SLAB);
       this.pos = 0;
     }
-    return this.slab.subarray(this.pos);
+    const n = want > 0 && want < MAX_READ ? want : MAX_READ;
+    return this.slab.subarray(this.pos, this.pos + n);
   }
 }
 
 const READ_SLAB = 256 * 1024;
-const MIN_READ = 64 * 1024;
+/** Bytes of one read into the slab (Node's own read size). */
+const MAX_READ = 64 * 1024;
 
 /** @internal An open socket and, for plain TCP, the reader its bytes arrive through. */
 export interface OpenedSocket {

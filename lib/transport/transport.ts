@@ -28,6 +28,10 @@ const NOOP = (): void => {};
 const SLAB_MIN_FREE = 16 * 1024;
 /** Whole frames in one read from which the peer counts as streaming (about five deliveries). */
 const STREAM_FRAMES = 16;
+/** Body bytes from which a direct read into the message buffer is worth an extra small read. */
+const DIRECT_READ_MIN = 16 * 1024;
+/** A frame's end octet plus the next frame's header. */
+const FRAME_GAP = 8;
 
 /** @internal Callbacks from the transport to its connection. */
 export interface TransportHandlers {
@@ -48,6 +52,10 @@ export interface TransportHandlers {
    * some consumer's window is small enough for the pause to cost throughput.
    */
   mayCoalesce?(): boolean;
+  /** Where the next `n` body bytes of `channel` belong, to read them there (no copy); or null. */
+  bodyTarget?(channel: number, n: number): Buffer | null;
+  /** Body bytes still to come for the message `channel` is receiving. */
+  bodyRemaining?(channel: number): number;
 }
 
 /** @internal See the file header. */
@@ -84,7 +92,10 @@ export class Transport {
   ) {
     this.out = new Writer(SLAB_SIZE);
     this.parser = new FrameParser(handlers.onFrame, frameMax, handlers.onBodyPart);
-    if (reader) reader.sink = (chunk) => this.onData(chunk);
+    if (reader) {
+      reader.sink = (chunk) => this.onData(chunk);
+      reader.plan = () => this.planRead();
+    }
     else socket.on('data', (chunk: Buffer) => { this.onData(chunk); });
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err: Error) => {
@@ -198,6 +209,23 @@ export class Transport {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w.resolve();
+  }
+
+  /**
+   * Where the next read goes (reader mode). While a large body streams in, its frames' payloads
+   * are read straight into the message's body buffer, and the 8 bytes between two of its frames
+   * (end octet, next header) on their own, so the userland copy of the body disappears. Anything
+   * else: the reader's slab (0).
+   */
+  private planRead(): Buffer | number {
+    const p = this.parser;
+    const ch = p.streamChannel;
+    if (ch < 0 || this.isDead) return 0;
+    const left = p.streamRemaining;
+    const h = this.handlers;
+    if (left >= DIRECT_READ_MIN) return h.bodyTarget?.(ch, left) ?? 0;
+    if (left === 0 && (h.bodyRemaining?.(ch) ?? 0) >= DIRECT_READ_MIN) return FRAME_GAP;
+    return 0;
   }
 
   /**
