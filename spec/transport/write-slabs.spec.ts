@@ -1,0 +1,92 @@
+// Outbound slabs: a TCP transport reuses slabs once the socket has written them out (warm pages,
+// no page faults); every byte still goes out exactly once and in order.
+import { describe, it, expect } from '@jest/globals';
+import { Duplex } from 'node:stream';
+
+import { SocketReader } from '../../lib/transport/socket.js';
+import { Transport } from '../../lib/transport/transport.js';
+
+const SLAB = 256 * 1024;
+
+function setup(tcp: boolean) {
+  const got: Buffer[] = [];
+  // a silent peer that copies what it is given as soon as it is given it (slabs get reused)
+  const sock = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, cb) { got.push(Buffer.from(chunk)); cb(); },
+  });
+  const t = new Transport(sock, { onFrame: () => {}, onClose: () => {} }, 131072, tcp ? new SocketReader() : null);
+  return { t, got };
+}
+
+/** Encodes `n` records of 4 KiB, each filled with its index, through reserve()/commit(). */
+function encode(t: Transport, from: number, n: number): void {
+  for (let i = from; i < from + n; i++) {
+    t.reserve(4096);
+    t.out.buf.fill(i & 0xff, t.out.pos, t.out.pos + 4096);
+    t.out.pos += 4096;
+    t.commit();
+  }
+}
+
+function expectRecords(got: Buffer[], n: number): void {
+  const all = Buffer.concat(got);
+  expect(all.length).toBe(n * 4096);
+  for (let i = 0; i < n; i++) {
+    const rec = all.subarray(i * 4096, (i + 1) * 4096);
+    expect(rec.every((b) => b === (i & 0xff))).toBe(true);
+  }
+}
+
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('outbound slab reuse', () => {
+  it('TCP: slabs written out in one batch come back for later batches; the bytes are exact', async () => {
+    const { t, got } = setup(true);
+    const seen = new Set<ArrayBufferLike>();
+    let reused = 0;
+    let total = 0;
+    for (let batch = 0; batch < 6; batch++) {
+      // 200 records of 4 KiB = 800 KiB per tick: several slabs per batch
+      for (let k = 0; k < 200; k++) {
+        const before = t.out.buf.buffer;
+        encode(t, total, 1);
+        total++;
+        const now = t.out.buf.buffer;
+        if (now !== before) {
+          if (seen.has(now)) reused++;
+          seen.add(now);
+        }
+      }
+      await t.written();
+      await settle();
+    }
+    expect(reused).toBeGreaterThan(10);
+    expect(seen.size).toBeLessThanOrEqual(8); // 3-4 slabs per batch, recycled: not 20+
+    await settle();
+    expectRecords(got, total);
+    t.close();
+  });
+
+  it('other streams (TLS, user sockets) never reuse a slab: the stream may still hold the bytes', async () => {
+    const { t, got } = setup(false);
+    const seen = new Set<ArrayBufferLike>([t.out.buf.buffer]);
+    let switches = 0;
+    for (let batch = 0; batch < 3; batch++) {
+      for (let k = 0; k < 200; k++) {
+        const before = t.out.buf.buffer;
+        encode(t, batch * 200 + k, 1);
+        if (t.out.buf.buffer !== before) {
+          switches++;
+          expect(seen.has(t.out.buf.buffer)).toBe(false);
+          seen.add(t.out.buf.buffer);
+        }
+      }
+      await t.written();
+      await settle();
+    }
+    expect(switches).toBeGreaterThanOrEqual((600 * 4096) / SLAB - 1);
+    expectRecords(got, 600);
+    t.close();
+  });
+});
