@@ -29,7 +29,7 @@ import { Reader, Writer } from '../protocol/primitives.js';
 import type { Transport } from '../transport/transport.js';
 import { checkTimeout, type CallOptions } from '../util/wait.js';
 import type { Topology } from '../recovery/topology.js';
-import { ConfirmTracker, type Pending } from './confirms.js';
+import { ConfirmTracker, rejectPending, type Pending } from './confirms.js';
 import { ContentAssembler } from './content.js';
 import { PublishQueue } from './publish-queue.js';
 import { RpcQueue } from './rpc.js';
@@ -383,7 +383,7 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     const reason = err ?? new ChannelClosed(`channel ${this.channelId} is closed`, { channelId: this.channelId });
     this.rpc.failAll(reason);
     this.confirms?.failAll(reason);
-    for (const p of this.unconfirmed) p.reject(reason);
+    for (const p of this.unconfirmed) rejectPending(p, reason);
     this.unconfirmed = [];
     this.content.reset();
     this.wireOpen = false;
@@ -514,11 +514,7 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
       return Promise.reject(err);
     }
     t.commit();
-    if (confirm) {
-      confirm.catch(NOOP);
-      return confirm;
-    }
-    return t.written();
+    return confirm ?? t.written(); // a confirm promise is marked handled when it is rejected
   }
 
   /**

@@ -19,7 +19,10 @@ import { deferred, type Deferred } from '../util/wait.js';
  */
 export interface Pending {
   resolve: () => void;
+  /** Settles the promise as rejected: call `rejectPending()`, which marks it handled first. */
   reject: (err: unknown) => void;
+  /** The promise `basicPublish` returned. */
+  promise: Promise<void>;
   /** Kept only when the connection republishes after recovery. */
   body: Buffer | undefined;
   properties: BasicProperties;
@@ -28,6 +31,18 @@ export interface Pending {
   mandatory: boolean;
   immediate: boolean;
   returned: Message | undefined;
+}
+
+const NOOP = (): void => {};
+
+/**
+ * @internal Rejects a publish's promise. It is marked handled first, so a caller that did not
+ * await its publish gets no unhandled rejection; callers that did still see the error. (Doing
+ * this here, on the rare failure path, spares every publish a `.catch()` promise.)
+ */
+export function rejectPending(p: Pending, err: unknown): void {
+  p.promise.catch(NOOP);
+  p.reject(err);
 }
 
 /** @internal See the file header. */
@@ -47,12 +62,17 @@ export class ConfirmTracker {
   register(
     body: Buffer, properties: BasicProperties, exchange: string, routingKey: string, mandatory: boolean, immediate: boolean, retain: boolean,
   ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.entries.push({
-        resolve, reject, body: retain ? body : undefined, properties, exchange, routingKey, mandatory, immediate, returned: undefined,
-      });
-      this.count++;
+    let pending: Pending | undefined;
+    const promise = new Promise<void>((resolve, reject) => {
+      pending = {
+        resolve, reject, promise: undefined as unknown as Promise<void>, body: retain ? body : undefined, properties, exchange, routingKey, mandatory, immediate, returned: undefined,
+      };
     });
+    const p = pending as Pending;
+    p.promise = promise;
+    this.entries.push(p);
+    this.count++;
+    return promise;
   }
 
   /** Re-registers a publish taken by `takeUnconfirmed()` under the next tag (it is being republished). */
@@ -146,14 +166,14 @@ export class ConfirmTracker {
   }
 
   private finish(tag: number, p: Pending, nackError: ((tag: number) => AMQPError) | undefined): void {
-    if (nackError) p.reject(nackError(tag));
+    if (nackError) rejectPending(p, nackError(tag));
     else if (p.returned) {
       const r = p.returned.deliveryInfo;
       const err = new NoRoute(`${r?.replyCode ?? 312} ${r?.replyText ?? 'NO_ROUTE'}: message to exchange '${r?.exchange ?? ''}' with routing key '${r?.routingKey ?? ''}' was returned`, {
         replyCode: r?.replyCode ?? 312, replyText: r?.replyText ?? 'NO_ROUTE', classId: 60, methodId: 50, methodName: 'basic.return',
       });
       err.returnedMessage = p.returned;
-      p.reject(err);
+      rejectPending(p, err);
     } else p.resolve();
   }
 
@@ -161,7 +181,7 @@ export class ConfirmTracker {
   failAll(err: unknown): void {
     const all = this.outstanding();
     this.reset();
-    for (const p of all) p.reject(err);
+    for (const p of all) rejectPending(p, err);
     const idle = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of idle) w.reject(err);

@@ -11,7 +11,7 @@
 import { AMQPError, ChannelClosed, ChannelError } from '../errors.js';
 import { encodePublish } from '../protocol/content.js';
 import { ChannelCore, REPUBLISHED_HEADER, type ChannelState, type ConsumerEntry } from './channel-core.js';
-import type { ConfirmTracker, Pending } from './confirms.js';
+import { rejectPending, type ConfirmTracker, type Pending } from './confirms.js';
 
 /** @internal See the file header. Public members are documented on Channel. */
 export abstract class RecoverableChannel extends ChannelCore {
@@ -86,7 +86,7 @@ export abstract class RecoverableChannel extends ChannelCore {
         confirms.registerExisting(p);
       } catch (err) {
         t.rewind(start);
-        p.reject(err);
+        rejectPending(p, err);
       }
     }
     t.commit();

@@ -142,6 +142,27 @@ describe('publisher confirms', () => {
     for (const e of await Promise.all(ps)) expect(e).toBeInstanceOf(PublishNacked);
   });
 
+  it('publishes nobody awaits: their nack, or the channel closing, is no unhandled rejection', async () => {
+    const { broker, ch } = await setup();
+    await confirmMode(ch, broker);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => { unhandled.push(e); };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      void ch.basicPublish(new Message('nacked, never awaited'));
+      void ch.basicPublish(new Message('closed, never awaited'));
+      const awaited = rejection(ch.basicPublish(new Message('closed, awaited')));
+      for (let i = 0; i < 3; i++) await broker.expectContent(1);
+      broker.send(1, 'basic.nack', { deliveryTag: 1, multiple: false, requeue: false });
+      broker.send(1, 'channel.close', { replyCode: 406, replyText: 'PRECONDITION_FAILED - test', classId: 60, methodId: 40 });
+      expect(await awaited).toMatchObject({ replyCode: 406 }); // an awaiting caller still sees the error
+      await tick(30);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('basic.return then ack of a mandatory publish -> NoRoute carrying the returned message', async () => {
     const { broker, ch } = await setup();
     await confirmMode(ch, broker);
