@@ -285,6 +285,9 @@ function genEncoder(m: Method): string[] {
   return o;
 }
 
+/** Methods arriving once per message, whose short strings (tags, exchange, routing key) repeat. */
+const REPEATING = new Set(['basic.deliver', 'basic.get-ok', 'basic.return']);
+
 function genDecoder(m: Method): string[] {
   const o: string[] = [`/** Decodes the arguments of \`${m.name}\` (after the class and method ids). */`];
   if (m.fields.length === 0) {
@@ -301,7 +304,8 @@ function genDecoder(m: Method): string[] {
       s.forEach((f, i) => expr.set(f, `(${b} & ${1 << i}) !== 0`));
     } else {
       const local = RESERVED.has(s.name) ? `${s.name}_` : s.name;
-      o.push(`  const ${local} = r.${READ[s.type]}();`);
+      const read = s.type === 'shortstr' && REPEATING.has(m.name) ? 'shortstrRepeated' : READ[s.type];
+      o.push(`  const ${local} = r.${read}();`);
       expr.set(s, local);
     }
   }

@@ -20,6 +20,12 @@ export {
   type FieldTable, type FieldType, type FieldValue,
 } from './field-values.js';
 
+/** Cache of `Reader.shortstrRepeated()`: byte copies and their strings, direct-mapped. */
+const INTERN_SLOTS = 64;
+const INTERN_MAX_LEN = 64;
+const internBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(INTERN_SLOTS).fill(undefined);
+const internStrings: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
 /**
  * A growable output buffer with AMQP primitive writers. Each writer validates its value and
  * throws {@link ArgumentError} (prefixed by `field` when given) before writing it; after an
@@ -256,6 +262,28 @@ export class Reader {
   shortstr(): string {
     const n = this.u8(), p = this.take(n);
     return n === 0 ? '' : (this.buf as FastBuffer).utf8Slice(p, p + n);
+  }
+  /**
+   * Reads a short string that is likely to repeat (a delivery's consumer tag, exchange and
+   * routing key): returns the earlier string when the bytes match one seen recently, sparing
+   * the decode, the allocation and, for Map keys such as consumer tags, the re-hashing.
+   */
+  shortstrRepeated(): string {
+    const n = this.u8(), p = this.take(n);
+    if (n === 0) return '';
+    const buf = this.buf;
+    if (n > INTERN_MAX_LEN) return (buf as FastBuffer).utf8Slice(p, p + n);
+    const slot = (n * 31 + buf[p]! * 7 + buf[p + (n >> 1)]! * 3 + buf[p + n - 1]!) & (INTERN_SLOTS - 1);
+    const known = internBytes[slot];
+    if (known !== undefined && known.length === n) {
+      let i = 0;
+      while (i < n && known[i] === buf[p + i]) i++;
+      if (i === n) return internStrings[slot]!;
+    }
+    const str = (buf as FastBuffer).utf8Slice(p, p + n);
+    internBytes[slot] = Uint8Array.prototype.slice.call(buf, p, p + n);
+    internStrings[slot] = str;
+    return str;
   }
   /** Reads a long string as a zero-copy view of `buf`. */
   longstr(): Buffer { return this.bytes(this.u32()); }

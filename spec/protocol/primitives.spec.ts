@@ -179,6 +179,45 @@ const TAGS: [string, string, FieldValue, FieldValue][] = [
   ['x', '78000000020102', hex('0102'), new Uint8Array([1, 2])],
 ];
 
+describe('Reader.shortstrRepeated (cached short strings)', () => {
+  const asShortstrs = (xs: Buffer[]): Buffer => Buffer.concat(xs.flatMap((x) => [Buffer.from([x.length]), x]));
+
+  it('always equals a plain shortstr read, through repeats, slot collisions and cache churn', () => {
+    let seed = 12345;
+    const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    // a small pool (repeats), similar strings (collisions), UTF-8, invalid UTF-8, 64/65/255 bytes
+    const pool: Buffer[] = [
+      Buffer.from(''), Buffer.from('amq.ctag-AAAAAAAAAAAAAAAAAAAAAA'), Buffer.from('amq.ctag-AAAAAAAAAAAAAAAAAAAAAB'),
+      Buffer.from('bench.consume.amqpts.1234.abcdef'), Buffer.from('héllo wörld'), Buffer.from([0xff, 0xfe, 0x41]),
+      Buffer.alloc(64, 0x61), Buffer.alloc(65, 0x61), Buffer.alloc(255, 0x62),
+      ...Array.from({ length: 200 }, (_, i) => Buffer.from(`key.${i % 7}.${i}`)),
+    ];
+    const picks = Array.from({ length: 5000 }, () => pool[rand(pool.length)]!);
+    const bytes = asShortstrs(picks);
+    const cached = new Reader(bytes);
+    const plain = new Reader(bytes);
+    for (let i = 0; i < picks.length; i++) {
+      const a = cached.shortstrRepeated();
+      expect(a).toBe(plain.shortstr());
+      expect(a).toBe(picks[i]!.toString('utf8'));
+    }
+    expect(cached.pos).toBe(bytes.length);
+  });
+
+  it('a cached string is not fooled by a buffer rewritten in place (bytes are compared, not positions)', () => {
+    const buf = asShortstrs([Buffer.from('queue-one')]);
+    expect(new Reader(buf).shortstrRepeated()).toBe('queue-one');
+    buf.write('queue-two', 1, 'latin1');
+    expect(new Reader(buf).shortstrRepeated()).toBe('queue-two');
+    buf.write('queue-one', 1, 'latin1');
+    expect(new Reader(buf).shortstrRepeated()).toBe('queue-one');
+  });
+
+  it('a truncated short string is still a FrameError', () => {
+    expect(thrown(() => new Reader(Buffer.from([5, 0x61, 0x62])).shortstrRepeated())).toBeInstanceOf(FrameError);
+  });
+});
+
 describe('field tables', () => {
   it.each(TAGS)('tag %s decodes from hand-built bytes and encodes to them', (_name, valueHex, decoded, encodable) => {
     const bytes = table(entry('a', valueHex));

@@ -1616,9 +1616,9 @@ export function encodeBasicReturn(w: Writer, a: BasicReturnInit): void {
 /** Decodes the arguments of `basic.return` (after the class and method ids). */
 export function decodeBasicReturn(r: Reader): BasicReturnArgs {
   const replyCode = r.u16();
-  const replyText = r.shortstr();
-  const exchange = r.shortstr();
-  const routingKey = r.shortstr();
+  const replyText = r.shortstrRepeated();
+  const exchange = r.shortstrRepeated();
+  const routingKey = r.shortstrRepeated();
   return { replyCode, replyText, exchange, routingKey };
 }
 
@@ -1662,11 +1662,11 @@ export function encodeBasicDeliver(w: Writer, a: BasicDeliverInit): void {
 
 /** Decodes the arguments of `basic.deliver` (after the class and method ids). */
 export function decodeBasicDeliver(r: Reader): BasicDeliverArgs {
-  const consumerTag = r.shortstr();
+  const consumerTag = r.shortstrRepeated();
   const deliveryTag = r.u64();
   const bits0 = r.u8();
-  const exchange = r.shortstr();
-  const routingKey = r.shortstr();
+  const exchange = r.shortstrRepeated();
+  const routingKey = r.shortstrRepeated();
   return { consumerTag, deliveryTag, redelivered: (bits0 & 1) !== 0, exchange, routingKey };
 }
 
@@ -1748,8 +1748,8 @@ export function encodeBasicGetOk(w: Writer, a: BasicGetOkInit): void {
 export function decodeBasicGetOk(r: Reader): BasicGetOkArgs {
   const deliveryTag = r.u64();
   const bits0 = r.u8();
-  const exchange = r.shortstr();
-  const routingKey = r.shortstr();
+  const exchange = r.shortstrRepeated();
+  const routingKey = r.shortstrRepeated();
   const messageCount = r.u32();
   return { deliveryTag, redelivered: (bits0 & 1) !== 0, exchange, routingKey, messageCount };
 }
