@@ -27,35 +27,15 @@ import { decodeMethod, METHOD_NAME, type Method, type MethodInit, type MethodNam
 import { Reader, type FieldTable } from '../protocol/primitives.js';
 import { Backoff, type ReconnectStrategy } from '../recovery/backoff.js';
 import { restoreTopology } from '../recovery/restore-topology.js';
-import { Topology, type TopologyEntity } from '../recovery/topology.js';
+import { Topology } from '../recovery/topology.js';
 import { openSocket } from '../transport/socket.js';
 import { Transport } from '../transport/transport.js';
 import { arm, checkTimeout, deferred, waitWith, type CallOptions, type Deferred } from '../util/wait.js';
 import { handshake } from './handshake.js';
+import type { ConnectionEvents, ConnectionState } from './events.js';
 import { resolveOptions, type ConnectionOptions, type ResolvedOptions } from './options.js';
 
-/** The connection's lifecycle state. */
-export type ConnectionState = 'connecting' | 'open' | 'recovering' | 'closing' | 'closed';
-
-/** Events a connection emits. It never emits 'error'. */
-export interface ConnectionEvents {
-  /** Closed for good: `err` is undefined after a clean `close()`, else the typed cause. */
-  close: [err: AMQPError | undefined];
-  /** The broker blocked publishing (memory or disk alarm). */
-  blocked: [reason: string];
-  /** The broker unblocked publishing. */
-  unblocked: [];
-  /** The connection was lost and is recovering; `err` is the typed cause. */
-  disconnected: [err: AMQPError];
-  /** A reconnect attempt is about to start after `delay` ms, to `url` (password hidden). */
-  reconnecting: [info: { attempt: number; delay: number; url: string }];
-  /** Recovery completed: topology, channels and consumers are back. */
-  recovered: [info: { attempts: number; downtimeMs: number; url: string }];
-  /** Recovery gave up (an error retrying cannot fix); 'close' follows with the same error. */
-  recoveryFailed: [err: AMQPError];
-  /** One recorded entity could not be re-declared during recovery; the rest went on. */
-  recoveryError: [info: { entity: TopologyEntity; error: AMQPError }];
-}
+export type { ConnectionEvents, ConnectionState } from './events.js';
 
 interface Waiter0 { names: readonly MethodName[]; d: Deferred<Method> }
 
