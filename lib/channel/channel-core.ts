@@ -106,6 +106,8 @@ const scratch = new Writer(1024);
 const NOOP = (): void => {};
 /** Consumer windows (prefetch) under this many messages are paced by acks: no read coalescing. */
 const SMALL_WINDOW = 100;
+/** Unconfirmed publishes from which a confirm-mode channel counts as streaming (see `confirmStreaming`). */
+const CONFIRM_STREAM = 512;
 const reader = new Reader(Buffer.alloc(0));
 
 /** @internal See the file header. Public members are documented on Channel. */
@@ -161,6 +163,15 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
       if (n > 0 && n < SMALL_WINDOW) return true;
     }
     return false;
+  }
+
+  /**
+   * @internal True while this channel has CONFIRM_STREAM or more publishes awaiting confirms: acks
+   * then come in a steady stream, the window covers many round trips, and a reading pause of a
+   * millisecond costs no throughput but halves the wake-ups (see Transport.onData).
+   */
+  get confirmStreaming(): boolean {
+    return this.confirms !== null && this.confirms.size >= CONFIRM_STREAM;
   }
 
   /** @internal A server-named queue was renamed by recovery: its consumers follow. */

@@ -182,6 +182,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
         onClose: (err) => this.onTransportClose(t, err),
         onProtocolError: (err) => this.sendClose(err.replyCode || 501, err.replyText || err.message),
         mayCoalesce: () => this.mayCoalesce(),
+        streaming: () => this.confirmStreaming(),
         bodyTarget: (ch, n) => this.channels.get(ch)?.bodyTarget(n) ?? null,
         bodyRemaining: (ch) => this.channels.get(ch)?.bodyRemaining ?? 0,
       }, ep.frameMax, opened.reader);
@@ -222,6 +223,11 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   }
 
   /** False while some channel consumes into a small window (a read pause would cost throughput). */
+  private confirmStreaming(): boolean {
+    for (const ch of this.channels.values()) if (ch.confirmStreaming) return true;
+    return false;
+  }
+
   private mayCoalesce(): boolean {
     for (const ch of this.channels.values()) if (ch.latencyBound) return false;
     return true;

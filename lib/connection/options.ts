@@ -55,9 +55,9 @@ export interface ConnectionOptions {
   noDelay?: boolean;
   /**
    * Read coalescing, in ms (default 1; 0 turns it off). When one socket read brings a burst of
-   * frames (a busy consumer, say), reading pauses this long so that the next read takes a larger
-   * batch: about half the client CPU per message, for at most this much added latency on a busy
-   * stream. Round-trip replies, consumers with a prefetch under 100, and TLS or user-supplied
+   * frames (a busy consumer, say), or while a channel has 512 or more publishes awaiting confirms,
+   * reading pauses this long so that the next read takes a larger batch: much less client CPU per
+   * message, for at most this much added latency on a busy stream. Round-trip replies, consumers with a prefetch under 100, and TLS or user-supplied
    * streams are never delayed.
    */
   readCoalesce?: number;

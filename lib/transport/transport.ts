@@ -54,6 +54,12 @@ export interface TransportHandlers {
    * some consumer's window is small enough for the pause to cost throughput.
    */
   mayCoalesce?(): boolean;
+  /**
+   * Optional: true while the peer streams to us at a rate set by our own pipeline rather than by
+   * round trips (a channel with many publishes awaiting confirms), however few frames one read
+   * brings.
+   */
+  streaming?(): boolean;
   /** Where the next `n` body bytes of `channel` belong, to read them there (no copy); or null. */
   bodyTarget?(channel: number, n: number): Buffer | null;
   /** Body bytes still to come for the message `channel` is receiving. */
@@ -266,6 +272,8 @@ export class Transport {
    * the frames it brings (on a VM, most of a small delivery's cost), so this roughly halves the
    * CPU of a busy consumer. Replies to round trips (an RPC answer, a prefetch-1 delivery) come a
    * few frames at a time and are never delayed; nor are streams into a small consumer window.
+   * Publisher confirms come a few per read however fast they stream, so a channel with hundreds
+   * of publishes outstanding (`streaming()`) counts as a stream whatever the read brought.
    */
   private onData(chunk: Buffer): boolean {
     this.chunksRead++;
@@ -280,8 +288,9 @@ export class Transport {
       this.fail(e);
       return true;
     }
-    if (this.coalesceMs > 0 && this.reader !== null && this.parser.frames - before >= STREAM_FRAMES
-      && !this.isDead && this.coalesceTimer === undefined && (this.handlers.mayCoalesce?.() ?? true)) {
+    const frames = this.parser.frames - before;
+    if (this.coalesceMs > 0 && this.reader !== null && frames > 0
+      && (frames >= STREAM_FRAMES || (this.handlers.streaming?.() ?? false)) && !this.isDead && this.coalesceTimer === undefined && (this.handlers.mayCoalesce?.() ?? true)) {
       this.coalesceTimer = setTimeout(this.resumeCb, this.coalesceMs);
       return false;
     }

@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import type { Channel } from '../../lib/channel/channel.js';
 import { resolveOptions } from '../../lib/connection/options.js';
 import { ArgumentError } from '../../lib/errors.js';
+import { Message } from '../../lib/message.js';
 import { HEARTBEAT_FRAME } from '../../lib/protocol/frame.js';
 import { SocketReader } from '../../lib/transport/socket.js';
 import { Transport, type TransportHandlers } from '../../lib/transport/transport.js';
@@ -14,12 +15,13 @@ installGuards();
 
 const heartbeats = (n: number): Buffer => Buffer.concat(Array.from({ length: n }, () => HEARTBEAT_FRAME));
 
-function transportWith(reader: SocketReader, coalesceMs: number, mayCoalesce?: () => boolean) {
+function transportWith(reader: SocketReader, coalesceMs: number, mayCoalesce?: () => boolean, streaming?: () => boolean) {
   const frames: number[] = [];
   const handlers: TransportHandlers = {
     onFrame: (type) => { frames.push(type); },
     onClose: () => {},
     ...(mayCoalesce ? { mayCoalesce } : {}),
+    ...(streaming ? { streaming } : {}),
   };
   const t = new Transport(new PassThrough(), handlers, 131072, reader);
   t.coalesceMs = coalesceMs;
@@ -49,6 +51,31 @@ describe('read coalescing (Transport with a SocketReader)', () => {
     const { t, frames } = transportWith(reader, 1);
     for (let i = 0; i < 50; i++) expect(reader.sink(heartbeats(3))).toBe(true);
     expect(frames).toHaveLength(150);
+    expect(jest.getTimerCount()).toBe(0);
+    t.close();
+  });
+
+  it('while the connection reports a confirm stream, a read of even one frame pauses', () => {
+    jest.useFakeTimers();
+    let streaming = true;
+    const reader = new SocketReader();
+    const resume = jest.spyOn(reader, 'resume');
+    const { t } = transportWith(reader, 1, undefined, () => streaming);
+    expect(reader.sink(heartbeats(1))).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(resume).toHaveBeenCalledTimes(1);
+    expect(reader.sink(Buffer.alloc(0))).toBe(true); // no whole frame: nothing to wait for
+    streaming = false;
+    expect(reader.sink(heartbeats(2))).toBe(true);
+    expect(jest.getTimerCount()).toBe(0);
+    t.close();
+  });
+
+  it('a small consumer window still forbids the pause during a confirm stream', () => {
+    jest.useFakeTimers();
+    const reader = new SocketReader();
+    const { t } = transportWith(reader, 1, () => false, () => true);
+    expect(reader.sink(heartbeats(1))).toBe(true);
     expect(jest.getTimerCount()).toBe(0);
     t.close();
   });
@@ -130,6 +157,28 @@ describe('SocketReader over a real TCP socket', () => {
     sock.destroy();
     peer.destroy();
     await new Promise<void>((r) => server.close(() => r()));
+  });
+});
+
+describe('Channel.confirmStreaming (which publishers count as a stream)', () => {
+  it('turns true at 512 unconfirmed publishes and false again once acks bring it under', async () => {
+    const { broker, conn } = await connectFake();
+    const [ch] = await Promise.all([conn.channel(), broker.openChannel()]);
+    const select = ch.confirmSelect();
+    await broker.expect('confirm.select', 1);
+    broker.send(1, 'confirm.select-ok', {});
+    await select;
+    const pubs: Promise<void>[] = [];
+    for (let i = 0; i < 511; i++) pubs.push(ch.basicPublish(new Message('x'), { routingKey: 'q' }));
+    expect(ch.confirmStreaming).toBe(false);
+    pubs.push(ch.basicPublish(new Message('x'), { routingKey: 'q' }));
+    expect(ch.confirmStreaming).toBe(true);
+    broker.send(1, 'basic.ack', { deliveryTag: 1, multiple: false });
+    await pubs[0];
+    expect(ch.confirmStreaming).toBe(false);
+    broker.send(1, 'basic.ack', { deliveryTag: 512, multiple: true });
+    await Promise.all(pubs);
+    expect(ch.confirmStreaming).toBe(false);
   });
 });
 
