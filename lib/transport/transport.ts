@@ -250,9 +250,10 @@ export class Transport {
 
   /**
    * Where the next read goes (reader mode). While a large body streams in, its frames' payloads
-   * are read straight into the message's body buffer, and the 8 bytes between two of its frames
-   * (end octet, next header) on their own, so the userland copy of the body disappears. Anything
-   * else: the reader's slab (0).
+   * are read straight into the message's body buffer, so the userland copy of the body
+   * disappears. The 8 bytes between two of its frames (end octet, next header) come with the
+   * payload before them, or on their own when a read stopped at a payload's end. Anything else:
+   * the reader's slab (0).
    */
   private planRead(): Buffer | number {
     const p = this.parser;
@@ -260,7 +261,13 @@ export class Transport {
     if (ch < 0 || this.isDead) return 0;
     const left = p.streamRemaining;
     const h = this.handlers;
-    if (left >= DIRECT_READ_MIN) return h.bodyTarget?.(ch, left) ?? 0;
+    if (left >= DIRECT_READ_MIN) {
+      // When more of the body follows this frame, read the gap along with the payload: its 8
+      // bytes land where the next frame's payload goes (the parser copies the header out, and
+      // that payload overwrites them), which saves one read per frame.
+      const more = (h.bodyRemaining?.(ch) ?? 0) - left >= FRAME_GAP;
+      return h.bodyTarget?.(ch, more ? left + FRAME_GAP : left) ?? 0;
+    }
     if (left === 0 && (h.bodyRemaining?.(ch) ?? 0) >= DIRECT_READ_MIN) return FRAME_GAP;
     return 0;
   }

@@ -28,10 +28,16 @@ function pattern(n: number, seed: number): Buffer {
   return b;
 }
 
-/** The frames of one delivery on `channel`: method, header, body frames of at most FRAME_MAX. */
-function delivery(channel: number, body: Buffer): Buffer {
+/**
+ * The frames of one delivery on `channel`: method, header, body frames of at most FRAME_MAX;
+ * `between` (if given) goes between each two body frames.
+ */
+function delivery(channel: number, body: Buffer, between?: Buffer): Buffer {
   const parts = [raw(1, channel, [0, 60, 0, 60]), raw(2, channel, contentHeader(body.length))];
-  for (let at = 0; at < body.length; at += FRAME_MAX - 8) parts.push(raw(3, channel, body.subarray(at, at + FRAME_MAX - 8)));
+  for (let at = 0; at < body.length; at += FRAME_MAX - 8) {
+    if (between && at > 0) parts.push(between);
+    parts.push(raw(3, channel, body.subarray(at, at + FRAME_MAX - 8)));
+  }
   return Buffer.concat(parts);
 }
 
@@ -39,13 +45,15 @@ function delivery(channel: number, body: Buffer): Buffer {
  * Feeds `stream` through a Transport in reads of at most `maxRead` bytes (random when `rand` is
  * given). Returns the bodies received and how many body bytes the socket wrote in place.
  */
-function feed(stream: Buffer, maxRead: number, rand?: () => number): { bodies: Buffer[]; direct: number; slab: number } {
+function feed(stream: Buffer, maxRead: number, rand?: () => number): { bodies: Buffer[]; direct: number; slab: number; reads: number; others: number } {
   const bodies: Buffer[] = [];
+  let others = 0; // frames not for channel 1's content (heartbeats, other channels)
   const assembler = new ContentAssembler(1, (_m, _p, body) => { bodies.push(Buffer.from(body)); });
   const reader = new SocketReader();
   const t = new Transport(new PassThrough(), {
-    onFrame: (type, _ch, payload) => {
-      if (type === 1) assembler.start(DELIVER);
+    onFrame: (type, ch, payload) => {
+      if (ch !== 1 || type === 8) others++;
+      else if (type === 1) assembler.start(DELIVER);
       else if (type === 2) assembler.header(payload);
       else if (type === 3) assembler.bodyFrame(payload);
     },
@@ -57,7 +65,9 @@ function feed(stream: Buffer, maxRead: number, rand?: () => number): { bodies: B
   let direct = 0;
   let slab = 0;
   let pos = 0;
+  let reads = 0;
   while (pos < stream.length) {
+    reads++;
     const buf = reader.onread.buffer();
     const limit = rand ? 1 + Math.floor(rand() * maxRead) : maxRead;
     const n = Math.min(buf.length, limit, stream.length - pos);
@@ -68,7 +78,7 @@ function feed(stream: Buffer, maxRead: number, rand?: () => number): { bodies: B
     reader.onread.callback(n, buf);
   }
   t.close();
-  return { bodies, direct, slab };
+  return { bodies, direct, slab, reads, others };
 }
 
 describe('direct reads into message bodies', () => {
@@ -84,6 +94,28 @@ describe('direct reads into message bodies', () => {
     // only the part of the first body frame that shares a read with the method and header frames
     // is copied: under 64 KiB of each 1 MiB body
     expect(r.direct).toBeGreaterThan(2 * ((1 << 20) - 64 * 1024));
+  });
+
+  it('one read per body frame: the gap to the next frame is read along with the payload', () => {
+    const body = pattern(1 << 20, 8); // 9 body frames
+    const r = feed(Buffer.concat([delivery(1, body), delivery(1, body)]), 1 << 20);
+    expect(r.bodies.map((b) => b.equals(body))).toEqual([true, true]);
+    // per delivery: one read for method + header + the start of frame 1, then one per frame
+    // (payload + end octet + next header), the last frame's end octet in a read of its own
+    expect(r.reads).toBeLessThanOrEqual(2 * (1 + 9 + 1));
+  });
+
+  it('heartbeats and other channels\' frames between body frames: bodies exact, frames all seen', () => {
+    const body = pattern(600_000, 9); // 5 body frames, 4 gaps
+    const heartbeat = raw(8, 0, []);
+    const other = raw(1, 2, [0, 60, 0, 80, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+    const stream = Buffer.concat([delivery(1, body, heartbeat), delivery(1, body, other), delivery(1, body, Buffer.concat([heartbeat, other]))]);
+    const rand = prng(11);
+    for (let run = 0; run < 40; run++) {
+      const r = run === 0 ? feed(stream, 1 << 20) : feed(stream, 200_000, rand);
+      expect(r.bodies.map((b) => b.equals(body))).toEqual([true, true, true]);
+      expect(r.others).toBe(16);
+    }
   });
 
   it('bodies stay exact under random read sizes (small and large reads, 200 runs)', () => {
