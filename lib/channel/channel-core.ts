@@ -191,19 +191,19 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
 
   // ---------------------------------------------------------------- frames in
 
-  /** @internal A frame for this channel from the connection. */
-  handleFrame(type: number, payload: Buffer): void {
+  /** @internal A frame for this channel from the connection; its payload is `buf[start..end)`. */
+  handleFrame(type: number, buf: Buffer, start: number, end: number): void {
     if (type === FRAME_METHOD) {
-      reader.buf = payload;
-      reader.pos = 0;
-      reader.end = payload.length;
+      reader.buf = buf;
+      reader.pos = start;
+      reader.end = end;
       const m = decodeMethod(reader);
       if (this.content.busy) this.content.start(m); // throws UnexpectedFrame
       this.onMethod(m);
     } else if (type === FRAME_HEADER) {
-      this.content.header(payload);
+      this.content.header(buf, start, end);
     } else if (type === FRAME_BODY) {
-      this.content.bodyFrame(payload);
+      this.content.bodyFrame(buf, start, end);
     } else {
       throw new UnexpectedFrame(`frame type ${type} on channel ${this.channelId}`, { replyCode: 505, channelId: this.channelId });
     }

@@ -44,14 +44,14 @@ export class ContentAssembler {
     this.props = null;
   }
 
-  /** Handles a content header frame. */
-  header(payload: Buffer): void {
+  /** Handles a content header frame, its payload at `buf[start..end)` (all of `buf` by default). */
+  header(buf: Buffer, start = 0, end = buf.length): void {
     const method = this.method;
     if (!method || this.props) throw this.unexpected('content header frame without a preceding content method');
     const r = headerReader;
-    r.buf = payload;
-    r.pos = 0;
-    r.end = payload.length;
+    r.buf = buf;
+    r.pos = start;
+    r.end = end;
     r.u16(); // class id
     r.u16(); // weight
     const size = Number(r.u64());
@@ -62,17 +62,20 @@ export class ContentAssembler {
     if (size === 0) this.finish(EMPTY);
   }
 
-  /** Handles a content body frame. */
-  bodyFrame(payload: Buffer): void {
+  /**
+   * Handles a content body frame, its payload at `buf[start..end)` (all of `buf` by default). A
+   * body that is the whole of one frame becomes a view of `buf`; other payloads are copied.
+   */
+  bodyFrame(buf: Buffer, start = 0, end = buf.length): void {
     if (!this.method || !this.props) throw this.unexpected('content body frame without a content header');
-    const len = payload.length;
+    const len = end - start;
     if (this.received + len > this.bodySize) throw this.unexpected(`content body exceeds its announced size of ${this.bodySize} bytes`);
     if (this.received === 0 && len === this.bodySize) {
-      this.finish(payload);
+      this.finish(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
       return;
     }
     if (!this.body) this.body = Buffer.allocUnsafe(this.bodySize);
-    payload.copy(this.body, this.received);
+    buf.copy(this.body, this.received, start, end);
     this.received += len;
     if (this.received === this.bodySize) this.finish(this.body);
   }

@@ -177,7 +177,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
         throw this.closeError ?? new ChannelClosed('the connection was closed by the client');
       }
       const t = new Transport(sock, {
-        onFrame: (ty, ch, p) => this.onFrame(ty, ch, p),
+        onFrame: (ty, ch, b, s, e) => this.onFrame(ty, ch, b, s, e),
         onBodyPart: (ch, p, done) => this.onBodyPart(ch, p, done),
         onClose: (err) => this.onTransportClose(t, err),
         onProtocolError: (err) => this.sendClose(err.replyCode || 501, err.replyText || err.message),
@@ -209,14 +209,14 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
 
   // ---------------------------------------------------------------- frames
 
-  private onFrame(type: number, channel: number, payload: Buffer): void {
+  private onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
     try {
       if (channel === 0) {
-        if (type === FRAME_METHOD) this.onMethod0(decodeMethod(new Reader(payload)));
+        if (type === FRAME_METHOD) this.onMethod0(decodeMethod(new Reader(buf, start, end)));
         else if (type !== FRAME_HEARTBEAT) throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - frame type ${type} on channel 0` }, true);
         return;
       }
-      this.channelFor(channel).handleFrame(type, payload);
+      this.channelFor(channel).handleFrame(type, buf, start, end);
     } catch (err) {
       throw asConnectionError(err);
     }

@@ -1,8 +1,8 @@
 /**
  * Incremental AMQP 0-9-1 frame parser: turns socket chunks into frames.
  *
- * Pure (no I/O, no timers). Frames that lie wholly inside a pushed chunk are delivered as
- * zero-copy `subarray`s of that chunk; the parser never keeps a reference to a chunk. A frame
+ * Pure (no I/O, no timers). Frames that lie wholly inside a pushed chunk are delivered as a range
+ * of that chunk (zero-copy, no view allocated); the parser never keeps a reference to a chunk. A frame
  * split across chunks is reassembled in a buffer allocated once for the whole frame (its size
  * is known from the header), so large bodies cost one copy, not a quadratic one. The only
  * reused buffer is an 8-byte scratch for a header split across chunks: payloads handed to the
@@ -36,10 +36,13 @@ import {
  *
  * @param type - Frame type: 1 method, 2 header, 3 body, 8 heartbeat.
  * @param channel - Channel number (0 for connection-level frames and heartbeats).
- * @param payload - The frame payload (without header and end octet). It may be a view into a
- *   chunk passed to {@link FrameParser.push}; it is never reused or overwritten by the parser.
+ * @param buf - Holds the frame payload (without header and end octet) at `buf[start..end)`: a
+ *   chunk passed to {@link FrameParser.push}, or the parser's own copy of a frame that was split
+ *   across chunks. Never reused or overwritten by the parser. Passing a range rather than a view
+ *   spares the two typed arrays per message that method and header frames, decoded in place,
+ *   would never use.
  */
-export type FrameHandler = (type: number, channel: number, payload: Buffer) => void;
+export type FrameHandler = (type: number, channel: number, buf: Buffer, start: number, end: number) => void;
 
 /**
  * Receives the payload of a BODY frame split across chunks, piece by piece (streaming mode).
@@ -281,7 +284,7 @@ export class FrameParser {
       if (pos >= len || this.epoch !== epoch) return;
     }
 
-    // Fast path: frames lying wholly inside the chunk, delivered as views of it. (`maxPayload`
+    // Fast path: frames lying wholly inside the chunk, delivered as ranges of it. (`maxPayload`
     // is read per frame: the handler may change frameMax, e.g. on connection.tune.)
     const onFrame = this.onFrame;
     while (len - pos >= FRAME_HEADER_SIZE) {
@@ -303,7 +306,7 @@ export class FrameParser {
       if (chunk[end] !== FRAME_END) throw this.endError(chunk[end]!, type, channel, size);
       pos = end + 1;
       this.frames++;
-      onFrame(type, channel, chunk.subarray(start, end));
+      onFrame(type, channel, chunk, start, end);
       if (this.epoch !== epoch) return;
     }
 
@@ -383,10 +386,10 @@ export class FrameParser {
     this.scratchLen = 0;
     const end = take + size;
     if (end < len) {
-      // Payload and end octet are all in this chunk: deliver a view of it.
+      // Payload and end octet are all in this chunk: deliver its range.
       if (chunk[end] !== FRAME_END) throw this.endError(chunk[end]!, type, channel, size);
       this.state = IDLE;
-      this.onFrame(type, channel, chunk.subarray(take, end));
+      this.onFrame(type, channel, chunk, take, end);
       return end + 1;
     }
     this.type = type;
@@ -413,7 +416,7 @@ export class FrameParser {
     this.body = EMPTY;
     this.bodyFilled = 0;
     this.state = IDLE;
-    this.onFrame(this.type, this.channel, body.subarray(0, size));
+    this.onFrame(this.type, this.channel, body, 0, size);
     return missing;
   }
 

@@ -37,8 +37,8 @@ const FRAME_GAP = 8;
 
 /** @internal Callbacks from the transport to its connection. */
 export interface TransportHandlers {
-  /** A complete frame. `payload` may be a view into a socket chunk: copy it to keep it. */
-  onFrame(type: number, channel: number, payload: Buffer): void;
+  /** A complete frame, its payload at `buf[start..end)`; `buf` may be a socket chunk: copy to keep. */
+  onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void;
   /**
    * Optional: a piece of a body frame split across socket chunks (FrameParser streaming mode);
    * such frames then never reach `onFrame`. `piece` is a view into a socket chunk; `frameDone`

@@ -64,12 +64,12 @@ function pipeline(): { parser: FrameParser; assembler: ContentAssembler; done: D
   let pieces = 0;
   const assembler = new ContentAssembler(1, (method, props, body) => done.push({ method, props, body }));
   const parser = new FrameParser(
-    (type, _channel, payload) => {
-      if (type === FRAME_METHOD) assembler.start(decodeMethod(new Reader(payload)));
-      else if (type === FRAME_HEADER) assembler.header(payload);
+    (type, _channel, buf, start, end) => {
+      if (type === FRAME_METHOD) assembler.start(decodeMethod(new Reader(buf, start, end)));
+      else if (type === FRAME_HEADER) assembler.header(buf, start, end);
       else if (type === FRAME_BODY) {
         whole++;
-        assembler.bodyFrame(payload);
+        assembler.bodyFrame(buf, start, end);
       }
     },
     FRAME_MAX,

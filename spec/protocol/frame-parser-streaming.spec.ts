@@ -1,13 +1,12 @@
 // FrameParser streaming mode (onBodyPart): split BODY frames are handed on piece by piece.
 import { describe, it, expect, jest } from '@jest/globals';
 import { ArgumentError, FrameError } from '../../lib/errors.js';
-import { FrameParser } from '../../lib/protocol/frame-parser.js';
 import { prng } from '../support/prng.js';
 // ---------------------------------------------------------------------------------------------
 // Helpers
 import {
   type Frame, type Fixture, raw, payloadOf, bigPayload, buildFixture, chunksAt, run, runAll, interestingOffsets, randomCuts, thrown, latin1, SMALL_MAX, SMALL_SPECS, small, DEFAULT_MAX, BIG_SPECS, big, type Bad, good, GOOD, withEnd, oversizeHeader, garbageRand, randomGarbage, corpus, expectFrameError,
-  everyCut, offsetPairCuts, randomCutSets, boundaryCuts,
+  everyCut, offsetPairCuts, randomCutSets, boundaryCuts, ViewParser,
 } from '../support/frame-fixtures.js';
 
 interface Piece {
@@ -32,7 +31,7 @@ function runStream(fixture: Fixture, cuts: readonly number[], frameMax: number):
   type Event = { kind: 'frame'; frame: Frame; chunk: number } | ({ kind: 'piece' } & Piece);
   const events: Event[] = [];
   let current = -1;
-  const parser = new FrameParser(
+  const parser = new ViewParser(
     (type, channel, payload) => {
       events.push({ kind: 'frame', frame: { type, channel, payload }, chunk: current });
     },
@@ -183,7 +182,7 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
     for (let cut = 1; cut < stream.length; cut++) {
       const frames: Frame[] = [];
       let pieces = 0;
-      const parser = new FrameParser(
+      const parser = new ViewParser(
         (type, channel, payload) => frames.push({ type, channel, payload }),
         DEFAULT_MAX,
         () => pieces++,
@@ -203,7 +202,7 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
     for (let cut = 8; cut < bad.length; cut++) {
       // cut inside the payload or right before the end octet: the frame is streamed
       const pieces: Piece[] = [];
-      const parser = new FrameParser(() => undefined, DEFAULT_MAX, (channel, piece, done) => {
+      const parser = new ViewParser(() => undefined, DEFAULT_MAX, (channel, piece, done) => {
         pieces.push({ channel, piece, done, chunk: 0 });
       });
       parser.push(bad.subarray(0, cut));
@@ -215,7 +214,7 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
       expect(thrown(() => parser.push(raw(8, 0, [])))).toBe(err);
     }
     // one byte at a time: fails on the end octet itself
-    const parser = new FrameParser(() => undefined, DEFAULT_MAX, () => undefined);
+    const parser = new ViewParser(() => undefined, DEFAULT_MAX, () => undefined);
     let err: unknown;
     let at = 0;
     while (err === undefined && at < bad.length) {
@@ -229,7 +228,7 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
   it('reports an empty last piece when the payload ends at a chunk end', () => {
     const bytes = raw(3, 5, [1, 2, 3, 4, 5, 6]);
     const got: Array<[number, number[], boolean]> = [];
-    const parser = new FrameParser(() => undefined, DEFAULT_MAX, (channel, piece, done) => {
+    const parser = new ViewParser(() => undefined, DEFAULT_MAX, (channel, piece, done) => {
       got.push([channel, [...piece], done]);
     });
     parser.push(bytes.subarray(0, 10));
@@ -244,7 +243,7 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
   it('streams an empty body frame split before its end octet as one empty done piece', () => {
     const bytes = raw(3, 2, []);
     const got: Array<[number, boolean]> = [];
-    const parser = new FrameParser(() => undefined, DEFAULT_MAX, (_c, piece, done) => got.push([piece.length, done]));
+    const parser = new ViewParser(() => undefined, DEFAULT_MAX, (_c, piece, done) => got.push([piece.length, done]));
     parser.push(bytes.subarray(0, 7));
     expect(got).toEqual([]);
     parser.push(bytes.subarray(7));
@@ -266,7 +265,7 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
       let filled = 0;
       let done = 0;
       let whole = 0;
-      const parser = new FrameParser(
+      const parser = new ViewParser(
         (type, _c, payload) => {
           if (type === 3) {
             whole++;
@@ -295,7 +294,7 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
 
   it('reset() from onBodyPart drops the rest of the frame and chunk', () => {
     const got: string[] = [];
-    const parser = new FrameParser(
+    const parser = new ViewParser(
       (type) => got.push(`frame ${type}`),
       DEFAULT_MAX,
       (_c, piece) => {
@@ -312,7 +311,7 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
 
   it('a throwing onBodyPart poisons the parser with its error', () => {
     const boom = new Error('boom');
-    const parser = new FrameParser(() => undefined, DEFAULT_MAX, () => {
+    const parser = new ViewParser(() => undefined, DEFAULT_MAX, () => {
       throw boom;
     });
     const bytes = raw(3, 1, Buffer.alloc(20));
@@ -322,7 +321,7 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
 
   describe.each(corpus.filter((bad) => bad.failsAt !== undefined).map((bad) => [bad.name, bad] as const))('malformed: %s', (_name, bad) => {
     it('throws the same FrameError in streaming mode, byte by byte and for every two-chunk split', () => {
-      const parser = new FrameParser(() => undefined, bad.frameMax ?? DEFAULT_MAX, () => undefined);
+      const parser = new ViewParser(() => undefined, bad.frameMax ?? DEFAULT_MAX, () => undefined);
       let err: unknown;
       let at = 0;
       while (err === undefined && at < bad.bytes.length) {
@@ -332,7 +331,7 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
       expectFrameError(err, bad);
       expect(at).toBe(bad.failsAt);
       for (let cut = 0; cut <= bad.bytes.length; cut++) {
-        const p = new FrameParser(() => undefined, bad.frameMax ?? DEFAULT_MAX, () => undefined);
+        const p = new ViewParser(() => undefined, bad.frameMax ?? DEFAULT_MAX, () => undefined);
         expectFrameError(thrown(() => {
           p.push(bad.bytes.subarray(0, cut));
           p.push(bad.bytes.subarray(cut));

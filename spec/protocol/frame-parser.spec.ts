@@ -6,7 +6,7 @@ import { prng } from '../support/prng.js';
 // Helpers
 import {
   type Frame, type Fixture, raw, payloadOf, bigPayload, buildFixture, chunksAt, run, runAll, interestingOffsets, randomCuts, thrown, latin1, SMALL_MAX, SMALL_SPECS, small, DEFAULT_MAX, BIG_SPECS, big, type Bad, good, GOOD, withEnd, oversizeHeader, garbageRand, randomGarbage, corpus, expectFrameError,
-  everyCut, offsetPairCuts, randomCutSets, boundaryCuts,
+  everyCut, offsetPairCuts, randomCutSets, boundaryCuts, ViewParser,
 } from '../support/frame-fixtures.js';
 
 describe('FrameParser: well-formed streams', () => {
@@ -58,7 +58,7 @@ describe('FrameParser: well-formed streams', () => {
 
   it('ignores empty chunks in every state', () => {
     const frames: number[] = [];
-    const parser = new FrameParser((_t, _c, payload) => frames.push(payload.length), SMALL_MAX);
+    const parser = new ViewParser((_t, _c, payload) => frames.push(payload.length), SMALL_MAX);
     const bytes = raw(3, 1, [1, 2, 3, 4]);
     parser.push(Buffer.alloc(0));
     parser.push(bytes.subarray(0, 3)); // partial header
@@ -77,7 +77,7 @@ describe('FrameParser: well-formed streams', () => {
     const second = Buffer.from(new ArrayBuffer(bytes.length - 4));
     bytes.copy(second, 0, 4);
     const got: Buffer[] = [];
-    const parser = new FrameParser((_t, _c, payload) => got.push(payload));
+    const parser = new ViewParser((_t, _c, payload) => got.push(payload));
     parser.push(first);
     parser.push(second);
     expect(got).toHaveLength(1);
@@ -90,7 +90,7 @@ describe('FrameParser: memory', () => {
   it('copies a split remainder: changing the chunk after push() does not change the frame', () => {
     const bytes = Buffer.concat([raw(1, 0, [1]), raw(3, 1, [10, 20, 30, 40, 50])]);
     const got: Buffer[] = [];
-    const parser = new FrameParser((_t, _c, payload) => got.push(payload));
+    const parser = new ViewParser((_t, _c, payload) => got.push(payload));
     const chunk = Buffer.from(bytes.subarray(0, 14)); // first frame + header + 1 payload byte
     parser.push(chunk);
     expect(got).toHaveLength(1);
@@ -104,7 +104,7 @@ describe('FrameParser: memory', () => {
   it('copies a split header: changing the chunk after push() does not change the frame', () => {
     const bytes = raw(2, 0x0102, [7, 7]);
     const got: Array<[number, number]> = [];
-    const parser = new FrameParser((type, channel) => got.push([type, channel]));
+    const parser = new ViewParser((type, channel) => got.push([type, channel]));
     const chunk = Buffer.from(bytes.subarray(0, 3));
     parser.push(chunk);
     chunk.fill(0);
@@ -118,7 +118,7 @@ describe('FrameParser: memory', () => {
       11,
     );
     const kept: Buffer[] = [];
-    const parser = new FrameParser((_t, _c, payload) => kept.push(payload), SMALL_MAX);
+    const parser = new ViewParser((_t, _c, payload) => kept.push(payload), SMALL_MAX);
     const { chunks } = chunksAt(fixture.stream, randomCuts(fixture.stream.length, prng(3), 150));
     for (const chunk of chunks) parser.push(chunk);
     expect(kept).toHaveLength(30);
@@ -129,7 +129,7 @@ describe('FrameParser: memory', () => {
     const payload = bigPayload(4 * 1024 * 1024, 9);
     const bytes = raw(3, 1, payload);
     const got: Buffer[] = [];
-    const parser = new FrameParser((_t, _c, p) => got.push(p), 0);
+    const parser = new ViewParser((_t, _c, p) => got.push(p), 0);
     const spy = jest.spyOn(Buffer, 'allocUnsafe');
     const spySlow = jest.spyOn(Buffer, 'allocUnsafeSlow');
     const spyAlloc = jest.spyOn(Buffer, 'alloc');
@@ -159,7 +159,7 @@ describe('FrameParser: memory', () => {
     for (const chunkSize of [65536, 65537, 1 << 20]) {
       const bodies: Buffer[] = [];
       let frames = 0;
-      const parser = new FrameParser((type, _c, payload) => {
+      const parser = new ViewParser((type, _c, payload) => {
         frames++;
         if (type === 3) bodies.push(payload);
       }, frameMax);
@@ -192,13 +192,13 @@ describe('FrameParser: malformed input', () => {
   describe.each(corpus.map((bad) => [bad.name, bad] as const))('%s', (_name, bad) => {
     it('throws FrameError when pushed whole, after delivering the frames before it', () => {
       let delivered = 0;
-      const parser = new FrameParser(() => delivered++, bad.frameMax ?? DEFAULT_MAX);
+      const parser = new ViewParser(() => delivered++, bad.frameMax ?? DEFAULT_MAX);
       expectFrameError(thrown(() => parser.push(Buffer.from(bad.bytes))), bad);
       if (bad.delivered !== undefined) expect(delivered).toBe(bad.delivered);
     });
 
     it('throws FrameError when fed one byte at a time, as soon as the error is visible', () => {
-      const parser = new FrameParser(() => undefined, bad.frameMax ?? DEFAULT_MAX);
+      const parser = new ViewParser(() => undefined, bad.frameMax ?? DEFAULT_MAX);
       let err: unknown;
       let at = 0;
       while (err === undefined && at < bad.bytes.length) {
@@ -211,7 +211,7 @@ describe('FrameParser: malformed input', () => {
 
     it('throws FrameError for every two-chunk split', () => {
       for (let cut = 0; cut <= bad.bytes.length; cut++) {
-        const parser = new FrameParser(() => undefined, bad.frameMax ?? DEFAULT_MAX);
+        const parser = new ViewParser(() => undefined, bad.frameMax ?? DEFAULT_MAX);
         const err = thrown(() => {
           parser.push(bad.bytes.subarray(0, cut));
           parser.push(bad.bytes.subarray(cut));
@@ -221,7 +221,7 @@ describe('FrameParser: malformed input', () => {
     });
 
     it('stays poisoned: every later push() throws the same error', () => {
-      const parser = new FrameParser(() => undefined, bad.frameMax ?? DEFAULT_MAX);
+      const parser = new ViewParser(() => undefined, bad.frameMax ?? DEFAULT_MAX);
       const err = thrown(() => parser.push(bad.bytes));
       expect(err).toBeInstanceOf(FrameError);
       expect(thrown(() => parser.push(raw(8, 0, [])))).toBe(err);
@@ -231,22 +231,22 @@ describe('FrameParser: malformed input', () => {
   });
 
   it('rejects an oversize frame from its 7-byte header alone, before any payload', () => {
-    const parser = new FrameParser(() => undefined, SMALL_MAX);
+    const parser = new ViewParser(() => undefined, SMALL_MAX);
     const header = oversizeHeader(SMALL_MAX - 7);
     expect(thrown(() => parser.push(header))).toBeInstanceOf(FrameError);
 
-    const split = new FrameParser(() => undefined, SMALL_MAX);
+    const split = new ViewParser(() => undefined, SMALL_MAX);
     split.push(header.subarray(0, 3));
     expect(split.buffered).toBe(3);
     expect(thrown(() => split.push(header.subarray(3)))).toBeInstanceOf(FrameError);
 
-    const ok = new FrameParser(() => undefined, SMALL_MAX);
+    const ok = new ViewParser(() => undefined, SMALL_MAX);
     ok.push(oversizeHeader(SMALL_MAX - 8)); // exactly frameMax: accepted, waits for the payload
     expect(ok.buffered).toBe(7);
   });
 
   it('waits for all 8 bytes of a protocol header to name the version', () => {
-    const parser = new FrameParser(() => undefined);
+    const parser = new ViewParser(() => undefined);
     parser.push(latin1('AMQP'));
     expect(parser.buffered).toBe(4);
     parser.push(Buffer.from([0, 0, 9]));
@@ -258,7 +258,7 @@ describe('FrameParser: malformed input', () => {
 
   it('detects a bad end octet on a frame split right before it', () => {
     const bytes = withEnd(raw(3, 1, [1, 2, 3, 4]), 0x00);
-    const parser = new FrameParser(() => undefined);
+    const parser = new ViewParser(() => undefined);
     parser.push(bytes.subarray(0, bytes.length - 1));
     expect(parser.buffered).toBe(bytes.length - 1);
     expect(thrown(() => parser.push(bytes.subarray(bytes.length - 1)))).toBeInstanceOf(FrameError);
@@ -270,19 +270,19 @@ describe('FrameParser: malformed input', () => {
 
 describe('FrameParser: API', () => {
   it('defaults frameMax to 131072 and accepts a frame of exactly that size', () => {
-    const parser = new FrameParser(() => undefined);
+    const parser = new ViewParser(() => undefined);
     expect(parser.frameMax).toBe(DEFAULT_MAX);
     expect(() => parser.push(raw(3, 1, Buffer.alloc(DEFAULT_MAX - 8)))).not.toThrow();
-    expect(() => new FrameParser(() => undefined).push(raw(3, 1, Buffer.alloc(DEFAULT_MAX - 7)))).toThrow(FrameError);
+    expect(() => new ViewParser(() => undefined).push(raw(3, 1, Buffer.alloc(DEFAULT_MAX - 7)))).toThrow(FrameError);
   });
 
   it('validates frameMax', () => {
-    const parser = new FrameParser(() => undefined);
+    const parser = new ViewParser(() => undefined);
     for (const bad of [-1, 1.5, 7, 2 ** 32, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => {
         parser.frameMax = bad;
       }).toThrow(ArgumentError);
-      expect(() => new FrameParser(() => undefined, bad)).toThrow(ArgumentError);
+      expect(() => new ViewParser(() => undefined, bad)).toThrow(ArgumentError);
     }
     for (const ok of [0, 8, 4096, 131072, 2 ** 32 - 1]) {
       parser.frameMax = ok;
@@ -292,7 +292,7 @@ describe('FrameParser: API', () => {
 
   it('applies a frameMax changed by the handler to the next frame of the same chunk', () => {
     const seen: number[] = [];
-    const parser = new FrameParser((type, _c, payload) => {
+    const parser = new ViewParser((type, _c, payload) => {
       seen.push(payload.length);
       if (type === 1) parser.frameMax = 8192; // e.g. on connection.tune
     }, 0);
@@ -302,7 +302,7 @@ describe('FrameParser: API', () => {
   });
 
   it('reports buffered bytes of a partial frame', () => {
-    const parser = new FrameParser(() => undefined);
+    const parser = new ViewParser(() => undefined);
     const bytes = raw(3, 1, Buffer.alloc(100));
     expect(parser.buffered).toBe(0);
     parser.push(bytes.subarray(0, 5));
@@ -317,7 +317,7 @@ describe('FrameParser: API', () => {
 
   it('reset() drops a partial frame and clears the poisoned state', () => {
     const got: number[] = [];
-    const parser = new FrameParser((type) => got.push(type));
+    const parser = new ViewParser((type) => got.push(type));
     parser.push(raw(3, 1, [1, 2, 3]).subarray(0, 9));
     expect(parser.buffered).toBe(9);
     parser.reset();
@@ -334,7 +334,7 @@ describe('FrameParser: API', () => {
 
   it('reset() from the handler discards the rest of the chunk', () => {
     const got: number[] = [];
-    const parser = new FrameParser((type) => {
+    const parser = new ViewParser((type) => {
       got.push(type);
       if (type === 1) parser.reset();
     });
@@ -347,7 +347,7 @@ describe('FrameParser: API', () => {
 
   it('a throwing handler poisons the parser with its error', () => {
     const boom = new Error('boom');
-    const parser = new FrameParser(() => {
+    const parser = new ViewParser(() => {
       throw boom;
     });
     expect(thrown(() => parser.push(raw(1, 0, [])))).toBe(boom);
@@ -355,7 +355,7 @@ describe('FrameParser: API', () => {
   });
 
   it('refuses a re-entrant push() from the handler', () => {
-    const parser = new FrameParser(() => parser.push(raw(8, 0, [])));
+    const parser = new ViewParser(() => parser.push(raw(8, 0, [])));
     const err = thrown(() => parser.push(raw(1, 0, [])));
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/re-?entrant|own frame handler/);
@@ -364,3 +364,23 @@ describe('FrameParser: API', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Streaming mode (onBodyPart): body frames split across chunks are streamed as chunk views
+
+describe('FrameParser: the handler gets ranges, not views', () => {
+  it('a frame inside a chunk comes as that chunk and its payload range; a split frame as its own copy', () => {
+    const got: Array<[Buffer, number, number]> = [];
+    const parser = new FrameParser((_t, _c, buf, start, end) => got.push([buf, start, end]));
+    const a = raw(1, 1, [1, 2, 3]);
+    const b = raw(2, 1, [4, 5, 6, 7]);
+    const chunk = Buffer.concat([a, b, raw(3, 1, [8, 9])]);
+    const cut = a.length + b.length + 8; // the third frame is split after its first payload byte
+    const first = chunk.subarray(0, cut);
+    parser.push(first);
+    parser.push(chunk.subarray(cut));
+    expect(got.map(([buf, s, e]) => [...buf.subarray(s, e)])).toEqual([[1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(got[0]![0]).toBe(first); // no copy, no view: the pushed chunk itself
+    expect(got[1]![0]).toBe(first);
+    expect([got[0]![1], got[0]![2], got[1]![1], got[1]![2]]).toEqual([7, 10, a.length + 7, a.length + 11]);
+    expect(got[2]![0].length).toBe(3); // reassembled: the parser's copy (payload + end octet), from 0
+    expect([got[2]![1], got[2]![2]]).toEqual([0, 2]);
+  });
+});

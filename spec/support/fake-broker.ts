@@ -89,7 +89,7 @@ export class FakeBroker {
     server.peer = client;
     this.clientSocket = client;
     this.server = server;
-    this.parser = new FrameParser((t, c, p) => this.onFrame(t, c, p), 0);
+    this.parser = new FrameParser((t, c, b, s, e) => this.onFrame(t, c, b.subarray(s, e)), 0);
     server.on('data', (chunk: Buffer) => this.onData(chunk));
     this.closed = new Promise((resolve) => server.on('close', () => { this.fail(new Error('FakeBroker: the connection is closed')); resolve(); }));
     FakeBroker.live.add(this);

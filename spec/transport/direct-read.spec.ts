@@ -51,11 +51,11 @@ function feed(stream: Buffer, maxRead: number, rand?: () => number): { bodies: B
   const assembler = new ContentAssembler(1, (_m, _p, body) => { bodies.push(Buffer.from(body)); });
   const reader = new SocketReader();
   const t = new Transport(new PassThrough(), {
-    onFrame: (type, ch, payload) => {
+    onFrame: (type, ch, buf, start, end) => {
       if (ch !== 1 || type === 8) others++;
       else if (type === 1) assembler.start(DELIVER);
-      else if (type === 2) assembler.header(payload);
-      else if (type === 3) assembler.bodyFrame(payload);
+      else if (type === 2) assembler.header(buf, start, end);
+      else if (type === 3) assembler.bodyFrame(buf, start, end);
     },
     onBodyPart: (_ch, piece, done) => assembler.bodyPiece(piece, done),
     onClose: () => {},
