@@ -222,12 +222,13 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     }
   }
 
-  /** False while some channel consumes into a small window (a read pause would cost throughput). */
+  /** True while some channel has a stream of publisher confirms coming (see Channel.confirmStreaming). */
   private confirmStreaming(): boolean {
     for (const ch of this.channels.values()) if (ch.confirmStreaming) return true;
     return false;
   }
 
+  /** False while some channel consumes into a small window (a read pause would cost throughput). */
   private mayCoalesce(): boolean {
     for (const ch of this.channels.values()) if (ch.latencyBound) return false;
     return true;

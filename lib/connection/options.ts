@@ -57,8 +57,8 @@ export interface ConnectionOptions {
    * Read coalescing, in ms (default 1; 0 turns it off). When one socket read brings a burst of
    * frames (a busy consumer, say), or while a channel has 512 or more publishes awaiting confirms,
    * reading pauses this long so that the next read takes a larger batch: much less client CPU per
-   * message, for at most this much added latency on a busy stream. Round-trip replies, consumers with a prefetch under 100, and TLS or user-supplied
-   * streams are never delayed.
+   * message, for at most this much added latency on a busy stream. Round-trip replies, consumers
+   * with a prefetch under 100, and TLS or user-supplied streams are never delayed.
    */
   readCoalesce?: number;
   /** Default timeout (ms) of every channel call that waits for the broker (default 60000; Infinity for none). */

@@ -51,12 +51,14 @@ export class SocketReader {
   private socket: net.Socket | null = null;
   private slab = Buffer.allocUnsafe(READ_SLAB);
   private pos = 0;
+  /** Whether the buffer last handed out by `next()` was slab space (else a planned target). */
+  private intoSlab = true;
   /** The `onread` option for `net.connect`. */
   readonly onread = {
     buffer: (): Buffer => this.next(),
     callback: (n: number, buf: Uint8Array): boolean => {
       const chunk = buf as Buffer;
-      if (chunk.buffer === this.slab.buffer) this.pos += n;
+      if (this.intoSlab) this.pos += n;
       return this.sink(n === chunk.length ? chunk : chunk.subarray(0, n));
     },
   };
@@ -77,6 +79,7 @@ export class SocketReader {
     } catch {
       // never let an exception escape into Node's read path: fall back to the slab
     }
+    this.intoSlab = typeof want === 'number';
     if (typeof want !== 'number') return want;
     if (this.slab.length - this.pos < MAX_READ) {
       this.slab = Buffer.allocUnsafe(READ_SLAB);

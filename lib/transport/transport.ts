@@ -295,13 +295,16 @@ export class Transport {
       this.fail(e);
       return true;
     }
-    const frames = this.parser.frames - before;
-    if (this.coalesceMs > 0 && this.reader !== null && frames > 0
-      && (frames >= STREAM_FRAMES || (this.handlers.streaming?.() ?? false)) && !this.isDead && this.coalesceTimer === undefined && (this.handlers.mayCoalesce?.() ?? true)) {
-      this.coalesceTimer = setTimeout(this.resumeCb, this.coalesceMs);
-      return false;
-    }
-    return true;
+    if (!this.pauseAfter(this.parser.frames - before)) return true;
+    this.coalesceTimer = setTimeout(this.resumeCb, this.coalesceMs);
+    return false;
+  }
+
+  /** Whether a read that brought `frames` whole frames should pause reading (see `onData`). */
+  private pauseAfter(frames: number): boolean {
+    if (this.coalesceMs <= 0 || this.reader === null || frames === 0 || this.isDead || this.coalesceTimer !== undefined) return false;
+    const h = this.handlers;
+    return (frames >= STREAM_FRAMES || (h.streaming?.() ?? false)) && (h.mayCoalesce?.() ?? true);
   }
 
   /** Starts heartbeats with the negotiated interval (milliseconds); 0 disables them. */

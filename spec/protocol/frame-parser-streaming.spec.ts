@@ -6,7 +6,7 @@ import { prng } from '../support/prng.js';
 // Helpers
 import {
   type Frame, type Fixture, raw, payloadOf, bigPayload, buildFixture, chunksAt, run, runAll, interestingOffsets, randomCuts, thrown, latin1, SMALL_MAX, SMALL_SPECS, small, DEFAULT_MAX, BIG_SPECS, big, type Bad, good, GOOD, withEnd, oversizeHeader, garbageRand, randomGarbage, corpus, expectFrameError,
-  everyCut, offsetPairCuts, randomCutSets, boundaryCuts, ViewParser,
+  everyCut, offsetPairCuts, randomCutSets, boundaryCuts, ViewParser, pushChecked,
 } from '../support/frame-fixtures.js';
 
 interface Piece {
@@ -41,20 +41,7 @@ function runStream(fixture: Fixture, cuts: readonly number[], frameMax: number):
     },
   );
   const where = `cuts [${cuts.join(',')}]`;
-  const problems: string[] = [];
-
-  let pushed = 0;
-  for (let i = 0; i < chunks.length; i++) {
-    current = i;
-    const chunk = chunks[i]!;
-    parser.push(chunk);
-    pushed += chunk.length;
-    let boundary = 0;
-    for (const s of starts) if (s <= pushed) boundary = s;
-    if (parser.buffered !== pushed - boundary) {
-      problems.push(`${where}: buffered ${parser.buffered} after ${pushed} bytes, expected ${pushed - boundary}`);
-    }
-  }
+  const problems = pushChecked(parser, chunks, starts, where, (i) => { current = i; });
 
   const chunkOf = (offset: number): number => {
     let c = 0;

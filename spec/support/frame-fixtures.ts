@@ -100,6 +100,29 @@ export function chunksAt(stream: Buffer, cuts: readonly number[]): { chunks: Buf
 }
 
 /**
+ * Pushes `chunks` into `parser` in order (`before(i)` runs ahead of push i) and returns a problem
+ * for every push after which `parser.buffered` is not the size of the frame still incomplete.
+ */
+export function pushChecked(
+  parser: FrameParser, chunks: readonly Buffer[], starts: readonly number[], where: string, before: (i: number) => void,
+): string[] {
+  const problems: string[] = [];
+  let pushed = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    before(i);
+    const chunk = chunks[i]!;
+    parser.push(chunk);
+    pushed += chunk.length;
+    let boundary = 0;
+    for (const s of starts) if (s <= pushed) boundary = s;
+    if (parser.buffered !== pushed - boundary) {
+      problems.push(`${where}: buffered ${parser.buffered} after ${pushed} bytes, expected ${pushed - boundary}`);
+    }
+  }
+  return problems;
+}
+
+/**
  * Parses `fixture.stream` cut at `cuts` and returns a list of problems (empty when all is well):
  * wrong frames, wrong `buffered` after a push, or a frame lying wholly inside a chunk that was
  * not delivered as a view of that chunk. Payloads are compared only after the last push, so a
@@ -114,20 +137,7 @@ export function run(fixture: Fixture, cuts: readonly number[], frameMax: number)
     got.push({ type, channel, payload, chunk: current });
   }, frameMax);
   const where = `cuts [${cuts.join(',')}]`;
-  const problems: string[] = [];
-
-  let pushed = 0;
-  for (let i = 0; i < chunks.length; i++) {
-    current = i;
-    const chunk = chunks[i]!;
-    parser.push(chunk);
-    pushed += chunk.length;
-    let boundary = 0;
-    for (const s of starts) if (s <= pushed) boundary = s;
-    if (parser.buffered !== pushed - boundary) {
-      problems.push(`${where}: buffered ${parser.buffered} after ${pushed} bytes, expected ${pushed - boundary}`);
-    }
-  }
+  const problems = pushChecked(parser, chunks, starts, where, (i) => { current = i; });
 
   if (got.length !== frames.length) {
     problems.push(`${where}: got ${got.length} frames, expected ${frames.length}`);
