@@ -322,3 +322,38 @@ describe('drainEvents and loop', () => {
     await expect(looping).resolves.toBeUndefined();
   });
 });
+
+describe('lendBodies', () => {
+  /** `n` bodies of `size` bytes, each filled from its own seed so a mix-up shows. */
+  const makeBodies = (n: number, size: number): Buffer[] => Array.from({ length: n }, (_, i) => {
+    const b = Buffer.allocUnsafe(size);
+    for (let j = 0; j < size; j += 4) b.writeUInt32LE(((j + 1) * 2654435761 + i * 40503) >>> 0, j);
+    return b;
+  });
+
+  test('large bodies arrive byte-exact, later ones in recycled memory; an async callback keeps its body until it settles', async () => {
+    const { ch } = await s.open();
+    const q = await privateQueue(ch);
+    await ch.basicQos({ prefetchCount: 4 });
+    const sent = makeBodies(12, 300 * 1024);
+    for (const b of sent) await ch.basicPublish(new Message(b), { routingKey: q });
+    const stores = new Set<ArrayBufferLike>();
+    const intact: boolean[] = [];
+    await ch.basicConsume(q, {
+      lendBodies: true,
+      callback: async (m) => {
+        const body = m.body as Buffer;
+        stores.add(body.buffer);
+        const i = m.deliveryTag - 1;
+        await sleep(5); // other deliveries arrive meanwhile: they must not land in this body
+        intact[i] = body.equals(sent[i] as Buffer);
+        m.ack();
+      },
+    });
+    await eventually(() => intact.filter(Boolean).length === 12, { what: '12 intact bodies' });
+    expect(intact).toEqual(Array(12).fill(true));
+    // prefetch 4 bounds what is lent at once; 12 deliveries share far fewer buffers
+    expect(stores.size).toBeLessThanOrEqual(6);
+    await expectCount(ch, q, 0);
+  });
+});

@@ -10,8 +10,8 @@
  * restore fails (its queue is gone) is dropped and told through its onCancel hook.
  *
  * Deliveries are never handed to user code from inside the frame parser: they are queued and
- * dispatched in a microtask. A callback that throws or rejects reaches the 'callbackError' event
- * (or a process warning when nobody listens); the message is not acked.
+ * dispatched in a microtask (inbox.ts). A callback that throws or rejects reaches the
+ * 'callbackError' event (or a process warning when nobody listens); the message is not acked.
  */
 import { EventEmitter } from 'node:events';
 import type PQueue from 'p-queue';
@@ -31,6 +31,7 @@ import { checkTimeout, type CallOptions } from '../util/wait.js';
 import type { Topology } from '../recovery/topology.js';
 import { ConfirmTracker, rejectPending, type Pending } from './confirms.js';
 import { ContentAssembler } from './content.js';
+import { Inbox, LEND_MIN } from './inbox.js';
 import { PublishQueue } from './publish-queue.js';
 import { RpcQueue } from './rpc.js';
 
@@ -79,6 +80,8 @@ export interface ConsumerEntry {
   onCancel: ((err: ConsumerCancelled | AMQPError) => void) | undefined;
   /** Limits how many callbacks run at once (the `concurrency` option); undefined = no limit. */
   limiter: PQueue | undefined;
+  /** Large bodies are lent for the callback's duration (the `lendBodies` option). */
+  lendBodies: boolean;
 }
 
 /** Channel mode: plain, transactional (tx.select) or publisher confirms (confirm.select). */
@@ -137,9 +140,7 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   /** @internal Unconfirmed publishes of a lost connection, republished on recovery. */
   protected unconfirmed: Pending[] = [];
   /** @internal */ protected readonly content: ContentAssembler;
-  private inboxConsumers: ConsumerEntry[] = [];
-  private inboxMessages: Message[] = [];
-  private inboxScheduled = false;
+  private readonly inbox = new Inbox((err, msg) => this.callbackError(err, msg), () => this.host.eventDispatched());
   private readonly publishQueue = new PublishQueue();
   private readonly publishCache = new PublishFrameCache();
   private readonly appendExternal = (b: Buffer): void => { this.host.transport?.appendExternal(b); };
@@ -149,7 +150,7 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     super();
     this.channelId = channelId;
     this.autoDecode = autoDecode;
-    this.content = new ContentAssembler(channelId, (m, p, b) => this.onContent(m, p, b));
+    this.content = new ContentAssembler(channelId, (m, p, b) => this.onContent(m, p, b), (n, m) => this.allocBody(n, m));
   }
 
   /**
@@ -269,8 +270,12 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
       msg.channel = this;
       msg.generation = this.generation;
       const c = this.consumers.get(a.consumerTag);
-      if (c) this.enqueue(c, msg);
-      else if (this.cancelled.get(a.consumerTag) === false) this.sendNow('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
+      if (c?.lendBodies && typeof msg.body === 'string') this.inbox.giveBack(body); // decoded: the buffer is free
+      if (c) this.inbox.push(c, msg);
+      else {
+        this.inbox.giveBack(body);
+        if (this.cancelled.get(a.consumerTag) === false) this.sendNow('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
+      }
     } else if (m.name === 'basic.get-ok') {
       const a = m.args;
       const msg = Message.received(body, props, {
@@ -293,40 +298,10 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     }
   }
 
-  private enqueue(c: ConsumerEntry, msg: Message): void {
-    this.inboxConsumers.push(c);
-    this.inboxMessages.push(msg);
-    if (!this.inboxScheduled) {
-      this.inboxScheduled = true;
-      queueMicrotask(() => this.dispatch());
-    }
-  }
-
-  private dispatch(): void {
-    this.inboxScheduled = false;
-    const consumers = this.inboxConsumers;
-    const messages = this.inboxMessages;
-    this.inboxConsumers = [];
-    this.inboxMessages = [];
-    for (let i = 0; i < messages.length; i++) {
-      const c = consumers[i] as ConsumerEntry;
-      const msg = messages[i] as Message;
-      // a delivery that became stale while queued here is still handed over (an exclusive or
-      // auto-delete queue dies with its connection and never redelivers it); its ack is refused
-      if (c.limiter) {
-        c.limiter.add(() => c.callback(msg)).catch((err: unknown) => this.callbackError(err, msg));
-        continue;
-      }
-      try {
-        const r = c.callback(msg);
-        if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
-          (r as Promise<void>).then(undefined, (err: unknown) => this.callbackError(err, msg));
-        }
-      } catch (err) {
-        this.callbackError(err, msg);
-      }
-    }
-    this.host.eventDispatched();
+  /** A body buffer of `size` bytes for content `m`: lent from the pool for a consumer with lendBodies. */
+  private allocBody(size: number, m: Method): Buffer {
+    if (size >= LEND_MIN && m.name === 'basic.deliver' && this.consumers.get(m.args.consumerTag)?.lendBodies) return this.inbox.pool.take(size);
+    return Buffer.allocUnsafe(size);
   }
 
   /** @internal */

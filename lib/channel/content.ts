@@ -32,7 +32,15 @@ export class ContentAssembler {
   private received = 0;
   private body: Buffer | null = null;
 
-  constructor(private readonly channelId: number, private readonly onComplete: ContentHandler) {}
+  /**
+   * @param alloc - allocates the buffer a body split over frames is assembled in (the channel
+   *   lends pooled buffers to some consumers); `Buffer.allocUnsafe` by default.
+   */
+  constructor(
+    private readonly channelId: number,
+    private readonly onComplete: ContentHandler,
+    private readonly alloc: (size: number, method: Method) => Buffer = (size) => Buffer.allocUnsafe(size),
+  ) {}
 
   /** True between a content-bearing method and its last body frame. */
   get busy(): boolean { return this.method !== null; }
@@ -74,7 +82,7 @@ export class ContentAssembler {
       this.finish(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
       return;
     }
-    if (!this.body) this.body = Buffer.allocUnsafe(this.bodySize);
+    this.body ??= this.alloc(this.bodySize, this.method);
     buf.copy(this.body, this.received, start, end);
     this.received += len;
     if (this.received === this.bodySize) this.finish(this.body);
@@ -95,7 +103,7 @@ export class ContentAssembler {
       return;
     }
     if (len > 0) {
-      const body = (this.body ??= Buffer.allocUnsafe(this.bodySize));
+      const body = (this.body ??= this.alloc(this.bodySize, this.method));
       // read straight into place by the socket (see target()): nothing to copy
       const inPlace = payload.buffer === body.buffer && payload.byteOffset === body.byteOffset + this.received;
       if (!inPlace) payload.copy(body, this.received);
@@ -115,7 +123,7 @@ export class ContentAssembler {
    */
   target(n: number): Buffer | null {
     if (!this.props || n <= 0 || this.received + n > this.bodySize) return null;
-    this.body ??= Buffer.allocUnsafe(this.bodySize);
+    this.body ??= this.alloc(this.bodySize, this.method as Method);
     return this.body.subarray(this.received, this.received + n);
   }
 

@@ -1,0 +1,151 @@
+import { describe, it, expect } from '@jest/globals';
+
+import type { Channel } from '../../lib/channel/channel.js';
+import { BodyPool, LEND_MIN } from '../../lib/channel/inbox.js';
+import type { Message } from '../../lib/message.js';
+import { connectFake, installGuards, type FakeBroker } from '../support/fake-broker.js';
+import { prng } from '../support/prng.js';
+
+installGuards();
+
+const KiB = 1024;
+
+describe('BodyPool', () => {
+  it('lends a buffer of the exact size and lends the same memory again once it is given back', () => {
+    const pool = new BodyPool();
+    const a = pool.take(300 * KiB);
+    expect(a.length).toBe(300 * KiB);
+    pool.give(a);
+    expect(pool.size).toBeGreaterThanOrEqual(300 * KiB);
+    const b = pool.take(290 * KiB);
+    expect(b.length).toBe(290 * KiB);
+    expect(b.buffer).toBe(a.buffer);
+    expect(pool.size).toBe(0);
+  });
+
+  it('never lends one buffer twice: a second give, a buffer it did not lend and strings are ignored', () => {
+    const pool = new BodyPool();
+    const a = pool.take(100 * KiB);
+    pool.give(a);
+    pool.give(a);
+    pool.give(Buffer.alloc(200 * KiB));
+    pool.give('text');
+    const b = pool.take(100 * KiB);
+    const c = pool.take(100 * KiB);
+    expect(b.buffer).toBe(a.buffer);
+    expect(c.buffer).not.toBe(a.buffer);
+  });
+
+  it('does not lend a buffer much larger than the body, and keeps at most 64 MiB free', () => {
+    const pool = new BodyPool();
+    const big = pool.take(4096 * KiB);
+    pool.give(big);
+    expect(pool.take(LEND_MIN).buffer).not.toBe(big.buffer);
+    const many = Array.from({ length: 80 }, () => pool.take(1024 * KiB));
+    for (const m of many) pool.give(m);
+    expect(pool.size).toBeLessThanOrEqual(64 * 1024 * KiB);
+    expect(pool.size).toBeGreaterThan(60 * 1024 * KiB);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Through a connection (fake broker): lendBodies on a consumer
+
+const deliver = (tag: number) => ({ consumerTag: 'ct', deliveryTag: tag, redelivered: false, exchange: '', routingKey: 'q' });
+const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function setup(): Promise<{ broker: FakeBroker; ch: Channel }> {
+  const { broker, conn } = await connectFake({}, { frameMax: 131072 });
+  const [ch] = await Promise.all([conn.channel(), broker.openChannel()]);
+  return { broker, ch };
+}
+
+async function consume(ch: Channel, broker: FakeBroker, lendBodies: boolean, callback: (m: Message) => void | Promise<void>): Promise<void> {
+  const c = ch.basicConsume('q', { consumerTag: 'ct', lendBodies, callback });
+  await broker.expect('basic.consume', 1);
+  broker.send(1, 'basic.consume-ok', { consumerTag: 'ct' });
+  await c;
+}
+
+function bodies(n: number, size: number): Buffer[] {
+  const rng = prng(7);
+  return Array.from({ length: n }, () => {
+    const b = Buffer.allocUnsafe(size);
+    for (let i = 0; i < size; i += 4) b.writeUInt32LE(Math.floor(rng() * 2 ** 32), i);
+    return b;
+  });
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !cond(); i++) await tick();
+  expect(cond()).toBe(true);
+}
+
+describe('lendBodies', () => {
+  it('a synchronous callback gets byte-exact bodies, and later deliveries reuse the memory of earlier ones', async () => {
+    const { broker, ch } = await setup();
+    const sent = bodies(4, 300 * KiB);
+    const stores: ArrayBufferLike[] = [];
+    let ok = 0;
+    await consume(ch, broker, true, (m) => {
+      const b = m.body as Buffer;
+      if (b.equals(sent[stores.length] as Buffer)) ok++;
+      stores.push(b.buffer);
+    });
+    for (let i = 0; i < 4; i++) {
+      broker.sendContent(1, 'basic.deliver', deliver(i + 1), {}, sent[i] as Buffer);
+      await until(() => stores.length === i + 1); // one at a time: each body is back before the next arrives
+    }
+    expect(ok).toBe(4);
+    expect(new Set(stores).size).toBe(1);
+  });
+
+  it('an async callback keeps its body until its promise settles; a throwing one gives it back too', async () => {
+    const { broker, ch } = await setup();
+    const sent = bodies(4, 200 * KiB);
+    const seen: Array<{ store: ArrayBufferLike; intact: boolean }> = [];
+    const errors: unknown[] = [];
+    ch.on('callbackError', (err) => errors.push(err));
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    await consume(ch, broker, true, async (m) => {
+      const i = seen.length;
+      const b = m.body as Buffer;
+      const entry = { store: b.buffer, intact: false };
+      seen.push(entry);
+      if (i === 0) await held; // the first callback is still running while the second delivery arrives
+      entry.intact = b.equals(sent[i] as Buffer);
+      if (i === 2) throw new Error('boom');
+    });
+    broker.sendContent(1, 'basic.deliver', deliver(1), {}, sent[0] as Buffer);
+    await until(() => seen.length === 1);
+    broker.sendContent(1, 'basic.deliver', deliver(2), {}, sent[1] as Buffer);
+    await until(() => seen.length === 2);
+    release();
+    await until(() => seen[0]?.intact === true);
+    broker.sendContent(1, 'basic.deliver', deliver(3), {}, sent[2] as Buffer);
+    await until(() => errors.length === 1);
+    broker.sendContent(1, 'basic.deliver', deliver(4), {}, sent[3] as Buffer);
+    await until(() => seen.length === 4);
+    await until(() => seen[3]?.intact === true);
+    expect(seen.map((s) => s.intact)).toEqual([true, true, true, true]);
+    // the second body could not use the first's memory (still lent); later ones reuse freed buffers
+    expect(seen[1]?.store).not.toBe(seen[0]?.store);
+    expect([seen[0]?.store, seen[1]?.store]).toContain(seen[2]?.store);
+    expect([seen[0]?.store, seen[1]?.store]).toContain(seen[3]?.store);
+    expect((errors[0] as Error).message).toBe('boom');
+  });
+
+  it('without lendBodies every body is its own buffer and stays intact after later deliveries', async () => {
+    const { broker, ch } = await setup();
+    const sent = bodies(3, 300 * KiB);
+    const got: Buffer[] = [];
+    await consume(ch, broker, false, (m) => { got.push(m.body as Buffer); });
+    for (let i = 0; i < 3; i++) {
+      broker.sendContent(1, 'basic.deliver', deliver(i + 1), {}, sent[i] as Buffer);
+      await until(() => got.length === i + 1);
+    }
+    expect(new Set(got.map((b) => b.buffer)).size).toBe(3);
+    expect(got.every((b, i) => b.equals(sent[i] as Buffer))).toBe(true);
+  });
+});
