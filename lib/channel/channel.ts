@@ -112,7 +112,7 @@ export interface ConsumeOptions extends NowaitOptions {
    * Lend large bodies (64 KiB and up) instead of giving them away (default false): each such
    * body is read into a buffer the channel recycles once the callback returns, or once the
    * promise it returned settles, so consuming large messages allocates no fresh memory (about a
-   * quarter less CPU for 1 MiB messages on Linux). `msg.body` must not be used after that: copy
+   * third less CPU for 1 MiB messages on Linux). `msg.body` must not be used after that: copy
    * it (`Buffer.from(msg.body)`) to keep it. Smaller bodies, and bodies decoded to strings, are
    * unaffected.
    */

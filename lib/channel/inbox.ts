@@ -9,8 +9,8 @@
  * Lent bodies (the `lendBodies` consumer option): the body of a delivery of at least LEND_MIN
  * bytes is read into a buffer from the channel's BodyPool, and once the callback returns (or the
  * promise it returned settles) the buffer goes back to the pool and a later delivery is read into
- * the same memory. Fresh memory costs the kernel a page fault and a page clear per 4 KiB, a
- * quarter of the CPU of consuming 1 MiB messages on Linux; recycled memory costs neither. The
+ * the same memory. Fresh memory costs the kernel a page fault and a page clear per 4 KiB, about
+ * a third of the CPU of consuming 1 MiB messages on Linux; recycled memory costs neither. The
  * price is the contract: the body must not be used after the callback has finished.
  */
 import type { Message } from '../message.js';
