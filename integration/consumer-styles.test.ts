@@ -356,4 +356,24 @@ describe('lendBodies', () => {
     expect(stores.size).toBeLessThanOrEqual(6);
     await expectCount(ch, q, 0);
   });
+
+  test('the consume() iterator lends each body until the loop moves on', async () => {
+    const { ch } = await s.open();
+    const q = await privateQueue(ch);
+    const sent = makeBodies(10, 200 * 1024);
+    for (const b of sent) await ch.basicPublish(new Message(b), { routingKey: q });
+    const stores = new Set<ArrayBufferLike>();
+    const intact: boolean[] = [];
+    for await (const m of ch.consume(q, { prefetch: 3, lendBodies: true })) {
+      const body = m.body as Buffer;
+      stores.add(body.buffer);
+      await sleep(5); // the next deliveries arrive meanwhile (prefetch 3) and are buffered
+      intact.push(body.equals(sent[intact.length] as Buffer));
+      m.ack();
+      if (intact.length === 10) break;
+    }
+    expect(intact).toEqual(Array(10).fill(true));
+    expect(stores.size).toBeLessThanOrEqual(5);
+    await expectCount(ch, q, 0);
+  });
 });

@@ -6,6 +6,8 @@
  * stays bounded; with `noAck` and no prefetch it is unbounded). Leaving the loop (break, return,
  * throw) cancels the consumer and requeues what it received but did not yield. A server-sent cancel (queue deleted) or the channel closing for
  * good ends the loop with the typed error (ConsumerCancelled, ...); it never yields `null`.
+ * With `lendBodies`, each delivery's callback stays pending until the loop has moved past its
+ * message, which is what keeps a lent body valid for the loop body.
  */
 import type { AMQPError } from '../errors.js';
 import type { Message } from '../message.js';
@@ -24,14 +26,20 @@ export interface IterateOptions extends CallOptions {
   consumerTag?: string;
   /** Consumer arguments. */
   arguments?: FieldTable;
+  /**
+   * Lend large bodies (64 KiB and up; default false), as basicConsume's `lendBodies` does: a
+   * yielded message's body stays valid until the loop asks for the next message or ends, and
+   * then its memory is reused for a later delivery. Copy what you keep (`Buffer.from(msg.body)`).
+   */
+  lendBodies?: boolean;
 }
 
 /** @internal What the iterator needs from a channel. */
 export interface IterableChannel {
   basicQos(opts: CallOptions & { prefetchCount?: number }): Promise<void>;
   basicConsume(queue: string, opts: {
-    callback: (msg: Message) => void; onCancel: (err: AMQPError) => void;
-    noAck?: boolean; exclusive?: boolean; consumerTag?: string; arguments?: FieldTable;
+    callback: (msg: Message) => void | Promise<void>; onCancel: (err: AMQPError) => void;
+    noAck?: boolean; exclusive?: boolean; consumerTag?: string; arguments?: FieldTable; lendBodies?: boolean;
   } & CallOptions): Promise<string>;
   basicCancel(tag: string, opts?: CallOptions): Promise<void>;
   readonly isOpen: boolean;
@@ -42,6 +50,10 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
   /** The consumer tag, once consuming has started. */
   consumerTag: string | undefined;
   private buffer: Message[] = [];
+  /** With lendBodies: the callbacks' pending settlements, parallel to `buffer`. */
+  private releases: Array<() => void> = [];
+  /** With lendBodies: settles the callback of the message yielded last, which gives its body back. */
+  private lent: (() => void) | null = null;
   private waiter: { resolve: (r: IteratorResult<Message>) => void; reject: (e: unknown) => void } | null = null;
   private error: unknown = null;
   private done = false;
@@ -63,6 +75,7 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
         ...(o.exclusive !== undefined ? { exclusive: o.exclusive } : {}),
         ...(o.consumerTag !== undefined ? { consumerTag: o.consumerTag } : {}),
         ...(o.arguments !== undefined ? { arguments: o.arguments } : {}),
+        ...(o.lendBodies ? { lendBodies: true } : {}),
         callback: (msg) => this.push(msg),
         onCancel: (err) => this.fail(err),
       });
@@ -70,16 +83,31 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
     return this.starting;
   }
 
-  private push(msg: Message): void {
+  /** Takes a delivery; with lendBodies the returned promise settles when its body may be reused. */
+  private push(msg: Message): Promise<void> | undefined {
     if (this.done) {
       this.requeue(msg); // arrived between return() and the broker's cancel-ok
-      return;
+      return undefined;
     }
+    let release: (() => void) | null = null;
+    const settled = this.opts.lendBodies ? new Promise<void>((r) => { release = r; }) : undefined;
     const w = this.waiter;
     if (w) {
       this.waiter = null;
+      this.lent = release;
       w.resolve({ value: msg, done: false });
-    } else this.buffer.push(msg);
+    } else {
+      this.buffer.push(msg);
+      if (release) this.releases.push(release);
+    }
+    return settled;
+  }
+
+  /** Gives back the body of the message yielded last (lendBodies). */
+  private giveBack(): void {
+    const r = this.lent;
+    this.lent = null;
+    r?.();
   }
 
   private fail(err: unknown): void {
@@ -97,11 +125,15 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
    * with the channel's/connection's error when it closes; buffered messages are yielded first.
    */
   async next(): Promise<IteratorResult<Message>> {
+    this.giveBack();
     if (this.done) return { value: undefined, done: true };
     await this.start();
     if (this.done) return { value: undefined, done: true }; // return() was called while starting
     const m = this.buffer.shift();
-    if (m) return { value: m, done: false };
+    if (m) {
+      this.lent = this.releases.shift() ?? null;
+      return { value: m, done: false };
+    }
     if (this.error) {
       this.done = true;
       throw this.error;
@@ -114,6 +146,7 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
    * deliveries it had received but not yet yielded (unless `noAck`), so none stays unacked.
    */
   async return(): Promise<IteratorResult<Message>> {
+    this.giveBack();
     if (!this.done) {
       this.done = true;
       const w = this.waiter;
@@ -124,8 +157,11 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
         await this.channel.basicCancel(this.consumerTag).catch(() => undefined);
       }
       const unread = this.buffer;
+      const releases = this.releases;
       this.buffer = [];
+      this.releases = [];
       for (const m of unread) this.requeue(m);
+      for (const r of releases) r();
     }
     return { value: undefined, done: true };
   }

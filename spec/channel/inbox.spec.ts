@@ -149,3 +149,34 @@ describe('lendBodies', () => {
     expect(got.every((b, i) => b.equals(sent[i] as Buffer))).toBe(true);
   });
 });
+
+describe('lendBodies with the consume() iterator', () => {
+  it('a yielded body stays intact until the loop asks for the next message, then its memory is reused', async () => {
+    const { broker, ch } = await setup();
+    const sent = bodies(3, 200 * KiB);
+    const it = ch.consume('q', { consumerTag: 'ct', lendBodies: true });
+    const first = it.next();
+    await broker.expect('basic.consume', 1);
+    broker.send(1, 'basic.consume-ok', { consumerTag: 'ct' });
+    broker.sendContent(1, 'basic.deliver', deliver(1), {}, sent[0] as Buffer);
+    const m1 = (await first).value as Message;
+    // a second delivery arrives while the loop still holds the first: it cannot take its memory
+    broker.sendContent(1, 'basic.deliver', deliver(2), {}, sent[1] as Buffer);
+    await tick(50);
+    const b1 = m1.body as Buffer;
+    expect(b1.equals(sent[0] as Buffer)).toBe(true);
+    const m2 = (await it.next()).value as Message; // gives the first body back
+    const b2 = m2.body as Buffer;
+    expect(b2.buffer).not.toBe(b1.buffer);
+    expect(b2.equals(sent[1] as Buffer)).toBe(true);
+    const third = it.next(); // gives the second back
+    broker.sendContent(1, 'basic.deliver', deliver(3), {}, sent[2] as Buffer);
+    const b3 = ((await third).value as Message).body as Buffer;
+    expect(b3.equals(sent[2] as Buffer)).toBe(true);
+    expect([b1.buffer, b2.buffer]).toContain(b3.buffer);
+    const done = it.return();
+    await broker.expect('basic.cancel', 1);
+    broker.send(1, 'basic.cancel-ok', { consumerTag: 'ct' });
+    await expect(done).resolves.toEqual({ value: undefined, done: true });
+  });
+});
