@@ -1,4 +1,4 @@
-import { describe, it, expect } from '@jest/globals';
+import { describe, it, expect, jest } from '@jest/globals';
 
 import type { Channel } from '../../lib/channel/channel.js';
 import { BodyPool, LEND_MIN } from '../../lib/channel/inbox.js';
@@ -134,6 +134,28 @@ describe('lendBodies', () => {
     expect([seen[0]?.store, seen[1]?.store]).toContain(seen[2]?.store);
     expect([seen[0]?.store, seen[1]?.store]).toContain(seen[3]?.store);
     expect((errors[0] as Error).message).toBe('boom');
+  });
+
+  it('a lent body decoded to a string (autoDecode) goes back at once and the next delivery reuses its memory', async () => {
+    const { broker, ch } = await setup();
+    const text = 'x'.repeat(200 * KiB);
+    const textBytes = Buffer.from(text); // encoded before the spy starts counting
+    const [bin] = bodies(1, 200 * KiB);
+    const got: Array<string | Buffer> = [];
+    await consume(ch, broker, true, (m) => { got.push(m.body as string | Buffer); });
+    const slow = jest.spyOn(Buffer, 'allocUnsafeSlow');
+    try {
+      broker.sendContent(1, 'basic.deliver', deliver(1), { contentEncoding: 'utf-8' }, textBytes);
+      await until(() => got.length === 1);
+      broker.sendContent(1, 'basic.deliver', deliver(2), {}, bin as Buffer);
+      await until(() => got.length === 2);
+      const pooled = slow.mock.calls.filter(([n]) => n >= 200 * KiB).length;
+      expect(pooled).toBe(1); // the text body's buffer served the binary one
+    } finally {
+      slow.mockRestore();
+    }
+    expect(got[0]).toBe(text);
+    expect(Buffer.isBuffer(got[1]) && (got[1] as Buffer).equals(bin as Buffer)).toBe(true);
   });
 
   it('without lendBodies every body is its own buffer and stays intact after later deliveries', async () => {
