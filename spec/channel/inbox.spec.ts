@@ -158,6 +158,34 @@ describe('lendBodies', () => {
     expect(Buffer.isBuffer(got[1]) && (got[1] as Buffer).equals(bin as Buffer)).toBe(true);
   });
 
+  it('with a concurrency limit, queued callbacks keep their bodies and finished ones give them back', async () => {
+    const { broker, ch } = await setup();
+    const sent = bodies(4, 200 * KiB);
+    const seen: Array<{ store: ArrayBufferLike; intact: boolean }> = [];
+    const c = ch.basicConsume('q', {
+      consumerTag: 'ct', lendBodies: true, concurrency: 1,
+      callback: async (m) => {
+        const i = seen.length;
+        const b = m.body as Buffer;
+        const entry = { store: b.buffer, intact: false };
+        seen.push(entry);
+        await tick(20); // later deliveries arrive and wait in the limiter meanwhile
+        entry.intact = b.equals(sent[i] as Buffer);
+      },
+    });
+    await broker.expect('basic.consume', 1);
+    broker.send(1, 'basic.consume-ok', { consumerTag: 'ct' });
+    await c;
+    for (let i = 0; i < 3; i++) broker.sendContent(1, 'basic.deliver', deliver(i + 1), {}, sent[i] as Buffer);
+    await until(() => seen.length === 3 && seen[2]?.intact === true);
+    await tick(5);
+    broker.sendContent(1, 'basic.deliver', deliver(4), {}, sent[3] as Buffer);
+    await until(() => seen[3]?.intact === true);
+    expect(seen.map((x) => x.intact)).toEqual([true, true, true, true]);
+    expect(new Set(seen.slice(0, 3).map((x) => x.store)).size).toBe(3);
+    expect(seen.slice(0, 3).map((x) => x.store)).toContain(seen[3]?.store);
+  });
+
   it('without lendBodies every body is its own buffer and stays intact after later deliveries', async () => {
     const { broker, ch } = await setup();
     const sent = bodies(3, 300 * KiB);
