@@ -38,7 +38,11 @@ export abstract class AbstractConsumer {
     this.consumerTag = options.consumerTag ?? '';
   }
 
-  /** Handles one delivery. May be async; a throw or rejection reaches the channel's 'callbackError' event. */
+  /**
+   * Handles one delivery. May be async; a throw or rejection reaches the channel's 'callbackError'
+   * event. With the `lendBodies` option a large `msg.body` is valid only until run() returns or
+   * its promise settles.
+   */
   abstract run(msg: Message): void | Promise<void>;
 
   /** Called when the server cancels the consumer or its channel closes for good. Override to react. */
