@@ -116,7 +116,8 @@ export interface ConsumeOptions extends NowaitOptions {
    * it (`Buffer.from(msg.body)`) to keep it, and await a `basicPublish` that forwards it (a
    * publish writes the caller's buffer, zero-copy, until its promise resolves). A
    * 'callbackError' listener sees the body still lent, for as long as it runs synchronously.
-   * Smaller bodies, and bodies decoded to strings, are unaffected.
+   * Smaller bodies, and bodies decoded to strings, are unaffected. The channel keeps the buffers
+   * it got back for later deliveries (64 MiB of them at most) until it is closed.
    */
   lendBodies?: boolean;
 }
