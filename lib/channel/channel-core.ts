@@ -270,12 +270,10 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
       msg.channel = this;
       msg.generation = this.generation;
       const c = this.consumers.get(a.consumerTag);
-      if (c?.lendBodies && typeof msg.body === 'string') this.inbox.giveBack(body); // decoded: the buffer is free
+      // a body that reaches no callback as a Buffer (no consumer, or decoded to a string) is free now
+      if (!c || typeof msg.body === 'string') this.inbox.giveBack(body);
       if (c) this.inbox.push(c, msg);
-      else {
-        this.inbox.giveBack(body);
-        if (this.cancelled.get(a.consumerTag) === false) this.sendNow('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
-      }
+      else if (this.cancelled.get(a.consumerTag) === false) this.sendNow('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
     } else if (m.name === 'basic.get-ok') {
       const a = m.args;
       const msg = Message.received(body, props, {

@@ -4,7 +4,7 @@ import type { Channel } from '../../lib/channel/channel.js';
 import { BodyPool, LEND_MIN } from '../../lib/channel/inbox.js';
 import type { Message } from '../../lib/message.js';
 import { connectFake, installGuards, type FakeBroker } from '../support/fake-broker.js';
-import { prng } from '../support/prng.js';
+import { seededBytes } from '../support/prng.js';
 
 installGuards();
 
@@ -67,14 +67,7 @@ async function consume(ch: Channel, broker: FakeBroker, lendBodies: boolean, cal
   await c;
 }
 
-function bodies(n: number, size: number): Buffer[] {
-  const rng = prng(7);
-  return Array.from({ length: n }, () => {
-    const b = Buffer.allocUnsafe(size);
-    for (let i = 0; i < size; i += 4) b.writeUInt32LE(Math.floor(rng() * 2 ** 32), i);
-    return b;
-  });
-}
+const bodies = (n: number, size: number): Buffer[] => Array.from({ length: n }, (_, i) => seededBytes(size, 7 + i));
 
 async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 400 && !cond(); i++) await tick();

@@ -7,3 +7,11 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** `n` bytes from a seeded PRNG: reproducible test bodies that are not all the same byte. */
+export function seededBytes(n: number, seed: number): Buffer {
+  const rng = prng(seed);
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = Math.floor(rng() * 256);
+  return b;
+}
