@@ -294,7 +294,8 @@ export class Channel extends RecoverableChannel {
    * and callback, when the channel reopens.
    * @returns the consumer tag.
    * @throws NotFound (404) for a missing queue; AccessRefused (403) or ResourceLocked (405) for an
-   *   exclusive conflict; CommandInvalid (530/503, connection) for a reused tag.
+   *   exclusive conflict; CommandInvalid (530/503, connection) for a reused tag; ArgumentError
+   *   (before sending) without a callback, for a bad `concurrency` or a non-boolean `lendBodies`.
    */
   async basicConsume(queue: string, opts: ConsumeOptions): Promise<string> {
     if (typeof opts?.callback !== 'function') throw new ArgumentError('basicConsume: options.callback (a function) is required');
@@ -304,6 +305,9 @@ export class Channel extends RecoverableChannel {
     const conc = opts.concurrency;
     if (conc !== undefined && !(Number.isInteger(conc) && conc >= 1)) {
       throw new ArgumentError(`basicConsume: concurrency must be a positive integer, got ${String(conc)}`);
+    }
+    if (opts.lendBodies !== undefined && typeof opts.lendBodies !== 'boolean') {
+      throw new ArgumentError(`basicConsume: lendBodies must be a boolean, got ${typeof opts.lendBodies}`);
     }
     const entry: ConsumerEntry = {
       tag, queue, noLocal: opts.noLocal ?? false, noAck: opts.noAck ?? false, exclusive: opts.exclusive ?? false,

@@ -75,7 +75,7 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
         ...(o.exclusive !== undefined ? { exclusive: o.exclusive } : {}),
         ...(o.consumerTag !== undefined ? { consumerTag: o.consumerTag } : {}),
         ...(o.arguments !== undefined ? { arguments: o.arguments } : {}),
-        ...(o.lendBodies ? { lendBodies: true } : {}),
+        ...(o.lendBodies !== undefined ? { lendBodies: o.lendBodies } : {}),
         callback: (msg) => this.push(msg),
         onCancel: (err) => this.fail(err),
       });
