@@ -45,7 +45,13 @@ const { values: opt, positionals } = parseArgs({
 });
 
 const mode = opt.quick ? 'quick' : 'full';
-const list = (s, all) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : all);
+const list = (s, all) =>
+  s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : all;
 
 async function loadClient(name) {
   if (!/^[\w-]+$/.test(name)) throw new Error(`bad client name ${name}`);
@@ -64,7 +70,14 @@ async function single() {
   if (!count) throw new Error(`no message count for ${opt.scenario} ${size} B: pass --count`);
   const adapter = await loadClient(opt.client ?? SUBJECT);
   const rows = await runOne({
-    adapter, filler: fillerSession, scenario: opt.scenario, size, count, mode, url: opt.url, rep: Number(opt.rep),
+    adapter,
+    filler: fillerSession,
+    scenario: opt.scenario,
+    size,
+    count,
+    mode,
+    url: opt.url,
+    rep: Number(opt.rep),
     announce: (q) => process.stdout.write(`@@queue ${q}\n`),
   });
   for (const r of rows) process.stdout.write(`@@row ${JSON.stringify(r)}\n`);
@@ -75,8 +88,12 @@ function child(args, timeoutMs) {
     const p = spawn(process.execPath, ['--expose-gc', SELF, '--single', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
     const killer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     p.on('close', (code, signal) => {
       clearTimeout(killer);
@@ -120,8 +137,20 @@ async function orchestrate() {
     const order = clients.map((_, i) => clients[(i + rep) % clients.length]);
     for (const c of cases) {
       for (const client of order) {
-        const args = ['--client', client, '--scenario', c.scenario, '--size', String(c.size), '--count', String(c.count),
-          '--rep', String(rep), '--url', opt.url];
+        const args = [
+          '--client',
+          client,
+          '--scenario',
+          c.scenario,
+          '--size',
+          String(c.size),
+          '--count',
+          String(c.count),
+          '--rep',
+          String(rep),
+          '--url',
+          opt.url,
+        ];
         if (opt.quick) args.push('--quick');
         const r = await child(args, Number(opt.timeout) * 1000);
         done++;
@@ -132,13 +161,20 @@ async function orchestrate() {
           r.rows.push({ client, scenario: c.scenario, size: c.size, count: c.count, rep, mode, error });
           process.stderr.write(`[${done}/${total} ${secs}s] ${client} ${c.scenario} ${fmtSize(c.size)}: FAILED ${error}\n`);
         } else {
-          const brief = r.rows.map((x) => (x.p50ms !== undefined ? `p50 ${x.p50ms} ms` : x.rssPeakMB !== undefined
-            ? `${x.rssPeakMB} MB peak` : `${fmtNum(x.msgsPerSec)} msg/s`)).join(', ');
+          const brief = r.rows
+            .map((x) =>
+              x.p50ms !== undefined
+                ? `p50 ${x.p50ms} ms`
+                : x.rssPeakMB !== undefined
+                  ? `${x.rssPeakMB} MB peak`
+                  : `${fmtNum(x.msgsPerSec)} msg/s`,
+            )
+            .join(', ');
           process.stderr.write(`[${done}/${total} ${secs}s] ${client} ${c.scenario} ${fmtSize(c.size)}: ${brief}\n`);
         }
         for (const x of r.rows) {
           rows.push(x);
-          if (opt.out) appendFileSync(opt.out, JSON.stringify(x) + '\n');
+          if (opt.out) appendFileSync(opt.out, `${JSON.stringify(x)}\n`);
         }
         await sleep(pause);
       }
@@ -239,20 +275,34 @@ function report(rows) {
       const mine = med(c, SUBJECT, m.key);
       const ratio = b && Number.isFinite(mine) ? `${(mine / b.v).toFixed(2)} (vs ${b.client})` : '–';
       const planned = SCENARIOS[c.scenario]?.count[c.mode]?.[c.size] ?? c.count;
-      const times = c.scenario.startsWith('rpc') ? `≤${fmtNum(planned)} RTs or ${SCENARIOS[c.scenario].maxMs[c.mode] / 1000} s` : `×${fmtNum(planned)}`;
+      const times = c.scenario.startsWith('rpc')
+        ? `≤${fmtNum(planned)} RTs or ${SCENARIOS[c.scenario].maxMs[c.mode] / 1000} s`
+        : `×${fmtNum(planned)}`;
       out += `| ${caseLabel(c)} ${times}, n=${reps} | ${m.label} | ${cells.join(' | ')} | ${ratio} |\n`;
     }
   }
 
   // targets of the issue
   const checks = [];
-  const find = (scenario, size, phase) => sorted.filter((c) => c.scenario === scenario && c.size === size && (c.phase ?? '') === (phase ?? ''));
+  const _find = (scenario, size, phase) =>
+    sorted.filter((c) => c.scenario === scenario && c.size === size && (c.phase ?? '') === (phase ?? ''));
   const addRatio = (target, c, key, better, need, cmp) => {
     const mine = med(c, SUBJECT, key);
     const b = bestOther(c, key, better);
-    if (!Number.isFinite(mine) || !b) { checks.push({ target, label: caseLabel(c), mine: '–', best: '–', ratio: '–', need, result: 'n/a' }); return; }
+    if (!Number.isFinite(mine) || !b) {
+      checks.push({ target, label: caseLabel(c), mine: '–', best: '–', ratio: '–', need, result: 'n/a' });
+      return;
+    }
     const ratio = mine / b.v;
-    checks.push({ target, label: caseLabel(c), mine: fmtNum(mine), best: `${fmtNum(b.v)} (${b.client})`, ratio: ratio.toFixed(2), need, result: cmp(ratio) ? 'PASS' : 'FAIL' });
+    checks.push({
+      target,
+      label: caseLabel(c),
+      mine: fmtNum(mine),
+      best: `${fmtNum(b.v)} (${b.client})`,
+      ratio: ratio.toFixed(2),
+      need,
+      result: cmp(ratio) ? 'PASS' : 'FAIL',
+    });
   };
   const throughputCases = sorted.filter((c) => !c.scenario.startsWith('rpc') && c.scenario !== 'rss');
   for (const c of throughputCases) addRatio('throughput ≥ best other', c, 'msgsPerSec', 'high', '≥ 1.00', (r) => r >= 1);
@@ -268,7 +318,15 @@ function report(rows) {
       const b = nod ? bestOther(nod, 'p50ms', 'low') : null;
       const label = `RTT p50: ${SUBJECT} defaults vs others with TCP_NODELAY by hand${m === 'quick' ? ' (quick)' : ''}`;
       if (Number.isFinite(mine) && b) {
-        checks.push({ target: 'RPC p50 ≤ best other (NODELAY)', label, mine: `${fmtNum(mine)} ms`, best: `${fmtNum(b.v)} ms (${b.client})`, ratio: (mine / b.v).toFixed(2), need: '≤ 1.00', result: mine <= b.v ? 'PASS' : 'FAIL' });
+        checks.push({
+          target: 'RPC p50 ≤ best other (NODELAY)',
+          label,
+          mine: `${fmtNum(mine)} ms`,
+          best: `${fmtNum(b.v)} ms (${b.client})`,
+          ratio: (mine / b.v).toFixed(2),
+          need: '≤ 1.00',
+          result: mine <= b.v ? 'PASS' : 'FAIL',
+        });
       } else {
         checks.push({ target: 'RPC p50 ≤ best other (NODELAY)', label, mine: '–', best: '–', ratio: '–', need: '≤ 1.00', result: 'n/a' });
       }
@@ -278,9 +336,13 @@ function report(rows) {
       const mine = med(rss, SUBJECT, 'rssPeakMB');
       const b = bestOther(rss, 'rssPeakMB', 'low');
       checks.push({
-        target: 'peak RSS < 150 MB', label: `${caseLabel(rss)}, ${fmtNum(rss.count)} confirmed publishes${rss.count < 1e6 ? ' (target is for 1M)' : ''}`,
-        mine: `${fmtNum(mine)} MB`, best: b ? `${fmtNum(b.v)} MB (${b.client})` : '–', ratio: b ? (mine / b.v).toFixed(2) : '–',
-        need: '< 150 MB', result: Number.isFinite(mine) ? (mine < 150 ? 'PASS' : 'FAIL') : 'n/a',
+        target: 'peak RSS < 150 MB',
+        label: `${caseLabel(rss)}, ${fmtNum(rss.count)} confirmed publishes${rss.count < 1e6 ? ' (target is for 1M)' : ''}`,
+        mine: `${fmtNum(mine)} MB`,
+        best: b ? `${fmtNum(b.v)} MB (${b.client})` : '–',
+        ratio: b ? (mine / b.v).toFixed(2) : '–',
+        need: '< 150 MB',
+        result: Number.isFinite(mine) ? (mine < 150 ? 'PASS' : 'FAIL') : 'n/a',
       });
     }
   }
@@ -293,7 +355,8 @@ function report(rows) {
   }
   if (bad.length) {
     out += '\n### Failed runs\n\n| client | case | rep | error |\n|---|---|---:|---|\n';
-    for (const r of bad) out += `| ${r.client} | ${r.scenario} ${fmtSize(r.size)} | ${r.rep} | ${String(r.error).replaceAll('|', '\\|')} |\n`;
+    for (const r of bad)
+      out += `| ${r.client} | ${r.scenario} ${fmtSize(r.size)} | ${r.rep} | ${String(r.error).replaceAll('|', '\\|')} |\n`;
   }
   return out;
 }
@@ -307,15 +370,32 @@ const USAGE = `usage: node bench/run.mjs [--quick] [--scenarios ${SCENARIO_NAMES
 `;
 
 async function main() {
-  if (opt.help) { process.stdout.write(USAGE); return; }
-  if (opt.single) { await single(); return; }
+  if (opt.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (opt.single) {
+    await single();
+    return;
+  }
   if (opt.report) {
     if (!positionals.length) throw new Error('--report needs results files');
-    const rows = positionals.flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)));
+    const rows = positionals.flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l)),
+    );
     process.stdout.write(report(rows));
     return;
   }
   await orchestrate();
 }
 
-main().then(() => process.exit(0), (e) => { console.error(e?.stack ?? e); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e?.stack ?? e);
+    process.exit(1);
+  },
+);

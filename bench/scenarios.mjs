@@ -98,16 +98,29 @@ export async function windowed(total, limit, start) {
   let wake = null;
   const settled = () => {
     open--;
-    if (wake) { const w = wake; wake = null; w(); }
+    if (wake) {
+      const w = wake;
+      wake = null;
+      w();
+    }
   };
-  const failed = (err) => { failure ??= err; settled(); };
+  const failed = (err) => {
+    failure ??= err;
+    settled();
+  };
   for (let i = 0; i < total; i++) {
-    if (open >= limit) await new Promise((r) => { wake = r; });
+    if (open >= limit)
+      await new Promise((r) => {
+        wake = r;
+      });
     if (failure) throw failure;
     open++;
     start(i).then(settled, failed);
   }
-  while (open > 0) await new Promise((r) => { wake = r; });
+  while (open > 0)
+    await new Promise((r) => {
+      wake = r;
+    });
   if (failure) throw failure;
 }
 
@@ -131,7 +144,9 @@ function cpuOfPid(pid) {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime; USER_HZ is 100 on Linux
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 /**
  * CPU seconds (user+sys) of the local broker, read-only from /proc; null when not visible. Tools
@@ -145,12 +160,21 @@ function brokerCpu() {
       for (const d of readdirSync('/proc')) {
         if (!/^\d+$/.test(d)) continue;
         let comm;
-        try { comm = readFileSync(`/proc/${d}/comm`, 'utf8').trim(); } catch { continue; }
+        try {
+          comm = readFileSync(`/proc/${d}/comm`, 'utf8').trim();
+        } catch {
+          continue;
+        }
         if (comm !== 'beam.smp') continue;
         const cpu = cpuOfPid(d) ?? -1;
-        if (cpu > most) { most = cpu; brokerPid = d; }
+        if (cpu > most) {
+          most = cpu;
+          brokerPid = d;
+        }
       }
-    } catch { /* no /proc */ }
+    } catch {
+      /* no /proc */
+    }
   }
   return brokerPid ? cpuOfPid(brokerPid) : null;
 }
@@ -220,13 +244,22 @@ export async function runOne({ adapter, filler, scenario, size, count, mode, url
   announce?.(queue);
   const body = Buffer.alloc(size, 0x2a);
   const base = {
-    client: adapter.name, library: adapter.library, version: adapter.version,
-    scenario, rep, mode, frameMax: session.frameMax ?? null, noDelay: session.noDelay ?? null, node: process.version,
+    client: adapter.name,
+    library: adapter.library,
+    version: adapter.version,
+    scenario,
+    rep,
+    mode,
+    frameMax: session.frameMax ?? null,
+    noDelay: session.noDelay ?? null,
+    node: process.version,
   };
   const rows = [];
   let fill = null;
   let wrongSize = 0;
-  const check = (b) => { if (b.length !== size) wrongSize++; };
+  const check = (b) => {
+    if (b.length !== size) wrongSize++;
+  };
   await session.declare(queue);
   try {
     switch (scenario) {
@@ -277,10 +310,14 @@ export async function runOne({ adapter, filler, scenario, size, count, mode, url
           });
           const lat = ms.subarray(0, done).sort();
           const mean = lat.reduce((a, b) => a + b, 0) / done;
-          rows.push(row(base, t, done, size, {
-            p50ms: r3(sortedPercentile(lat, 50), 4), p99ms: r3(sortedPercentile(lat, 99), 4),
-            meanms: r3(mean, 4), maxms: r3(lat[done - 1], 3),
-          }));
+          rows.push(
+            row(base, t, done, size, {
+              p50ms: r3(sortedPercentile(lat, 50), 4),
+              p99ms: r3(sortedPercentile(lat, 99), 4),
+              meanms: r3(mean, 4),
+              maxms: r3(lat[done - 1], 3),
+            }),
+          );
         } finally {
           await client.stop();
           await server.stop();
@@ -302,7 +339,9 @@ export async function runOne({ adapter, filler, scenario, size, count, mode, url
       case 'rss': {
         const rssBefore = process.memoryUsage.rss();
         let sampledPeak = rssBefore;
-        const sampler = setInterval(() => { sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss()); }, 50);
+        const sampler = setInterval(() => {
+          sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
+        }, 50);
         let t;
         try {
           t = await timed(() => session.publishConfirmed(queue, body, count, spec.window));
@@ -310,12 +349,14 @@ export async function runOne({ adapter, filler, scenario, size, count, mode, url
           clearInterval(sampler);
         }
         const maxRss = process.resourceUsage().maxRSS * 1024; // kernel high-water mark, KiB -> bytes
-        rows.push(row(base, t, count, size, {
-          window: spec.window,
-          rssStartMB: r3(rssBefore / 1e6, 1),
-          rssPeakMB: r3(Math.max(maxRss, sampledPeak) / 1e6, 1),
-          heapUsedEndMB: r3(process.memoryUsage().heapUsed / 1e6, 1),
-        }));
+        rows.push(
+          row(base, t, count, size, {
+            window: spec.window,
+            rssStartMB: r3(rssBefore / 1e6, 1),
+            rssPeakMB: r3(Math.max(maxRss, sampledPeak) / 1e6, 1),
+            heapUsedEndMB: r3(process.memoryUsage().heapUsed / 1e6, 1),
+          }),
+        );
         break;
       }
       default:
@@ -328,7 +369,10 @@ export async function runOne({ adapter, filler, scenario, size, count, mode, url
     } catch {
       // the library's connection is unusable: delete through a fresh filler session
       const s = await filler().catch(() => null);
-      if (s) { await s.remove(queue).catch(() => {}); await s.close().catch(() => {}); }
+      if (s) {
+        await s.remove(queue).catch(() => {});
+        await s.close().catch(() => {});
+      }
     }
     await session.close().catch(() => {});
   }

@@ -5,7 +5,9 @@ import { Connection, Message, AbstractConsumer } from '../dist/index.js';
 
 const url = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const conn = await Connection.connect(url, { clientProperties: { connection_name: 'amqpts demo' } });
-console.log(`connected to ${conn.serverProperties.product} ${conn.serverProperties.version} (frame_max ${conn.frameMax}, heartbeat ${conn.heartbeat} s)`);
+console.log(
+  `connected to ${conn.serverProperties.product} ${conn.serverProperties.version} (frame_max ${conn.frameMax}, heartbeat ${conn.heartbeat} s)`,
+);
 const ch = await conn.channel();
 
 await ch.exchangeDeclare('test.exchange', 'direct');
@@ -13,8 +15,10 @@ await ch.queueDeclare('test.q');
 await ch.queueBind('test.q', { exchange: 'test.exchange', routingKey: 'test.q' });
 
 // publish + get
-await ch.basicPublish(new Message('hello world 1', { contentType: 'text/plain', applicationHeaders: { n: 1 } }),
-  { exchange: 'test.exchange', routingKey: 'test.q' });
+await ch.basicPublish(new Message('hello world 1', { contentType: 'text/plain', applicationHeaders: { n: 1 } }), {
+  exchange: 'test.exchange',
+  routingKey: 'test.q',
+});
 const msg = await ch.basicGet('test.q');
 console.log(`basicGet -> ${JSON.stringify(msg?.body)} headers=${JSON.stringify(msg?.applicationHeaders)}`);
 msg?.ack();

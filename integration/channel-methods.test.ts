@@ -8,7 +8,11 @@ import { bodies, eventually, expectCount, privateQueue, rejectionOf, suite } fro
 
 const s = suite();
 
-async function brokerList(what: 'list_exchanges' | 'list_queues', cols: string[], name: string): Promise<Record<string, unknown> | undefined> {
+async function brokerList(
+  what: 'list_exchanges' | 'list_queues',
+  cols: string[],
+  name: string,
+): Promise<Record<string, unknown> | undefined> {
   const rows = JSON.parse(await rabbitmqctl(what, 'name', ...cols, '--formatter', 'json')) as Array<Record<string, unknown>>;
   return rows.find((r) => r['name'] === name);
 }
@@ -24,11 +28,26 @@ describe('exchanges', () => {
     ];
     for (const c of cases) {
       const name = s.exchange(s.name(`x-${c.type}`));
-      await ch.exchangeDeclare(name, c.type, { durable: c.durable, autoDelete: c.autoDelete, internal: c.internal, arguments: { 'x-note': c.type } });
-      await ch.exchangeDeclare(name, c.type, { durable: c.durable, autoDelete: c.autoDelete, internal: c.internal, arguments: { 'x-note': c.type } });
+      await ch.exchangeDeclare(name, c.type, {
+        durable: c.durable,
+        autoDelete: c.autoDelete,
+        internal: c.internal,
+        arguments: { 'x-note': c.type },
+      });
+      await ch.exchangeDeclare(name, c.type, {
+        durable: c.durable,
+        autoDelete: c.autoDelete,
+        internal: c.internal,
+        arguments: { 'x-note': c.type },
+      });
       await ch.exchangeDeclare(name, 'ignored-when-passive', { passive: true });
       expect(await brokerList('list_exchanges', ['type', 'durable', 'auto_delete', 'internal', 'arguments'], name)).toEqual({
-        name, type: c.type, durable: c.durable, auto_delete: c.autoDelete, internal: c.internal, arguments: [['x-note', 'longstr', c.type]],
+        name,
+        type: c.type,
+        durable: c.durable,
+        auto_delete: c.autoDelete,
+        internal: c.internal,
+        arguments: [['x-note', 'longstr', c.type]],
       });
     }
     const err = await rejectionOf(ch.exchangeDeclare(s.name('x-missing'), 'direct', { passive: true }));
@@ -110,10 +129,19 @@ describe('queues', () => {
     const ch2 = await conn.channel();
     await ch2.basicQos({ prefetchCount: 1 });
     const got: Message[] = [];
-    await ch2.basicConsume(q, { callback: (m) => { got.push(m); } });
+    await ch2.basicConsume(q, {
+      callback: (m) => {
+        got.push(m);
+      },
+    });
     await eventually(() => got.length === 1);
     expect(await ch.queueDeclare(q, { durable: true })).toEqual({ queue: q, messageCount: 2, consumerCount: 1 });
-    expect(await brokerList('list_queues', ['durable', 'exclusive', 'auto_delete'], q)).toEqual({ name: q, durable: true, exclusive: false, auto_delete: false });
+    expect(await brokerList('list_queues', ['durable', 'exclusive', 'auto_delete'], q)).toEqual({
+      name: q,
+      durable: true,
+      exclusive: false,
+      auto_delete: false,
+    });
   });
 
   test('exclusive queues belong to their connection and vanish with it', async () => {
@@ -193,7 +221,11 @@ describe('basic', () => {
     for (let i = 0; i < 5; i++) await ch.basicPublish(new Message(`m${i}`), { routingKey: q });
     await ch.basicQos({ prefetchCount: 2 });
     const got: Message[] = [];
-    await ch.basicConsume(q, { callback: (m) => { got.push(m); } });
+    await ch.basicConsume(q, {
+      callback: (m) => {
+        got.push(m);
+      },
+    });
     await eventually(() => got.length === 2);
     await sleep(300);
     expect(got.map((m) => m.body)).toEqual(['m0', 'm1']);
@@ -210,10 +242,23 @@ describe('basic', () => {
     const { ch } = await s.open();
     const q = await privateQueue(ch);
     const got: string[] = [];
-    const serverTag = await ch.basicConsume(q, { noAck: true, callback: (m) => { got.push(`s:${String(m.body)}`); } });
+    const serverTag = await ch.basicConsume(q, {
+      noAck: true,
+      callback: (m) => {
+        got.push(`s:${String(m.body)}`);
+      },
+    });
     expect(serverTag).toMatch(/^amq\.ctag-/);
     const mine = s.name('ctag');
-    expect(await ch.basicConsume(q, { noAck: true, consumerTag: mine, callback: (m) => { got.push(`e:${String(m.body)}`); } })).toBe(mine);
+    expect(
+      await ch.basicConsume(q, {
+        noAck: true,
+        consumerTag: mine,
+        callback: (m) => {
+          got.push(`e:${String(m.body)}`);
+        },
+      }),
+    ).toBe(mine);
     expect((await ch.queueDeclare(q, { passive: true })).consumerCount).toBe(2);
     await ch.basicCancel(serverTag);
     for (const b of ['a', 'b', 'c']) await ch.basicPublish(new Message(b), { routingKey: q });
@@ -255,7 +300,10 @@ describe('basic', () => {
     expect([n1?.body, n2?.body]).toEqual(['n1', 'n2']);
     ch.basicNack(n2!.deliveryTag, { multiple: true, requeue: true });
     const again = [await ch.basicGet(q), await ch.basicGet(q)];
-    expect(again.map((m) => [m?.body, m?.deliveryInfo?.redelivered])).toEqual([['n1', true], ['n2', true]]);
+    expect(again.map((m) => [m?.body, m?.deliveryInfo?.redelivered])).toEqual([
+      ['n1', true],
+      ['n2', true],
+    ]);
     again[0]!.nack({ requeue: false });
     ch.basicNack(again[1]!, { requeue: false });
     await expectCount(ch, q, 1);
@@ -269,12 +317,19 @@ describe('basic', () => {
     const { ch } = await s.open();
     const q = await privateQueue(ch);
     const got: Message[] = [];
-    await ch.basicConsume(q, { callback: (m) => { got.push(m); } });
+    await ch.basicConsume(q, {
+      callback: (m) => {
+        got.push(m);
+      },
+    });
     await ch.basicPublish(new Message('once'), { routingKey: q });
     await eventually(() => got.length === 1);
     await ch.basicRecover({ requeue: true });
     await eventually(() => got.length === 2);
-    expect(got.map((m) => [m.body, m.deliveryInfo?.redelivered])).toEqual([['once', false], ['once', true]]);
+    expect(got.map((m) => [m.body, m.deliveryInfo?.redelivered])).toEqual([
+      ['once', false],
+      ['once', true],
+    ]);
     got[1]!.ack();
   });
 
@@ -295,7 +350,14 @@ describe('basic', () => {
     expect(await ch.queuePurge(q, { nowait: true })).toBe(0);
     await expectCount(ch, q, 0);
     const got: string[] = [];
-    await ch.basicConsume(q, { consumerTag: 'nowait-tag', noAck: true, nowait: true, callback: (m) => { got.push(String(m.body)); } });
+    await ch.basicConsume(q, {
+      consumerTag: 'nowait-tag',
+      noAck: true,
+      nowait: true,
+      callback: (m) => {
+        got.push(String(m.body));
+      },
+    });
     await ch.basicPublish(new Message('consumed'), { exchange: x, routingKey: 'k' });
     await eventually(() => got.length === 1);
     await ch.basicCancel('nowait-tag', { nowait: true });

@@ -5,8 +5,18 @@ import { describe, expect, test } from '@jest/globals';
 import net from 'node:net';
 import { once } from 'node:events';
 import {
-  AccessRefused, AMQPError, ChannelClosed, Connection, ConnectionForced, ConnectionLost, HeartbeatTimeout, Message, NotAllowed,
-  InvalidPath, RecoverableConnectionError, Timeout,
+  AccessRefused,
+  type AMQPError,
+  ChannelClosed,
+  Connection,
+  ConnectionForced,
+  ConnectionLost,
+  HeartbeatTimeout,
+  Message,
+  NotAllowed,
+  InvalidPath,
+  RecoverableConnectionError,
+  Timeout,
 } from '../lib/index.js';
 import { brokerUrl, closeConnectionsWhere, listConnections, rabbitmqctl, waitForConnections } from './support/broker.js';
 import { freePort, startProxy } from './support/tcp-proxy.js';
@@ -14,13 +24,30 @@ import { eventually, rejectionOf, suite } from './harness.js';
 
 const s = suite();
 
-interface BrokerSide { frame_max: number; channel_max: number; timeout: number; user: string; vhost: string }
+interface BrokerSide {
+  frame_max: number;
+  channel_max: number;
+  timeout: number;
+  user: string;
+  vhost: string;
+}
 
 /** The broker's view (negotiated frame_max / channel_max / heartbeat, user, vhost) of a named connection. */
 async function brokerSide(connectionName: string): Promise<BrokerSide> {
   await waitForConnections((c) => c.connectionName === connectionName);
-  const rows = JSON.parse(await rabbitmqctl('list_connections', 'frame_max', 'channel_max', 'timeout', 'user', 'vhost', 'client_properties', '--formatter', 'json')) as
-    Array<BrokerSide & { client_properties: Array<[string, string, unknown]> }>;
+  const rows = JSON.parse(
+    await rabbitmqctl(
+      'list_connections',
+      'frame_max',
+      'channel_max',
+      'timeout',
+      'user',
+      'vhost',
+      'client_properties',
+      '--formatter',
+      'json',
+    ),
+  ) as Array<BrokerSide & { client_properties: Array<[string, string, unknown]> }>;
   const row = rows.find((r) => r.client_properties.some(([k, , v]) => k === 'connection_name' && v === connectionName));
   if (!row) throw new Error(`connection ${connectionName} not listed`);
   return row;
@@ -30,15 +57,25 @@ describe('connecting', () => {
   test('via options: connected, server properties and capabilities, negotiated defaults', async () => {
     const name = s.name('conn-opts');
     const conn = await s.connect({
-      host: '127.0.0.1', port: 5672, userid: 'guest', password: 'guest', virtualHost: '/', clientProperties: { connection_name: name },
+      host: '127.0.0.1',
+      port: 5672,
+      userid: 'guest',
+      password: 'guest',
+      virtualHost: '/',
+      clientProperties: { connection_name: name },
     });
     expect(conn.connected).toBe(true);
     expect(conn.isAlive()).toBe(true);
     expect(conn.serverProperties['product']).toBe('RabbitMQ');
     expect(String(conn.serverProperties['version'])).toMatch(/^3\.10\./);
     expect(conn.serverCapabilities).toMatchObject({
-      publisher_confirms: true, exchange_exchange_bindings: true, 'basic.nack': true, consumer_cancel_notify: true,
-      'connection.blocked': true, authentication_failure_close: true, per_consumer_qos: true,
+      publisher_confirms: true,
+      exchange_exchange_bindings: true,
+      'basic.nack': true,
+      consumer_cancel_notify: true,
+      'connection.blocked': true,
+      authentication_failure_close: true,
+      per_consumer_qos: true,
     });
     // RabbitMQ 3.10 defaults: frame_max 131072, channel_max 2047, heartbeat 60 s.
     expect([conn.frameMax, conn.channelMax, conn.heartbeat]).toEqual([131072, 2047, 60]);
@@ -50,12 +87,21 @@ describe('connecting', () => {
 
   test('options lower the limits; URL query parameters do too; heartbeat 0 disables it', async () => {
     const a = s.name('conn-lim-a');
-    const ca = await s.connect({ url: brokerUrl(), frameMax: 8192, channelMax: 10, heartbeat: 5, loginMethod: 'AMQPLAIN', clientProperties: { connection_name: a } });
+    const ca = await s.connect({
+      url: brokerUrl(),
+      frameMax: 8192,
+      channelMax: 10,
+      heartbeat: 5,
+      loginMethod: 'AMQPLAIN',
+      clientProperties: { connection_name: a },
+    });
     expect([ca.frameMax, ca.channelMax, ca.heartbeat]).toEqual([8192, 10, 5]);
     expect(await brokerSide(a)).toMatchObject({ frame_max: 8192, channel_max: 10, timeout: 5 });
 
     const b = s.name('conn-lim-b');
-    const cb = await s.connect('amqp://guest:guest@127.0.0.1:5672/?heartbeat=7&frame_max=16384&channel_max=7', { clientProperties: { connection_name: b } });
+    const cb = await s.connect('amqp://guest:guest@127.0.0.1:5672/?heartbeat=7&frame_max=16384&channel_max=7', {
+      clientProperties: { connection_name: b },
+    });
     expect([cb.frameMax, cb.channelMax, cb.heartbeat]).toEqual([16384, 7, 7]);
     expect(await brokerSide(b)).toMatchObject({ frame_max: 16384, channel_max: 7, timeout: 7 });
 
@@ -94,7 +140,10 @@ describe('connecting', () => {
     const [seen] = await waitForConnections((c) => c.connectionName === name);
     expect(seen?.user).toBe('guest');
     expect(seen?.properties).toMatchObject({
-      connection_name: name, extra: 42, product: 'amqpts', capabilities: { publisher_confirms: true, 'connection.blocked': true },
+      connection_name: name,
+      extra: 42,
+      product: 'amqpts',
+      capabilities: { publisher_confirms: true, 'connection.blocked': true },
     });
   });
 
@@ -125,11 +174,21 @@ describe('connecting', () => {
 
   test('connectTimeout: a socket that never answers, and a blackholed proxy, reject with Timeout', async () => {
     const sockets = new Set<net.Socket>();
-    const silent = net.createServer((sock) => { sockets.add(sock); });
+    const silent = net.createServer((sock) => {
+      sockets.add(sock);
+    });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    s.defer(() => new Promise<void>((resolve) => { for (const x of sockets) x.destroy(); silent.close(() => resolve()); }));
+    s.defer(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const x of sockets) x.destroy();
+          silent.close(() => resolve());
+        }),
+    );
     let t0 = Date.now();
-    const e1 = await rejectionOf(Connection.connect({ host: '127.0.0.1', port: (silent.address() as net.AddressInfo).port, connectTimeout: 400 }));
+    const e1 = await rejectionOf(
+      Connection.connect({ host: '127.0.0.1', port: (silent.address() as net.AddressInfo).port, connectTimeout: 400 }),
+    );
     expect(e1).toBeInstanceOf(Timeout);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(390);
     expect(Date.now() - t0).toBeLessThan(2000);
@@ -166,7 +225,11 @@ describe('failures of a live connection', () => {
       }
     });
     // drainEvents() is woken by every confirm; keep one pending until the connection dies.
-    busy.push((async () => { for (;;) await conn.drainEvents(); })());
+    busy.push(
+      (async () => {
+        for (;;) await conn.drainEvents();
+      })(),
+    );
     // Observe the outcomes now: they settle while rabbitmqctl still runs.
     const outcomes = Promise.allSettled(busy);
     const forced = await closeConnectionsWhere((c) => c.connectionName === name, 'forced by the test');
@@ -206,7 +269,12 @@ describe('failures of a live connection', () => {
     // rejects with ConnectionForced; calls made while recovering wait and then succeed.
     const busy = (async () => {
       while (!stop) {
-        try { await ch.basicGet(q, { noAck: true }); ok++; } catch (err) { failures.push(err); }
+        try {
+          await ch.basicGet(q, { noAck: true });
+          ok++;
+        } catch (err) {
+          failures.push(err);
+        }
       }
     })();
     await closeConnectionsWhere((c) => c.connectionName === name, 'recover please');
@@ -235,7 +303,12 @@ describe('failures of a live connection', () => {
     await ch2.confirmSelect();
     const q = (await ch1.queueDeclare('', { exclusive: true })).queue;
     const cancelled: AMQPError[] = [];
-    await ch1.basicConsume(q, { callback: () => undefined, onCancel: (err) => { cancelled.push(err); } });
+    await ch1.basicConsume(q, {
+      callback: () => undefined,
+      onCancel: (err) => {
+        cancelled.push(err);
+      },
+    });
     // Quiet but alive for a while: heartbeats alone keep it up.
     await new Promise((r) => setTimeout(r, 2500));
     expect(conn.isAlive()).toBe(true);
@@ -243,7 +316,10 @@ describe('failures of a live connection', () => {
     proxy.blackhole();
     const t0 = Date.now();
     const settled = (p: Promise<unknown>): Promise<{ err: unknown; at: number }> =>
-      p.then(() => ({ err: undefined, at: Date.now() - t0 }), (err: unknown) => ({ err, at: Date.now() - t0 }));
+      p.then(
+        () => ({ err: undefined, at: Date.now() - t0 }),
+        (err: unknown) => ({ err, at: Date.now() - t0 }),
+      );
     const queueName = s.queue(s.name('q-never-declared'));
     const pending = [
       settled(ch1.basicGet(q)), // in flight
@@ -287,7 +363,8 @@ describe('close, drainEvents, loop', () => {
     expect(ch.isOpen).toBe(false);
     expect(await rejectionOf(ch.queueDeclare(''))).toBeInstanceOf(ChannelClosed);
     expect(await rejectionOf(conn.channel())).toBeInstanceOf(ChannelClosed);
-    for (let i = 0; i < 50 && (await listConnections()).some((c) => c.connectionName === name); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (await listConnections()).some((c) => c.connectionName === name); i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect((await listConnections()).some((c) => c.connectionName === name)).toBe(false);
   });
 
@@ -296,7 +373,12 @@ describe('close, drainEvents, loop', () => {
     const ch = await conn.channel();
     const q = (await ch.queueDeclare('', { exclusive: true })).queue;
     const got: Message[] = [];
-    await ch.basicConsume(q, { noAck: true, callback: (m) => { got.push(m); } });
+    await ch.basicConsume(q, {
+      noAck: true,
+      callback: (m) => {
+        got.push(m);
+      },
+    });
     const drain = conn.drainEvents({ timeout: 5000 });
     await ch.basicPublish(new Message('wake up'), { routingKey: q });
     await drain;
@@ -313,7 +395,12 @@ describe('close, drainEvents, loop', () => {
     const ch = await conn.channel();
     const q = (await ch.queueDeclare('', { exclusive: true })).queue;
     const got: string[] = [];
-    await ch.basicConsume(q, { noAck: true, callback: (m) => { got.push(String(m.body)); } });
+    await ch.basicConsume(q, {
+      noAck: true,
+      callback: (m) => {
+        got.push(String(m.body));
+      },
+    });
     const loop = conn.loop({ timeout: 5000 });
     for (let i = 0; i < 5; i++) await ch.basicPublish(new Message(`m${i}`), { routingKey: q });
     while (got.length < 5) await new Promise((r) => setTimeout(r, 10));

@@ -4,7 +4,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AMQPError, ConsumerCancelled, Message, NotFound, StaleDelivery, Timeout } from '../lib/index.js';
+import { type AMQPError, ConsumerCancelled, Message, NotFound, StaleDelivery, Timeout } from '../lib/index.js';
 import { withMemoryAlarm } from './support/broker.js';
 import { eventually, expectCount, privateQueue, rejectionOf, suite } from './harness.js';
 
@@ -50,24 +50,37 @@ describe('basicConsume', () => {
     const { ch } = await s.open();
     const q = await privateQueue(ch);
     const errors: Array<[unknown, Message]> = [];
-    ch.on('callbackError', (err, msg) => { errors.push([err, msg]); });
+    ch.on('callbackError', (err, msg) => {
+      errors.push([err, msg]);
+    });
     const ok: string[] = [];
     await ch.basicConsume(q, {
       noAck: true,
       callback: async (m) => {
         if (m.body === 'throw') throw new Error('sync-ish boom');
-        if (m.body === 'reject') { await sleep(5); throw new Error('async boom'); }
+        if (m.body === 'reject') {
+          await sleep(5);
+          throw new Error('async boom');
+        }
         ok.push(String(m.body));
       },
     });
     for (const b of ['one', 'throw', 'two', 'reject', 'three']) await ch.basicPublish(new Message(b), { routingKey: q });
     await eventually(() => ok.length === 3 && errors.length === 2);
     expect(ok).toEqual(['one', 'two', 'three']);
-    expect(errors.map(([e, m]) => [(e as Error).message, m.body])).toEqual([['sync-ish boom', 'throw'], ['async boom', 'reject']]);
+    expect(errors.map(([e, m]) => [(e as Error).message, m.body])).toEqual([
+      ['sync-ish boom', 'throw'],
+      ['async boom', 'reject'],
+    ]);
     expect(errors[0]?.[1].deliveryInfo?.routingKey).toBe(q);
     // A callback that throws synchronously too.
     const q2 = await privateQueue(ch);
-    await ch.basicConsume(q2, { noAck: true, callback: () => { throw new TypeError('plain throw'); } });
+    await ch.basicConsume(q2, {
+      noAck: true,
+      callback: () => {
+        throw new TypeError('plain throw');
+      },
+    });
     await ch.basicPublish(new Message('boom'), { routingKey: q2 });
     await eventually(() => errors.length === 3);
     expect(errors[2]?.[0]).toBeInstanceOf(TypeError);
@@ -81,7 +94,12 @@ describe('basicConsume', () => {
     const q = s.queue(s.name('q-cancelled'));
     await ch.queueDeclare(q);
     const cancelled: AMQPError[] = [];
-    const tag = await ch.basicConsume(q, { callback: () => undefined, onCancel: (err) => { cancelled.push(err); } });
+    const tag = await ch.basicConsume(q, {
+      callback: () => undefined,
+      onCancel: (err) => {
+        cancelled.push(err);
+      },
+    });
     const cancelEvent = once(ch, 'cancel') as Promise<[string, ConsumerCancelled]>;
     const other = await conn.channel();
     await other.queueDelete(q);
@@ -101,7 +119,12 @@ describe('basicConsume', () => {
     await ch.queueDeclare(q);
     await ch.basicQos({ prefetchCount: 10 });
     const got: Message[] = [];
-    const tag = await ch.basicConsume(q, { consumerTag: s.name('tag'), callback: (m) => { got.push(m); } });
+    const tag = await ch.basicConsume(q, {
+      consumerTag: s.name('tag'),
+      callback: (m) => {
+        got.push(m);
+      },
+    });
     const publisher = await conn.channel();
     await publisher.basicPublish(new Message('before'), { routingKey: q });
     await eventually(() => got.length === 1);
@@ -126,7 +149,14 @@ describe('memory alarm (broker-wide; serial, restored afterwards)', () => {
   test('onBlocked fires, publishes wait (or time out), and complete once the alarm lifts', async () => {
     const blockedReasons: string[] = [];
     let unblockedCalls = 0;
-    const { conn, ch } = await s.open({ onBlocked: (r) => { blockedReasons.push(r); }, onUnblocked: () => { unblockedCalls++; } });
+    const { conn, ch } = await s.open({
+      onBlocked: (r) => {
+        blockedReasons.push(r);
+      },
+      onUnblocked: () => {
+        unblockedCalls++;
+      },
+    });
     const q = s.queue(s.name('q-alarm'));
     await ch.queueDeclare(q);
     const unblockedEvent = once(conn, 'unblocked');
@@ -145,7 +175,12 @@ describe('memory alarm (broker-wide; serial, restored afterwards)', () => {
       expect(timedOut).toBeInstanceOf(Timeout);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
       for (const b of ['w1', 'w2', 'w3']) {
-        pending.push(ch.basicPublish(new Message(b), { routingKey: q }).then(() => ({ ok: true, at: Date.now() }), (err: unknown) => ({ ok: false, at: Date.now(), err })));
+        pending.push(
+          ch.basicPublish(new Message(b), { routingKey: q }).then(
+            () => ({ ok: true, at: Date.now() }),
+            (err: unknown) => ({ ok: false, at: Date.now(), err }),
+          ),
+        );
       }
       await sleep(300);
       expect(conn.blocked).toBe(true);

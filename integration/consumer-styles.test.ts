@@ -4,9 +4,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  AbstractConsumer, ConsumerCancelled, Message, NotFound, Timeout, type AMQPError, type Channel,
-} from '../lib/index.js';
+import { AbstractConsumer, ConsumerCancelled, Message, NotFound, Timeout, type AMQPError, type Channel } from '../lib/index.js';
 import { eventually, expectCount, privateQueue, rejectionOf, suite } from './harness.js';
 
 const s = suite();
@@ -90,7 +88,9 @@ describe('AbstractConsumer', () => {
     await eventually(() => c.got.length === 1);
     const reopened = once(ch, 'reopen');
     const errors: AMQPError[] = [];
-    ch.on('channelError', (e) => { errors.push(e); });
+    ch.on('channelError', (e) => {
+      errors.push(e);
+    });
     expect(await rejectionOf(ch.queueDeclare(s.name('missing'), { passive: true }))).toBeInstanceOf(NotFound);
     await reopened;
     expect(errors.map((e) => e.replyCode)).toEqual([404]);
@@ -98,7 +98,11 @@ describe('AbstractConsumer', () => {
     expect(c.consumerTag).toBe(tag);
     await publishAll(pub, q, ['after1', 'after2']);
     await eventually(() => c.got.length === 3);
-    expect(c.got.map((m) => [m.body, m.deliveryInfo?.consumerTag])).toEqual([['before', tag], ['after1', tag], ['after2', tag]]);
+    expect(c.got.map((m) => [m.body, m.deliveryInfo?.consumerTag])).toEqual([
+      ['before', tag],
+      ['after1', tag],
+      ['after2', tag],
+    ]);
     expect(c.messageCount).toBe(3);
     expect(c.cancelled).toEqual([]);
     expect(await consumerCount(pub, q)).toBe(1);
@@ -253,8 +257,13 @@ describe('concurrency', () => {
 });
 
 describe('failing callbacks', () => {
-  const syncThrow = (): void => { throw new Error('sync boom'); };
-  const asyncReject = async (): Promise<void> => { await sleep(5); throw new Error('async boom'); };
+  const syncThrow = (): void => {
+    throw new Error('sync boom');
+  };
+  const asyncReject = async (): Promise<void> => {
+    await sleep(5);
+    throw new Error('async boom');
+  };
   test.each([
     ['a throwing sync callback', syncThrow, 'sync boom', undefined],
     ['a rejecting async callback', asyncReject, 'async boom', undefined],
@@ -265,7 +274,9 @@ describe('failing callbacks', () => {
     const q = await privateQueue(ch);
     const consumerCh = await conn.channel();
     const errors: Array<[unknown, Message]> = [];
-    consumerCh.on('callbackError', (err, msg) => { errors.push([err, msg]); });
+    consumerCh.on('callbackError', (err, msg) => {
+      errors.push([err, msg]);
+    });
     await consumerCh.basicConsume(q, { callback, ...(concurrency !== undefined ? { concurrency } : {}) });
     await ch.basicPublish(new Message('poison'), { routingKey: q });
     await eventually(() => errors.length === 1);
@@ -291,7 +302,13 @@ describe('drainEvents and loop', () => {
     await publishAll(ch, q, range(N));
     let n = 0;
     const got: string[] = [];
-    await ch.basicConsume(q, { noAck: true, callback: (m) => { got.push(String(m.body)); n++; } });
+    await ch.basicConsume(q, {
+      noAck: true,
+      callback: (m) => {
+        got.push(String(m.body));
+        n++;
+      },
+    });
     while (n < N) await conn.drainEvents({ timeout: 2000 });
     expect(got).toEqual(range(N));
     const t0 = Date.now();
@@ -310,10 +327,22 @@ describe('drainEvents and loop', () => {
     const { conn, ch } = await s.open();
     const q = await privateQueue(ch);
     const got: string[] = [];
-    await ch.basicConsume(q, { noAck: true, callback: (m) => { got.push(String(m.body)); } });
+    await ch.basicConsume(q, {
+      noAck: true,
+      callback: (m) => {
+        got.push(String(m.body));
+      },
+    });
     const looping = conn.loop();
     let ended = false;
-    void looping.then(() => { ended = true; }, () => { ended = true; });
+    void looping.then(
+      () => {
+        ended = true;
+      },
+      () => {
+        ended = true;
+      },
+    );
     await publishAll(ch, q, range(5));
     await eventually(() => got.length === 5);
     await sleep(50);
@@ -325,11 +354,12 @@ describe('drainEvents and loop', () => {
 
 describe('lendBodies', () => {
   /** `n` bodies of `size` bytes, each filled from its own seed so a mix-up shows. */
-  const makeBodies = (n: number, size: number): Buffer[] => Array.from({ length: n }, (_, i) => {
-    const b = Buffer.allocUnsafe(size);
-    for (let j = 0; j < size; j += 4) b.writeUInt32LE(((j + 1) * 2654435761 + i * 40503) >>> 0, j);
-    return b;
-  });
+  const makeBodies = (n: number, size: number): Buffer[] =>
+    Array.from({ length: n }, (_, i) => {
+      const b = Buffer.allocUnsafe(size);
+      for (let j = 0; j < size; j += 4) b.writeUInt32LE(((j + 1) * 2654435761 + i * 40503) >>> 0, j);
+      return b;
+    });
 
   test('large bodies arrive byte-exact, later ones in recycled memory; an async callback keeps its body until it settles', async () => {
     const { ch } = await s.open();

@@ -5,8 +5,22 @@
 import { describe, expect, test } from '@jest/globals';
 import { once } from 'node:events';
 import {
-  AccessRefused, AMQPError, AMQPNotImplementedError, ArgumentError, Connection, ConnectionForced, InvalidCommand, IrrecoverableChannelError,
-  IrrecoverableConnectionError, Message, NotAllowed, NotFound, PreconditionFailed, RecoverableChannelError, ResourceError, ResourceLocked,
+  AccessRefused,
+  type AMQPError,
+  AMQPNotImplementedError,
+  ArgumentError,
+  Connection,
+  ConnectionForced,
+  InvalidCommand,
+  IrrecoverableChannelError,
+  IrrecoverableConnectionError,
+  Message,
+  NotAllowed,
+  NotFound,
+  PreconditionFailed,
+  RecoverableChannelError,
+  ResourceError,
+  ResourceLocked,
   type Channel,
 } from '../lib/index.js';
 import { brokerUrl, closeConnectionsWhere } from './support/broker.js';
@@ -15,7 +29,12 @@ import { privateQueue, rejectionOf, suite } from './harness.js';
 const s = suite();
 
 type ErrorClass = abstract new (...args: never[]) => AMQPError;
-interface Where { replyCode: number; classId: number; methodId: number; methodName: string }
+interface Where {
+  replyCode: number;
+  classId: number;
+  methodId: number;
+  methodName: string;
+}
 
 /** Asserts a channel error from `p`, then that the channel reopened and the next call works. */
 async function channelError(ch: Channel, p: Promise<unknown>, Cls: ErrorClass, where: Where): Promise<AMQPError> {
@@ -48,15 +67,28 @@ describe('channel errors (the channel reopens)', () => {
   test('404 NotFound: passive declare of a missing queue, bind to a missing exchange, publish to a missing exchange (confirm mode)', async () => {
     const { ch } = await s.open();
     const missing = s.name('missing');
-    const e1 = await channelError(ch, ch.queueDeclare(missing, { passive: true }), NotFound,
-      { replyCode: 404, classId: 50, methodId: 10, methodName: 'queue.declare' });
+    const e1 = await channelError(ch, ch.queueDeclare(missing, { passive: true }), NotFound, {
+      replyCode: 404,
+      classId: 50,
+      methodId: 10,
+      methodName: 'queue.declare',
+    });
     expect(e1).toBeInstanceOf(IrrecoverableChannelError);
     expect(e1.replyText).toMatch(/^NOT_FOUND - no queue/);
     const q = await privateQueue(ch);
-    await channelError(ch, ch.queueBind(q, { exchange: missing }), NotFound, { replyCode: 404, classId: 50, methodId: 20, methodName: 'queue.bind' });
+    await channelError(ch, ch.queueBind(q, { exchange: missing }), NotFound, {
+      replyCode: 404,
+      classId: 50,
+      methodId: 20,
+      methodName: 'queue.bind',
+    });
     await ch.confirmSelect();
-    await channelError(ch, ch.basicPublish(new Message('x'), { exchange: missing }), NotFound,
-      { replyCode: 404, classId: 60, methodId: 40, methodName: 'basic.publish' });
+    await channelError(ch, ch.basicPublish(new Message('x'), { exchange: missing }), NotFound, {
+      replyCode: 404,
+      classId: 60,
+      methodId: 40,
+      methodName: 'basic.publish',
+    });
     expect(ch.mode).toBe('confirm'); // restored by the reopen
     await ch.basicPublish(new Message('confirmed'), { routingKey: q });
     expect((await ch.basicGet(q, { noAck: true }))?.body).toBe('confirmed');
@@ -64,8 +96,12 @@ describe('channel errors (the channel reopens)', () => {
 
   test("403 AccessRefused: the reserved 'amq.' prefix, and a user without permissions", async () => {
     const { ch } = await s.open();
-    const e = await channelError(ch, ch.exchangeDeclare('amq.foo', 'direct'), AccessRefused,
-      { replyCode: 403, classId: 40, methodId: 10, methodName: 'exchange.declare' });
+    const e = await channelError(ch, ch.exchangeDeclare('amq.foo', 'direct'), AccessRefused, {
+      replyCode: 403,
+      classId: 40,
+      methodId: 10,
+      methodName: 'exchange.declare',
+    });
     expect(e.replyText).toMatch(/reserved prefix/);
     const user = await s.user(s.name('noperm'), 'pw', { vhost: '/', configure: '^$', write: '^$', read: '^$' });
     const conn = await s.connect(`amqp://${user}:pw@127.0.0.1:5672/`);
@@ -80,33 +116,49 @@ describe('channel errors (the channel reopens)', () => {
     // An exclusive consumer locks the queue for other consumers: 403 too.
     const q = await privateQueue(ch);
     await ch.basicConsume(q, { exclusive: true, callback: () => undefined });
-    const excl = await channelError(ch, ch.basicConsume(q, { callback: () => undefined }), AccessRefused,
-      { replyCode: 403, classId: 60, methodId: 20, methodName: 'basic.consume' });
+    const excl = await channelError(ch, ch.basicConsume(q, { callback: () => undefined }), AccessRefused, {
+      replyCode: 403,
+      classId: 60,
+      methodId: 20,
+      methodName: 'basic.consume',
+    });
     expect(excl.replyText).toMatch(/in exclusive use/);
   });
 
-  test('405 ResourceLocked: another connection\'s exclusive queue', async () => {
+  test("405 ResourceLocked: another connection's exclusive queue", async () => {
     const owner = await s.open();
     const q = (await owner.ch.queueDeclare(s.name('q-locked'), { exclusive: true })).queue;
     const { ch } = await s.open();
     const where = { replyCode: 405, classId: 50, methodId: 10, methodName: 'queue.declare' };
     const e = await channelError(ch, ch.queueDeclare(q, { passive: true }), ResourceLocked, where);
     expect(e).toBeInstanceOf(RecoverableChannelError);
-    await channelError(ch, ch.basicConsume(q, { callback: () => undefined }), ResourceLocked,
-      { replyCode: 405, classId: 60, methodId: 20, methodName: 'basic.consume' });
+    await channelError(ch, ch.basicConsume(q, { callback: () => undefined }), ResourceLocked, {
+      replyCode: 405,
+      classId: 60,
+      methodId: 20,
+      methodName: 'basic.consume',
+    });
     await channelError(ch, ch.basicGet(q), ResourceLocked, { replyCode: 405, classId: 60, methodId: 70, methodName: 'basic.get' });
   });
 
   test('406 PreconditionFailed: redeclare with other arguments; ack of an unknown delivery tag', async () => {
     const { ch } = await s.open();
     const q = (await ch.queueDeclare(s.name('q-args'), { exclusive: true, arguments: { 'x-max-length': 5 } })).queue;
-    const e = await channelError(ch, ch.queueDeclare(q, { exclusive: true, arguments: { 'x-max-length': 6 } }), PreconditionFailed,
-      { replyCode: 406, classId: 50, methodId: 10, methodName: 'queue.declare' });
+    const e = await channelError(ch, ch.queueDeclare(q, { exclusive: true, arguments: { 'x-max-length': 6 } }), PreconditionFailed, {
+      replyCode: 406,
+      classId: 50,
+      methodId: 10,
+      methodName: 'queue.declare',
+    });
     expect(e.replyText).toMatch(/inequivalent arg 'x-max-length'/);
     // basic.ack has no reply: the channel close arrives later and fails the next call.
     ch.basicAck(4242);
-    const err = await channelError(ch, ch.queueDeclare(q, { passive: true }), PreconditionFailed,
-      { replyCode: 406, classId: 60, methodId: 80, methodName: 'basic.ack' });
+    const err = await channelError(ch, ch.queueDeclare(q, { passive: true }), PreconditionFailed, {
+      replyCode: 406,
+      classId: 60,
+      methodId: 80,
+      methodName: 'basic.ack',
+    });
     expect(err.replyText).toMatch(/unknown delivery tag 4242/);
   });
 });
@@ -131,36 +183,56 @@ describe('connection errors (the connection closes)', () => {
     const [err] = await closed;
     expect(err).toBeInstanceOf(ConnectionForced);
     expect(err).toMatchObject({ replyCode: 320, classId: 0, methodId: 0, channelId: 0 });
-    expect(err?.replyText).toBe("CONNECTION_FORCED - by errors.test");
+    expect(err?.replyText).toBe('CONNECTION_FORCED - by errors.test');
   });
 
   test('503 InvalidCommand: an unknown exchange type', async () => {
     const { conn, ch } = await s.open();
-    await connectionError(conn, ch.exchangeDeclare(s.name('x-badtype'), 'no-such-type'), InvalidCommand,
-      { replyCode: 503, classId: 40, methodId: 10, methodName: 'exchange.declare' });
+    await connectionError(conn, ch.exchangeDeclare(s.name('x-badtype'), 'no-such-type'), InvalidCommand, {
+      replyCode: 503,
+      classId: 40,
+      methodId: 10,
+      methodName: 'exchange.declare',
+    });
   });
 
   test('530 NotAllowed: reusing a consumer tag on the channel', async () => {
     const { conn, ch } = await s.open();
     const q = await privateQueue(ch);
     await ch.basicConsume(q, { consumerTag: 'dup', callback: () => undefined });
-    await connectionError(conn, ch.basicConsume(q, { consumerTag: 'dup', callback: () => undefined }), NotAllowed,
-      { replyCode: 530, classId: 60, methodId: 20, methodName: 'basic.consume' });
+    await connectionError(conn, ch.basicConsume(q, { consumerTag: 'dup', callback: () => undefined }), NotAllowed, {
+      replyCode: 530,
+      classId: 60,
+      methodId: 20,
+      methodName: 'basic.consume',
+    });
   });
 
   test('540 NotImplemented: prefetchSize, immediate, basic.recover-async without requeue', async () => {
     const a = await s.open();
-    await connectionError(a.conn, a.ch.basicQos({ prefetchSize: 10 }), AMQPNotImplementedError,
-      { replyCode: 540, classId: 60, methodId: 10, methodName: 'basic.qos' });
+    await connectionError(a.conn, a.ch.basicQos({ prefetchSize: 10 }), AMQPNotImplementedError, {
+      replyCode: 540,
+      classId: 60,
+      methodId: 10,
+      methodName: 'basic.qos',
+    });
     const b = await s.open();
-    await connectionError(b.conn, b.ch.basicPublish(new Message('x'), { routingKey: 'q', immediate: true }).then(() => b.ch.queueDeclare('')),
-      AMQPNotImplementedError, { replyCode: 540, classId: 60, methodId: 40, methodName: 'basic.publish' });
+    await connectionError(
+      b.conn,
+      b.ch.basicPublish(new Message('x'), { routingKey: 'q', immediate: true }).then(() => b.ch.queueDeclare('')),
+      AMQPNotImplementedError,
+      { replyCode: 540, classId: 60, methodId: 40, methodName: 'basic.publish' },
+    );
     const c = await s.open();
     c.ch.basicRecoverAsync({ requeue: true }); // RabbitMQ implements this one...
     expect(await privateQueue(c.ch)).toMatch(/^amq\.gen-/);
     c.ch.basicRecoverAsync(); // ...but not requeue=false (the default)
-    await connectionError(c.conn, c.ch.queueDeclare(''), AMQPNotImplementedError,
-      { replyCode: 540, classId: 60, methodId: 100, methodName: 'basic.recover-async' });
+    await connectionError(c.conn, c.ch.queueDeclare(''), AMQPNotImplementedError, {
+      replyCode: 540,
+      classId: 60,
+      methodId: 100,
+      methodName: 'basic.recover-async',
+    });
   });
 });
 
@@ -234,8 +306,18 @@ describe('local errors and ordering', () => {
     const names = Array.from({ length: 50 }, (_, i) => `${s.name('order')}-${String(i).padStart(2, '0')}`);
     const missing = s.name('missing');
     const order: number[] = [];
-    const calls = names.map((n, i) => (i === 25 ? ch.queueDeclare(missing, { passive: true }) : ch.queueDeclare(n, { exclusive: true }))
-      .then((r) => { order.push(i); return { queue: r.queue }; }, (err: unknown) => { order.push(i); return { err }; }));
+    const calls = names.map((n, i) =>
+      (i === 25 ? ch.queueDeclare(missing, { passive: true }) : ch.queueDeclare(n, { exclusive: true })).then(
+        (r) => {
+          order.push(i);
+          return { queue: r.queue };
+        },
+        (err: unknown) => {
+          order.push(i);
+          return { err };
+        },
+      ),
+    );
     const results = await Promise.all(calls);
     expect(order).toEqual(names.map((_, i) => i));
     results.forEach((r, i) => {

@@ -52,14 +52,22 @@ export function suite(): Suite {
   let users: string[] = [];
   let deferred: Array<() => unknown> = [];
   const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown): void => { unhandled.push(reason); };
+  const onUnhandled = (reason: unknown): void => {
+    unhandled.push(reason);
+  };
 
-  beforeAll(() => { process.on('unhandledRejection', onUnhandled); });
+  beforeAll(() => {
+    process.on('unhandledRejection', onUnhandled);
+  });
 
   afterEach(async () => {
     const problems: string[] = [];
     for (const fn of deferred.reverse()) {
-      try { await fn(); } catch (err) { problems.push(`deferred cleanup: ${String(err)}`); }
+      try {
+        await fn();
+      } catch (err) {
+        problems.push(`deferred cleanup: ${String(err)}`);
+      }
     }
     deferred = [];
     for (const c of conns) await c.close({ timeout: 5000 }).catch(() => undefined);
@@ -108,10 +116,19 @@ export function suite(): Suite {
       const conn = await connect(brokerUrl(), options);
       return { conn, ch: await conn.channel() };
     },
-    track(conn) { conns.add(conn); return conn; },
+    track(conn) {
+      conns.add(conn);
+      return conn;
+    },
     name: (what) => uniqueName(`${PREFIX}-${what}`),
-    queue(name) { queues.push(name); return name; },
-    exchange(name) { exchanges.push(name); return name; },
+    queue(name) {
+      queues.push(name);
+      return name;
+    },
+    exchange(name) {
+      exchanges.push(name);
+      return name;
+    },
     async vhost(name) {
       await rabbitmqctl('add_vhost', name);
       vhosts.push(name);
@@ -123,7 +140,9 @@ export function suite(): Suite {
       if (perms) await rabbitmqctl('set_permissions', '-p', perms.vhost, name, perms.configure, perms.write, perms.read);
       return name;
     },
-    defer(fn) { deferred.push(fn); },
+    defer(fn) {
+      deferred.push(fn);
+    },
   };
 }
 
@@ -138,7 +157,10 @@ export async function rejectionOf(p: Promise<unknown>): Promise<AMQPError> {
 }
 
 /** Polls `fn` until it returns a truthy value (or times out). */
-export async function eventually<T>(fn: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 25, what = 'condition' } = {}): Promise<T> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 25, what = 'condition' } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -66,7 +66,12 @@ describe('publisher confirms', () => {
     await ch.waitForConfirms(); // nothing outstanding: at once
     let settled = 0;
     const ps: Promise<void>[] = [];
-    for (let i = 0; i < 500; i++) ps.push(ch.basicPublish(new Message(`b${i}`), { routingKey: q }).then(() => { settled++; }));
+    for (let i = 0; i < 500; i++)
+      ps.push(
+        ch.basicPublish(new Message(`b${i}`), { routingKey: q }).then(() => {
+          settled++;
+        }),
+      );
     expect(settled).toBe(0);
     await ch.waitForConfirms({ timeout: 10_000 });
     expect(settled).toBe(500);
@@ -80,11 +85,18 @@ describe('publisher confirms', () => {
     const q = await privateQueue(ch);
     await ch.confirmSelect({ maxUnconfirmed: 10 });
     let max = 0;
-    const sample = (): void => { max = Math.max(max, unconfirmed(ch)); };
+    const sample = (): void => {
+      max = Math.max(max, unconfirmed(ch));
+    };
     const order: number[] = [];
     const ps: Promise<void>[] = [];
     for (let i = 0; i < 200; i++) {
-      ps.push(ch.basicPublish(new Message(`m${i}`), { routingKey: q }).then(() => { sample(); order.push(i); }));
+      ps.push(
+        ch.basicPublish(new Message(`m${i}`), { routingKey: q }).then(() => {
+          sample();
+          order.push(i);
+        }),
+      );
       sample();
     }
     expect(unconfirmed(ch)).toBe(10); // the window is full right after the synchronous burst
@@ -145,7 +157,12 @@ describe('mandatory and missing exchanges', () => {
     const returned = once(ch, 'return') as Promise<[Message]>;
     await ch.basicPublish(new Message('lost'), { routingKey: rk, mandatory: true });
     const [ev] = await returned;
-    expect([ev.body, ev.deliveryInfo?.replyCode, ev.deliveryInfo?.replyText, ev.deliveryInfo?.routingKey]).toEqual(['lost', 312, 'NO_ROUTE', rk]);
+    expect([ev.body, ev.deliveryInfo?.replyCode, ev.deliveryInfo?.replyText, ev.deliveryInfo?.routingKey]).toEqual([
+      'lost',
+      312,
+      'NO_ROUTE',
+      rk,
+    ]);
     expect(ch.returnedMessages).toEqual([ev]);
     expect(ch.isOpen).toBe(true);
   });
@@ -201,7 +218,12 @@ describe('large messages', () => {
     await ch.confirmSelect();
     const body = randomBytes(mib * 2 ** 20);
     const got: Message[] = [];
-    await ch.basicConsume(q, { noAck: true, callback: (m) => { got.push(m); } });
+    await ch.basicConsume(q, {
+      noAck: true,
+      callback: (m) => {
+        got.push(m);
+      },
+    });
     await ch.basicPublish(new Message(body, { contentType: 'application/octet-stream' }), { routingKey: q, timeout: 20_000 });
     await eventually(() => got.length === 1, { timeoutMs: 20_000, what: 'the large delivery' });
     const b = got[0]!.body;

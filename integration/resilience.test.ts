@@ -8,13 +8,20 @@
 // kill-and-recover cycles. afterAll prints `scenario | sent | received | duplicates | lost | recovery ms`.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { once } from 'node:events';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import {
-  type AMQPError, Backoff, type Channel, Connection, ConnectionForced, HeartbeatTimeout, Message,
-  RecoverableConnectionError, type ReconnectStrategy, StaleDelivery,
+  type AMQPError,
+  Backoff,
+  type Channel,
+  Connection,
+  ConnectionForced,
+  HeartbeatTimeout,
+  Message,
+  RecoverableConnectionError,
+  type ReconnectStrategy,
+  StaleDelivery,
 } from '../lib/index.js';
 import { brokerUrl, closeConnectionsWhere } from './support/broker.js';
 import { startSecondNode, type SecondNode } from './support/second-node.js';
@@ -25,7 +32,14 @@ const s = suite();
 
 // ------------------------------------------------------------------ reporting
 
-interface Row { scenario: string; sent: number; received: number; duplicates: number; lost: number; recoveryMs: string }
+interface Row {
+  scenario: string;
+  sent: number;
+  received: number;
+  duplicates: number;
+  lost: number;
+  recoveryMs: string;
+}
 const rows: Row[] = [];
 
 afterAll(() => {
@@ -49,36 +63,64 @@ class TimerProbe {
 
   constructor() {
     const g = globalThis as unknown as Record<keyof TimerFns, AnyFn>;
-    this.orig = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout, setInterval: globalThis.setInterval, clearInterval: globalThis.clearInterval };
+    this.orig = {
+      setTimeout: globalThis.setTimeout,
+      clearTimeout: globalThis.clearTimeout,
+      setInterval: globalThis.setInterval,
+      clearInterval: globalThis.clearInterval,
+    };
     const o = this.orig as unknown as Record<keyof TimerFns, AnyFn>;
     const alive = this.alive;
     const where = (kind: string, ms: unknown): string => {
       if (kind === 'interval' || (typeof ms === 'number' && ms >= 1000)) {
-        const stack = (new Error().stack ?? '').split('\n').slice(3, 7).map((l) => l.trim()).join(' < ');
+        const stack = (new Error().stack ?? '')
+          .split('\n')
+          .slice(3, 7)
+          .map((l) => l.trim())
+          .join(' < ');
         return `${kind} ${String(ms)} ms: ${stack}`;
       }
       return `${kind} ${String(ms)} ms`;
     };
-    g.setTimeout = function (fn: unknown, ms?: unknown, ...args: unknown[]) {
-      const t = o.setTimeout((...a: unknown[]) => { alive.delete(t as object); (fn as AnyFn)(...a); }, ms, ...args) as object;
+    g.setTimeout = (fn: unknown, ms?: unknown, ...args: unknown[]) => {
+      const t = o.setTimeout(
+        (...a: unknown[]) => {
+          alive.delete(t as object);
+          (fn as AnyFn)(...a);
+        },
+        ms,
+        ...args,
+      ) as object;
       alive.set(t, where('timeout', ms));
       return t;
     };
-    g.clearTimeout = function (t: unknown) { if (t) alive.delete(t as object); return o.clearTimeout(t); };
-    g.setInterval = function (fn: unknown, ms?: unknown, ...args: unknown[]) {
+    g.clearTimeout = (t: unknown) => {
+      if (t) alive.delete(t as object);
+      return o.clearTimeout(t);
+    };
+    g.setInterval = (fn: unknown, ms?: unknown, ...args: unknown[]) => {
       const t = o.setInterval(fn, ms, ...args) as object;
       alive.set(t, where('interval', ms));
       return t;
     };
-    g.clearInterval = function (t: unknown) { if (t) alive.delete(t as object); return o.clearInterval(t); };
+    g.clearInterval = (t: unknown) => {
+      if (t) alive.delete(t as object);
+      return o.clearInterval(t);
+    };
   }
 
   /** Timers created since construction and still pending. */
-  live(): string[] { return [...this.alive.values()]; }
+  live(): string[] {
+    return [...this.alive.values()];
+  }
   /** Pending intervals. */
-  intervals(): number { return this.live().filter((x) => x.startsWith('interval')).length; }
+  intervals(): number {
+    return this.live().filter((x) => x.startsWith('interval')).length;
+  }
 
-  restore(): void { Object.assign(globalThis, this.orig); }
+  restore(): void {
+    Object.assign(globalThis, this.orig);
+  }
 }
 
 /** Counts of the active libuv resources keeping the process alive, by type. */
@@ -95,7 +137,15 @@ function sockets(): number {
 }
 
 function listenerCounts(...emitters: Array<{ eventNames(): Array<string | symbol>; listenerCount(e: string | symbol): number }>): string {
-  return emitters.map((e) => e.eventNames().map((n) => `${String(n)}=${e.listenerCount(n)}`).sort().join(',')).join(' | ');
+  return emitters
+    .map((e) =>
+      e
+        .eventNames()
+        .map((n) => `${String(n)}=${e.listenerCount(n)}`)
+        .sort()
+        .join(','),
+    )
+    .join(' | ');
 }
 
 /** A real gc() when possible (jest does not pass --expose-gc; V8 lets us turn it on). */
@@ -129,7 +179,10 @@ class Workload {
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
 
-  constructor(readonly conn: Connection, readonly queue: string) {}
+  constructor(
+    readonly conn: Connection,
+    readonly queue: string,
+  ) {}
 
   async init({ maxUnconfirmed = 1000, prefetch = 500 } = {}): Promise<this> {
     this.pubCh = await this.conn.channel();
@@ -163,8 +216,16 @@ class Workload {
       const prev = ring[slot];
       if (prev) await prev;
       const id = this.nextId++;
-      ring[slot] = this.pubCh.basicPublish(new Message(`message ${id}`, { messageId: String(id), deliveryMode: 2 }), { routingKey: this.queue })
-        .then(() => { this.confirmed.add(id); }, (err: unknown) => { this.failed.set(id, err); });
+      ring[slot] = this.pubCh
+        .basicPublish(new Message(`message ${id}`, { messageId: String(id), deliveryMode: 2 }), { routingKey: this.queue })
+        .then(
+          () => {
+            this.confirmed.add(id);
+          },
+          (err: unknown) => {
+            this.failed.set(id, err);
+          },
+        );
       if (pace && i % pace.every === pace.every - 1) await sleep(pace.ms);
     }
     await Promise.all(ring);
@@ -181,9 +242,13 @@ class Workload {
   }
 
   /** Publish calls made. */
-  get attempted(): number { return this.nextId; }
+  get attempted(): number {
+    return this.nextId;
+  }
   /** Publish promises settled (confirmed or failed). */
-  get settled(): number { return this.confirmed.size + this.failed.size; }
+  get settled(): number {
+    return this.confirmed.size + this.failed.size;
+  }
 
   missing(): number[] {
     const out: number[] = [];
@@ -192,7 +257,9 @@ class Workload {
   }
 
   async waitAllReceived(timeoutMs = 30_000): Promise<void> {
-    await eventually(() => this.missing().length === 0, { timeoutMs, intervalMs: 100, what: 'every confirmed id to arrive' }).catch(() => undefined);
+    await eventually(() => this.missing().length === 0, { timeoutMs, intervalMs: 100, what: 'every confirmed id to arrive' }).catch(
+      () => undefined,
+    );
   }
 
   failures(): string[] {
@@ -206,7 +273,14 @@ class Workload {
 
   row(scenario: string, recoveryMs: string): Row {
     const lost = this.missing().length;
-    return { scenario, sent: this.confirmed.size, received: this.received.size, duplicates: this.deliveries - this.received.size, lost, recoveryMs };
+    return {
+      scenario,
+      sent: this.confirmed.size,
+      received: this.received.size,
+      duplicates: this.deliveries - this.received.size,
+      lost,
+      recoveryMs,
+    };
   }
 }
 
@@ -223,7 +297,9 @@ class Checks {
       this.failures.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  done(): void { expect(this.failures).toEqual([]); }
+  done(): void {
+    expect(this.failures).toEqual([]);
+  }
 }
 
 /** The common end-of-scenario checks of a workload (after waitAllReceived). */
@@ -231,7 +307,9 @@ function checkNothingLost(c: Checks, w: Workload): void {
   c.check('every publish promise settled', () => expect(w.settled).toBe(w.attempted));
   c.check('no publish was rejected', () => expect(w.failures()).toEqual([]));
   const missing = w.missing();
-  c.check('every confirmed id arrived at least once', () => expect({ lost: missing.length, first: missing.slice(0, 5) }).toEqual({ lost: 0, first: [] }));
+  c.check('every confirmed id arrived at least once', () =>
+    expect({ lost: missing.length, first: missing.slice(0, 5) }).toEqual({ lost: 0, first: [] }),
+  );
   c.check('acks fail only with StaleDelivery', () => expect(w.ackErrors.map(String)).toEqual([]));
 }
 
@@ -255,7 +333,9 @@ const DIRECT_SHOWN = 'amqp://guest@127.0.0.1:5672/%2F';
 
 /** Waits until nothing of ours is pending any more, then checks timers and sockets. */
 async function checkNoLeaks(c: Checks, probe: TimerProbe, socketsBefore: number): Promise<void> {
-  await eventually(() => probe.live().length === 0 && sockets() <= socketsBefore, { timeoutMs: 3000, intervalMs: 50 }).catch(() => undefined);
+  await eventually(() => probe.live().length === 0 && sockets() <= socketsBefore, { timeoutMs: 3000, intervalMs: 50 }).catch(
+    () => undefined,
+  );
   const live = probe.live();
   probe.restore();
   c.check('no timer left behind', () => expect(live).toEqual([]));
@@ -263,7 +343,10 @@ async function checkNoLeaks(c: Checks, probe: TimerProbe, socketsBefore: number)
 }
 
 let probe: TimerProbe | undefined;
-afterEach(() => { probe?.restore(); probe = undefined; });
+afterEach(() => {
+  probe?.restore();
+  probe = undefined;
+});
 /** A TimerProbe that is uninstalled after the test whatever happens. */
 function newProbe(): TimerProbe {
   probe = new TimerProbe();
@@ -307,7 +390,9 @@ describe('resilience under injected faults (serial)', () => {
     await w.waitAllReceived(30_000);
     rows.push(w.row('close_connection mid 100k', String(ev.recovered[0]?.downtimeMs ?? 'none')));
 
-    c.check('disconnected once, with ConnectionForced', () => expect(ev.disconnected.map((d) => d.err)).toEqual([expect.any(ConnectionForced)]));
+    c.check('disconnected once, with ConnectionForced', () =>
+      expect(ev.disconnected.map((d) => d.err)).toEqual([expect.any(ConnectionForced)]),
+    );
     c.check('recovered once', () => expect(ev.recovered).toHaveLength(1));
     c.check('all 100k published', () => expect(w.attempted).toBe(100_000));
     checkNothingLost(c, w);
@@ -345,7 +430,9 @@ describe('resilience under injected faults (serial)', () => {
     const startCalled = Date.now();
     await node.start();
     const upAt = Date.now(); // the node answered a handshake (start() polls for one)
-    await eventually(() => ev.recovered.some((r) => r.at >= startCalled), { timeoutMs: 15_000, what: 'recovery after the restart' }).catch(() => undefined);
+    await eventually(() => ev.recovered.some((r) => r.at >= startCalled), { timeoutMs: 15_000, what: 'recovery after the restart' }).catch(
+      () => undefined,
+    );
     await sleep(500);
     await w.stopPublishing();
     await w.waitAllReceived(15_000);
@@ -357,8 +444,12 @@ describe('resilience under injected faults (serial)', () => {
       expect(ev.disconnected[0]?.err).toBeInstanceOf(RecoverableConnectionError);
       expect(ev.disconnected[0]?.at).toBeGreaterThanOrEqual(stopCalled);
     });
-    c.check('every attempt k waited schedule(k)', () => expect(ev.reconnecting.map((r) => [r.attempt, r.delay])).toEqual(ev.reconnecting.map((r) => [r.attempt, schedule(r.attempt)])));
-    c.check('all attempts to the node', () => expect(ev.reconnecting.every((r) => r.url === `amqp://guest@127.0.0.1:${NODE_PORT}/%2F`)).toBe(true));
+    c.check('every attempt k waited schedule(k)', () =>
+      expect(ev.reconnecting.map((r) => [r.attempt, r.delay])).toEqual(ev.reconnecting.map((r) => [r.attempt, schedule(r.attempt)])),
+    );
+    c.check('all attempts to the node', () =>
+      expect(ev.reconnecting.every((r) => r.url === `amqp://guest@127.0.0.1:${NODE_PORT}/%2F`)).toBe(true),
+    );
     c.check('recovered after the node was back, within one capped delay plus a restore', () => {
       expect(last).toBeDefined();
       const final = last as NonNullable<typeof last>;
@@ -385,7 +476,12 @@ describe('resilience under injected faults (serial)', () => {
     const c = new Checks();
     const sockets0 = sockets();
     const queue = s.queue(s.name('q-hb'));
-    const conn = await s.connect({ urls: [proxy.url, brokerUrl()], heartbeat: 1, connectTimeout: 3000, reconnect: new Backoff({ random: () => 0 }) });
+    const conn = await s.connect({
+      urls: [proxy.url, brokerUrl()],
+      heartbeat: 1,
+      connectTimeout: 3000,
+      reconnect: new Backoff({ random: () => 0 }),
+    });
     expect(conn.heartbeat).toBe(1);
     expect(proxy.connections()).toBe(1);
     const ev = recordEvents(conn);
@@ -396,7 +492,7 @@ describe('resilience under injected faults (serial)', () => {
     const disconnected = once(conn, 'disconnected');
     const t0 = Date.now();
     proxy.blackhole();
-    const [cause] = await disconnected as [AMQPError];
+    const [cause] = (await disconnected) as [AMQPError];
     const detectedMs = Date.now() - t0;
     await eventually(() => ev.recovered.length > 0, { timeoutMs: 15_000, what: 'recovery' }).catch(() => undefined);
     await sleep(300);
@@ -425,7 +521,7 @@ describe('resilience under injected faults (serial)', () => {
     c.done();
   }, 60_000);
 
-  test('a first URL that refuses connections: connect() uses the next; recovery goes round-robin with the strategy\'s delays', async () => {
+  test("a first URL that refuses connections: connect() uses the next; recovery goes round-robin with the strategy's delays", async () => {
     const probe = newProbe();
     const c = new Checks();
     const sockets0 = sockets();
@@ -434,7 +530,12 @@ describe('resilience under injected faults (serial)', () => {
     const deadShown = `amqp://guest@127.0.0.1:${deadPort}/%2F`;
     const delays = [0, 150, 300, 450];
     let i = 0;
-    const strategy: ReconnectStrategy = { next: () => delays[i++] ?? 500, reset: () => { i = 0; } };
+    const strategy: ReconnectStrategy = {
+      next: () => delays[i++] ?? 500,
+      reset: () => {
+        i = 0;
+      },
+    };
     const name = s.name('res-deadurl');
     const t0 = Date.now();
     const conn = await s.connect({ urls: [deadUrl, brokerUrl()], reconnect: strategy, clientProperties: { connection_name: name } });
@@ -448,15 +549,18 @@ describe('resilience under injected faults (serial)', () => {
     await eventually(() => w.received.size >= 100, { timeoutMs: 10_000, what: 'traffic' });
     const recovered = once(conn, 'recovered');
     expect(await closeConnectionsWhere((x) => x.connectionName === name)).toHaveLength(1);
-    const [info] = await recovered as [{ attempts: number; downtimeMs: number; url: string }];
+    const [info] = (await recovered) as [{ attempts: number; downtimeMs: number; url: string }];
     await sleep(200);
     await w.stopPublishing();
     await w.waitAllReceived(10_000);
     rows.push(w.row('dead first url', String(info.downtimeMs)));
 
     // connected to the good URL (2nd): round-robin goes to the dead one (1st), then back to the good one
-    c.check('attempts round-robin with the strategy\'s delays', () => {
-      expect(ev.reconnecting.map((r) => [r.attempt, r.delay, r.url])).toEqual([[1, 0, deadShown], [2, 150, DIRECT_SHOWN]]);
+    c.check("attempts round-robin with the strategy's delays", () => {
+      expect(ev.reconnecting.map((r) => [r.attempt, r.delay, r.url])).toEqual([
+        [1, 0, deadShown],
+        [2, 150, DIRECT_SHOWN],
+      ]);
       expect((ev.reconnecting[1]?.at ?? 0) - (ev.reconnecting[0]?.at ?? 0)).toBeLessThan(1000);
     });
     c.check('recovered on the good URL at attempt 2', () => {
@@ -483,10 +587,18 @@ describe('resilience under injected faults (serial)', () => {
     const ev = recordEvents(conn);
     const w = await new Workload(conn, queue).init({ maxUnconfirmed: 200, prefetch: 200 });
     w.startPublishing({ every: 5, ms: 2 });
-    const heap = (): number => { gc?.(); gc?.(); return process.memoryUsage().heapUsed; };
+    const heap = (): number => {
+      gc?.();
+      gc?.();
+      return process.memoryUsage().heapUsed;
+    };
     const snapshot = (): { heap: number; sockets: number; intervals: number; listeners: string; channels: number; proxied: number } => ({
-      heap: heap(), sockets: sockets(), intervals: probe.intervals(), listeners: listenerCounts(conn, w.pubCh, w.conCh),
-      channels: conn.channels.size, proxied: proxy.connections(),
+      heap: heap(),
+      sockets: sockets(),
+      intervals: probe.intervals(),
+      listeners: listenerCounts(conn, w.pubCh, w.conCh),
+      channels: conn.channels.size,
+      proxied: proxy.connections(),
     });
     let warm: ReturnType<typeof snapshot> | undefined;
     const CYCLES = 50;
@@ -506,7 +618,12 @@ describe('resilience under injected faults (serial)', () => {
     const downs = ev.recovered.map((r) => r.downtimeMs);
     const avg = Math.round(downs.reduce((a, b) => a + b, 0) / Math.max(1, downs.length));
     const heapKiB = Math.round((end.heap - (warm?.heap ?? end.heap)) / 1024);
-    rows.push(w.row(`${CYCLES} kill/recover cycles (heap ${heapKiB >= 0 ? '+' : ''}${heapKiB} KiB over 45 cycles, gc ${gc ? 'on' : 'off'})`, `avg ${avg} / max ${Math.max(...downs)}`));
+    rows.push(
+      w.row(
+        `${CYCLES} kill/recover cycles (heap ${heapKiB >= 0 ? '+' : ''}${heapKiB} KiB over 45 cycles, gc ${gc ? 'on' : 'off'})`,
+        `avg ${avg} / max ${Math.max(...downs)}`,
+      ),
+    );
 
     c.check('one disconnect and one single-attempt recovery per cycle', () => {
       expect(ev.recovered).toHaveLength(CYCLES);
@@ -521,7 +638,8 @@ describe('resilience under injected faults (serial)', () => {
     c.check('no extra channels, one proxied connection', () => expect([end.channels, end.proxied]).toEqual([2, 1]));
     // 45 more cycles may not keep memory: a generous bound with gc, a very generous one without
     c.check(`heap flat (gc ${gc ? 'on' : 'off'}, +${Math.round((end.heap - was.heap) / 1024)} KiB)`, () =>
-      expect(end.heap - was.heap).toBeLessThan(gc ? 8 * 1024 * 1024 : 64 * 1024 * 1024));
+      expect(end.heap - was.heap).toBeLessThan(gc ? 8 * 1024 * 1024 : 64 * 1024 * 1024),
+    );
     await w.pubCh.queueDelete(queue);
     await conn.close();
     await proxy.close();

@@ -25,16 +25,51 @@ function openssl(...args: string[]): void {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'amqpts-tls-'));
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=amqpts test CA');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=amqpts test CA',
+  );
   writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=DNS:localhost,DNS:rabbit.test,IP:127.0.0.1\n');
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.cnf');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '1',
+    '-extfile',
+    'san.cnf',
+  );
   ca = readFileSync(join(dir, 'ca.pem'), 'utf8');
   const target = new URL(brokerUrl());
   server = tls.createServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.pem')) }, (client) => {
     const upstream = net.connect(Number(target.port || 5672), target.hostname);
     sockets.add(client).add(upstream);
-    const drop = (): void => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    const drop = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream).pipe(client);
@@ -62,13 +97,17 @@ describe('TLS', () => {
   });
 
   test('certificates are verified by default: an unknown CA is refused with ConnectionLost', async () => {
-    const err = await s.connect(`amqps://guest:guest@127.0.0.1:${port}/`, { reconnect: false, connectTimeout: 5000 }).catch((e: unknown) => e);
+    const err = await s
+      .connect(`amqps://guest:guest@127.0.0.1:${port}/`, { reconnect: false, connectTimeout: 5000 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionLost);
     expect(String((err as Error).message)).toMatch(/certificate/i);
   });
 
   test('servername is what gets checked: a name the certificate does not carry is refused', async () => {
-    const err = await s.connect({ host: '127.0.0.1', port, ssl: { ca, servername: 'other.test' }, reconnect: false }).catch((e: unknown) => e);
+    const err = await s
+      .connect({ host: '127.0.0.1', port, ssl: { ca, servername: 'other.test' }, reconnect: false })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionLost);
     const ok = await s.connect({ host: '127.0.0.1', port, ssl: { ca, servername: 'rabbit.test' }, reconnect: false });
     expect(ok.connected).toBe(true);

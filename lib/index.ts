@@ -16,8 +16,16 @@ export { REPUBLISHED_HEADER } from './channel/channel-core.js';
 export { parseUrl, type ConnectionOptions, type LoginMethod } from './connection/options.js';
 export {
   Channel,
-  type ConfirmSelectOptions, type ConsumeOptions, type ExchangeBindOptions, type ExchangeDeclareOptions, type NowaitOptions,
-  type PublishOptions, type QosOptions, type QueueBindOptions, type QueueDeclareOk, type QueueDeclareOptions,
+  type ConfirmSelectOptions,
+  type ConsumeOptions,
+  type ExchangeBindOptions,
+  type ExchangeDeclareOptions,
+  type NowaitOptions,
+  type PublishOptions,
+  type QosOptions,
+  type QueueBindOptions,
+  type QueueDeclareOk,
+  type QueueDeclareOptions,
 } from './channel/channel.js';
 export type { ChannelEvents, ChannelMode, ConsumerCallback } from './channel/channel-core.js';
 export { AbstractConsumer, type AbstractConsumerOptions } from './consumer/abstract-consumer.js';

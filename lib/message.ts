@@ -113,7 +113,9 @@ export class Message {
   }
 
   /** The `applicationHeaders` property (amqpy's `application_headers`). */
-  get applicationHeaders(): FieldTable | undefined { return this.properties.applicationHeaders; }
+  get applicationHeaders(): FieldTable | undefined {
+    return this.properties.applicationHeaders;
+  }
 
   /** The delivery tag of a received message. @throws ArgumentError for a message that was not received. */
   get deliveryTag(): number {

@@ -82,10 +82,15 @@ function findServerBinary() {
 function run(cmd, args, log, timeoutMs) {
   log(`$ ${cmd} ${args.join(' ')}`);
   const r = spawnSync(cmd, args, {
-    stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: timeoutMs,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    timeout: timeoutMs,
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
-  if (r.status !== 0) throw new Error(`${cmd} ${args[0] ?? ''} failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr || r.stdout || '').trim().slice(-400)}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args[0] ?? ''} failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr || r.stdout || '').trim().slice(-400)}`,
+    );
 }
 
 async function viaLocalServer({ timeoutMs, install, log }) {
@@ -99,7 +104,11 @@ async function viaLocalServer({ timeoutMs, install, log }) {
     if (!bin) throw new Error('apt-get installed rabbitmq-server but the binary is still missing');
   }
   // If a node is already booting this fails harmlessly ("already running"); we poll either way.
-  try { run(bin, ['-detached'], log, 60_000); } catch (err) { log(String(err.message)); }
+  try {
+    run(bin, ['-detached'], log, 60_000);
+  } catch (err) {
+    log(String(err.message));
+  }
   await waitForHandshake('127.0.0.1', 5672, timeoutMs);
   return { url: DEFAULT_URL, how: `started local ${bin}` };
 }
@@ -109,7 +118,11 @@ async function viaTestcontainers({ log }) {
   // next run find it at step (b). Stop it with `docker rm -f amqpts-rabbitmq`.
   process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
   let tc;
-  try { tc = await import('testcontainers'); } catch (err) { throw new Error(`testcontainers not installed (${err.message})`); }
+  try {
+    tc = await import('testcontainers');
+  } catch (err) {
+    throw new Error(`testcontainers not installed (${err.message})`);
+  }
   await tc.getContainerRuntimeClient(); // throws fast when no Docker engine answers
   log('starting rabbitmq:3.13-management via testcontainers ...');
   await new tc.GenericContainer('rabbitmq:3.13-management')
@@ -151,28 +164,38 @@ export async function locateBroker(opts = {}) {
   try {
     await waitForHandshake('127.0.0.1', 5672, start ? 3000 : timeoutMs);
     return { url: DEFAULT_URL, how: 'already running on 127.0.0.1:5672' };
-  } catch (err) { tried.push(`127.0.0.1:5672: ${err.message}`); }
+  } catch (err) {
+    tried.push(`127.0.0.1:5672: ${err.message}`);
+  }
 
   if (start) {
-    try { return await viaLocalServer({ timeoutMs, install, log }); }
-    catch (err) { tried.push(`local rabbitmq-server: ${err.message}`); }
+    try {
+      return await viaLocalServer({ timeoutMs, install, log });
+    } catch (err) {
+      tried.push(`local rabbitmq-server: ${err.message}`);
+    }
     if (docker) {
-      try { return await viaTestcontainers({ log }); }
-      catch (err) { tried.push(`testcontainers: ${err.message}`); }
+      try {
+        return await viaTestcontainers({ log });
+      } catch (err) {
+        tried.push(`testcontainers: ${err.message}`);
+      }
     } else tried.push('testcontainers: not tried');
   } else tried.push('starting a broker: not attempted (start: false)');
   throw brokerError(tried);
 }
 
 function brokerError(tried) {
-  return new Error([
-    'no RabbitMQ broker reachable (AMQP handshake to connection.start). Tried:',
-    ...tried.map((t) => `  - ${t}`),
-    'Start one with any of:',
-    '  rabbitmq-server -detached        (Debian/Ubuntu: apt-get install rabbitmq-server)',
-    '  docker compose up -d             (uses docker-compose.yml, rabbitmq:3.13-management)',
-    '  RABBITMQ_URL=amqp://user:pass@host:5672/ npm test   (use an existing broker)',
-  ].join('\n'));
+  return new Error(
+    [
+      'no RabbitMQ broker reachable (AMQP handshake to connection.start). Tried:',
+      ...tried.map((t) => `  - ${t}`),
+      'Start one with any of:',
+      '  rabbitmq-server -detached        (Debian/Ubuntu: apt-get install rabbitmq-server)',
+      '  docker compose up -d             (uses docker-compose.yml, rabbitmq:3.13-management)',
+      '  RABBITMQ_URL=amqp://user:pass@host:5672/ npm test   (use an existing broker)',
+    ].join('\n'),
+  );
 }
 
 /** Resolves the broker URL (see locateBroker for options). */

@@ -16,4 +16,7 @@ if (root && apt) {
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   spawnSync('apt-get', ['install', '-y', '-qq', 'python3-pika'], { stdio: 'inherit', env });
 }
-if (!hasPika()) console.error('ensure-interop-client: python3-pika is missing: install it with `apt-get install python3-pika` (the interop tests need it)');
+if (!hasPika())
+  console.error(
+    'ensure-interop-client: python3-pika is missing: install it with `apt-get install python3-pika` (the interop tests need it)',
+  );

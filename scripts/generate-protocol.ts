@@ -118,18 +118,37 @@ function load(): { spec: Spec; methods: Method[] } {
 
 /** TS type of a decoded value (Args), per primitive type. */
 const TS_TYPE: Record<string, string> = {
-  bit: 'boolean', octet: 'number', short: 'number', long: 'number', longlong: 'number',
-  shortstr: 'string', longstr: 'Buffer', table: 'FieldTable', timestamp: 'Date',
+  bit: 'boolean',
+  octet: 'number',
+  short: 'number',
+  long: 'number',
+  longlong: 'number',
+  shortstr: 'string',
+  longstr: 'Buffer',
+  table: 'FieldTable',
+  timestamp: 'Date',
 };
 /** TS type accepted when encoding (Init), where it differs from TS_TYPE. */
 const INIT_TYPE: Record<string, string> = { longstr: 'string | Uint8Array' };
 const WRITE: Record<string, string> = {
-  octet: 'u8', short: 'u16', long: 'u32', longlong: 'u64', shortstr: 'shortstr', longstr: 'longstr',
-  table: 'table', timestamp: 'timestamp',
+  octet: 'u8',
+  short: 'u16',
+  long: 'u32',
+  longlong: 'u64',
+  shortstr: 'shortstr',
+  longstr: 'longstr',
+  table: 'table',
+  timestamp: 'timestamp',
 };
 const READ: Record<string, string> = {
-  octet: 'u8', short: 'u16', long: 'u32', longlong: 'u64', shortstr: 'shortstr', longstr: 'longstr',
-  table: 'table', timestamp: 'timestamp',
+  octet: 'u8',
+  short: 'u16',
+  long: 'u32',
+  longlong: 'u64',
+  shortstr: 'shortstr',
+  longstr: 'longstr',
+  table: 'table',
+  timestamp: 'timestamp',
 };
 
 function fieldDoc(f: Field): string {
@@ -155,14 +174,21 @@ function steps(fields: Field[]): (Field | Field[])[] {
 }
 
 function genMethods(methods: Method[]): string {
-  const o: string[] = [BANNER, '/**', ' * AMQP 0-9-1 methods: argument types, encoders, decoders and lookup tables.', ' *',
+  const o: string[] = [
+    BANNER,
+    '/**',
+    ' * AMQP 0-9-1 methods: argument types, encoders, decoders and lookup tables.',
+    ' *',
     ' * `encodeXyz(w, args)` writes the class id, method id and arguments (consecutive bits packed into',
     ' * octets, least significant first); omitted optional arguments get the spec default.',
     ' * `decodeXyz(r)` reads the arguments that follow the ids. Integer `longlong` values are numbers',
     ' * (a value above Number.MAX_SAFE_INTEGER is a FrameError); `longstr` values decode to zero-copy',
-    ' * Buffers and encode from a string (UTF-8) or bytes.', ' */',
+    ' * Buffers and encode from a string (UTF-8) or bytes.',
+    ' */',
     "import { ArgumentError, FrameError } from '../../errors.js';",
-    "import type { FieldTable, Reader, Writer } from '../primitives.js';", ''];
+    "import type { FieldTable, Reader, Writer } from '../primitives.js';",
+    '',
+  ];
   for (const m of methods) {
     const flags = [m.synchronous ? 'synchronous' : '', m.content ? 'carries content' : ''].filter(Boolean).join(', ');
     const about = `\`${m.name}\` (class ${m.classId}, method ${m.methodId}${flags ? `; ${flags}` : ''})`;
@@ -187,10 +213,13 @@ function genMethods(methods: Method[]): string {
   for (const m of methods) o.push(`  /** Arguments of \`${m.name}\` for encoding. */`, `  '${m.name}': ${m.pascal}Init;`);
   o.push('}', '');
   o.push('/** Name of an AMQP method, e.g. `queue.declare`. */', 'export type MethodName = keyof MethodArgs;', '');
-  o.push('/** A decoded method: a union discriminated by `name`. */',
+  o.push(
+    '/** A decoded method: a union discriminated by `name`. */',
     'export type Method = {',
     '  [N in MethodName]: { name: N; classId: number; methodId: number; args: MethodArgs[N] };',
-    '}[MethodName];', '');
+    '}[MethodName];',
+    '',
+  );
   o.push('/** `(classId << 16) | methodId` of every method. */', 'export const METHOD_ID: { readonly [N in MethodName]: number } = {');
   for (const m of methods) o.push(`  '${m.name}': ${hex((m.classId << 16) | m.methodId)},`);
   o.push('};', '');
@@ -210,24 +239,41 @@ function genMethods(methods: Method[]): string {
     for (const m of list) o.push(`  '${m.name}',`);
     o.push(']);', '');
   };
-  set('Methods the spec flags synchronous: requests that expect a reply (unless sent with `nowait`).',
-    'SYNCHRONOUS_REQUESTS', methods.filter((m) => m.synchronous));
-  o.push('/** The possible replies of each synchronous request. */',
-    'export const REPLIES: { readonly [N in MethodName]?: readonly MethodName[] } = {');
+  set(
+    'Methods the spec flags synchronous: requests that expect a reply (unless sent with `nowait`).',
+    'SYNCHRONOUS_REQUESTS',
+    methods.filter((m) => m.synchronous),
+  );
+  o.push(
+    '/** The possible replies of each synchronous request. */',
+    'export const REPLIES: { readonly [N in MethodName]?: readonly MethodName[] } = {',
+  );
   for (const [req, r] of replies) o.push(`  '${req}': [${r.map((x) => `'${x}'`).join(', ')}],`);
   o.push('};', '');
-  set('Methods followed by content (a header frame and body frames).', 'HAS_CONTENT', methods.filter((m) => m.content));
+  set(
+    'Methods followed by content (a header frame and body frames).',
+    'HAS_CONTENT',
+    methods.filter((m) => m.content),
+  );
 
-  o.push('/** Encoder of every method. */',
-    'const ENCODERS: { readonly [N in MethodName]: (w: Writer, a: MethodInit[N]) => void } = {');
+  o.push('/** Encoder of every method. */', 'const ENCODERS: { readonly [N in MethodName]: (w: Writer, a: MethodInit[N]) => void } = {');
   for (const m of methods) o.push(`  '${m.name}': encode${m.pascal},`);
   o.push('};', '');
-  o.push('/** What decodeMethod needs to know about a method id. */',
-    'interface MethodInfo {', '  readonly name: MethodName;', '  readonly classId: number;', '  readonly methodId: number;',
-    "  readonly decode: (r: Reader) => Method['args'];", '}', '');
+  o.push(
+    '/** What decodeMethod needs to know about a method id. */',
+    'interface MethodInfo {',
+    '  readonly name: MethodName;',
+    '  readonly classId: number;',
+    '  readonly methodId: number;',
+    "  readonly decode: (r: Reader) => Method['args'];",
+    '}',
+    '',
+  );
   o.push('/** Decoder by `(classId << 16) | methodId`. */', 'const DECODERS = new Map<number, MethodInfo>([');
   for (const m of methods) {
-    o.push(`  [${hex((m.classId << 16) | m.methodId)}, { name: '${m.name}', classId: ${m.classId}, methodId: ${m.methodId}, decode: decode${m.pascal} }],`);
+    o.push(
+      `  [${hex((m.classId << 16) | m.methodId)}, { name: '${m.name}', classId: ${m.classId}, methodId: ${m.methodId}, decode: decode${m.pascal} }],`,
+    );
   }
   o.push(']);', '');
   const classes = [...new Map(methods.map((m) => [m.classId, m.name.split('.')[0]!])).entries()];
@@ -257,7 +303,7 @@ function genMethods(methods: Method[]): string {
     '  return { name: info.name, classId: info.classId, methodId: info.methodId, args: info.decode(r) } as Method;',
     '}',
   );
-  return o.join('\n') + '\n';
+  return `${o.join('\n')}\n`;
 }
 
 function genEncoder(m: Method): string[] {
@@ -301,7 +347,9 @@ function genDecoder(m: Method): string[] {
     if (Array.isArray(s)) {
       const b = `bits${octet++}`;
       o.push(`  const ${b} = r.u8();`);
-      s.forEach((f, i) => expr.set(f, `(${b} & ${1 << i}) !== 0`));
+      s.forEach((f, i) => {
+        expr.set(f, `(${b} & ${1 << i}) !== 0`);
+      });
     } else {
       const local = RESERVED.has(s.name) ? `${s.name}_` : s.name;
       const read = s.type === 'shortstr' && REPEATING.has(m.name) ? 'shortstrRepeated' : READ[s.type];
@@ -328,41 +376,64 @@ function genProperties(spec: Spec): string {
     const name = p.name === 'headers' ? 'applicationHeaders' : camel(p.name);
     return { spec: p.name, name, type };
   });
-  const o: string[] = [BANNER, '/**', ' * The content-header properties of class `basic`: a 16-bit flags word (property i present when',
+  const o: string[] = [
+    BANNER,
+    '/**',
+    ' * The content-header properties of class `basic`: a 16-bit flags word (property i present when',
     ' * bit 15-i is set; bit 0 would announce a further flags word) followed by the present values.',
-    " * The spec's `headers` property is named `applicationHeaders`, as in amqpy.", ' */',
+    " * The spec's `headers` property is named `applicationHeaders`, as in amqpy.",
+    ' */',
     "import { FrameError } from '../../errors.js';",
-    "import type { FieldTable, Reader, Writer } from '../primitives.js';", '',
+    "import type { FieldTable, Reader, Writer } from '../primitives.js';",
+    '',
     '/** Message properties of class `basic`; absent (or `undefined`) properties are not sent. */',
-    'export interface BasicProperties {'];
+    'export interface BasicProperties {',
+  ];
   for (const f of fields) {
     o.push(`  /** \`${f.spec}\` (${f.type}). */`, `  ${f.name}?: ${TS_TYPE[f.type]!} | undefined;`);
   }
   o.push('}', '');
-  o.push('/** Property names in flag order: property i uses flag bit 15 - i. */',
-    'export const PROPERTY_NAMES = [', ...fields.map((f) => `  '${f.name}',`), '] as const;', '');
+  o.push(
+    '/** Property names in flag order: property i uses flag bit 15 - i. */',
+    'export const PROPERTY_NAMES = [',
+    ...fields.map((f) => `  '${f.name}',`),
+    '] as const;',
+    '',
+  );
   const unused = (1 << (16 - fields.length)) - 1;
-  o.push('/** Encodes the flags word and the present properties. */',
+  o.push(
+    '/** Encodes the flags word and the present properties. */',
     'export function encodeProperties(w: Writer, p: BasicProperties): void {',
-    '  w.ensure(2);', '  const at = w.pos;', '  w.pos += 2;', '  let flags = 0;');
+    '  w.ensure(2);',
+    '  const at = w.pos;',
+    '  w.pos += 2;',
+    '  let flags = 0;',
+  );
   fields.forEach((f, i) => {
     const bit = 1 << (15 - i);
-    o.push(`  const ${f.name} = p.${f.name};`,
-      `  if (${f.name} != null) {`, `    flags |= 0x${bit.toString(16)};`,
-      `    w.${WRITE[f.type]}(${f.name}, 'basic properties: ${f.name}');`, '  }');
+    o.push(
+      `  const ${f.name} = p.${f.name};`,
+      `  if (${f.name} != null) {`,
+      `    flags |= 0x${bit.toString(16)};`,
+      `    w.${WRITE[f.type]}(${f.name}, 'basic properties: ${f.name}');`,
+      '  }',
+    );
   });
   o.push('  w.buf[at] = flags >>> 8;', '  w.buf[at + 1] = flags & 0xff;', '}', '');
-  o.push('/** Decodes the flags word and the present properties; only present keys are set. */',
+  o.push(
+    '/** Decodes the flags word and the present properties; only present keys are set. */',
     'export function decodeProperties(r: Reader): BasicProperties {',
     '  const flags = r.u16();',
     `  if ((flags & 0x${unused.toString(16)}) !== 0) {`,
     `    throw new FrameError(\`basic properties: unexpected flag bits 0x\${(flags & 0x${unused.toString(16)}).toString(16)} (only ${fields.length} properties are defined)\`, { replyCode: 501 });`,
-    '  }', '  const p: BasicProperties = {};');
+    '  }',
+    '  const p: BasicProperties = {};',
+  );
   fields.forEach((f, i) => {
     o.push(`  if ((flags & 0x${(1 << (15 - i)).toString(16)}) !== 0) p.${f.name} = r.${READ[f.type]}();`);
   });
   o.push('  return p;', '}');
-  return o.join('\n') + '\n';
+  return `${o.join('\n')}\n`;
 }
 
 function genConstants(spec: Spec): string {
@@ -373,23 +444,31 @@ function genConstants(spec: Spec): string {
     o.push(`/** The spec's \`${c.name}\` constant. */`, `export const ${upper(c.name)} = ${v};`);
   }
   o.push('');
-  o.push('/** Kind of an AMQP error reply code: soft errors close the channel, hard errors the connection. */',
-    "export type ReplyCodeKind = 'soft-error' | 'hard-error';", '');
-  o.push('/** Every error reply code of the spec, with its name (e.g. `NOT_FOUND`) and kind. */',
-    'export const REPLY_CODES: Readonly<Record<number, { readonly name: string; readonly kind: ReplyCodeKind }>> = {');
+  o.push(
+    '/** Kind of an AMQP error reply code: soft errors close the channel, hard errors the connection. */',
+    "export type ReplyCodeKind = 'soft-error' | 'hard-error';",
+    '',
+  );
+  o.push(
+    '/** Every error reply code of the spec, with its name (e.g. `NOT_FOUND`) and kind. */',
+    'export const REPLY_CODES: Readonly<Record<number, { readonly name: string; readonly kind: ReplyCodeKind }>> = {',
+  );
   const errors = spec.constants.filter((x) => x.class !== undefined).sort((a, b) => a.value - b.value);
   for (const c of errors) {
     if (c.class !== 'soft-error' && c.class !== 'hard-error') throw new Error(`constant ${c.name}: unknown class ${c.class}`);
     o.push(`  ${c.value}: { name: '${upper(c.name)}', kind: '${c.class}' },`);
   }
   o.push('};', '');
-  o.push('/** The protocol version these definitions describe. */',
-    `export const PROTOCOL_VERSION = { major: ${spec['major-version']}, minor: ${spec['minor-version']}, revision: ${spec.revision} } as const;`, '');
+  o.push(
+    '/** The protocol version these definitions describe. */',
+    `export const PROTOCOL_VERSION = { major: ${spec['major-version']}, minor: ${spec['minor-version']}, revision: ${spec.revision} } as const;`,
+    '',
+  );
   o.push('/** The IANA-assigned AMQP port. */', `export const DEFAULT_PORT = ${spec.port};`, '');
   o.push('/** Class id by class name. */', 'export const CLASS_IDS = {');
   for (const c of [...spec.classes].sort((a, b) => a.id - b.id)) o.push(`  ${c.name}: ${c.id},`);
   o.push('} as const;');
-  return o.join('\n') + '\n';
+  return `${o.join('\n')}\n`;
 }
 
 function main(): void {

@@ -8,7 +8,10 @@ import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
 const [file, ...args] = process.argv.slice(2);
-if (!file) { console.error('usage: node scripts/run-ts.mjs <script.ts> [args...]'); process.exit(2); }
+if (!file) {
+  console.error('usage: node scripts/run-ts.mjs <script.ts> [args...]');
+  process.exit(2);
+}
 const src = readFileSync(resolve(file), 'utf8');
 const out = ts.transpileModule(src, {
   compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },

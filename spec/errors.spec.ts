@@ -2,8 +2,16 @@
 // error a connection error, each with its own class and the fields the server reported.
 import { describe, expect, it } from '@jest/globals';
 import {
-  AMQPError, ChannelError, ConnectionError, ERROR_CLASSES, IrrecoverableChannelError, NotFound, PreconditionFailed,
-  RecoverableChannelError, RecoverableConnectionError, errorForCode,
+  AMQPError,
+  ChannelError,
+  ConnectionError,
+  ERROR_CLASSES,
+  IrrecoverableChannelError,
+  NotFound,
+  PreconditionFailed,
+  RecoverableChannelError,
+  RecoverableConnectionError,
+  errorForCode,
 } from '../lib/errors.js';
 import { REPLY_CODES } from '../lib/protocol/generated/constants.js';
 

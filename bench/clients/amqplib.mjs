@@ -32,9 +32,15 @@ export default {
       frameMax: conn.connection.frameMax,
       noDelay: opts.noDelay ?? false,
 
-      async declare(q) { await ch.assertQueue(q, { durable: false, exclusive: false, autoDelete: false }); },
-      async remove(q) { await ch.deleteQueue(q); },
-      async depth(q) { return (await ch.checkQueue(q)).messageCount; },
+      async declare(q) {
+        await ch.assertQueue(q, { durable: false, exclusive: false, autoDelete: false });
+      },
+      async remove(q) {
+        await ch.deleteQueue(q);
+      },
+      async depth(q) {
+        return (await ch.checkQueue(q)).messageCount;
+      },
 
       async publish(q, body, n) {
         for (let i = 0; i < n; i++) {
@@ -54,15 +60,25 @@ export default {
         const onConfirm = (err) => {
           if (err) failure ??= err;
           pending--;
-          if (wake) { const w = wake; wake = null; w(); }
+          if (wake) {
+            const w = wake;
+            wake = null;
+            w();
+          }
         };
         for (let i = 0; i < n; i++) {
-          if (pending >= window) await new Promise((r) => { wake = r; });
+          if (pending >= window)
+            await new Promise((r) => {
+              wake = r;
+            });
           if (failure) throw failure;
           pending++;
           if (!cch.sendToQueue(q, body, {}, onConfirm)) await once(cch, 'drain');
         }
-        while (pending > 0) await new Promise((r) => { wake = r; });
+        while (pending > 0)
+          await new Promise((r) => {
+            wake = r;
+          });
         if (failure) throw failure;
       },
 
@@ -71,15 +87,25 @@ export default {
         await cch.prefetch(prefetch);
         let seen = 0;
         let finish, fail;
-        const finished = new Promise((res, rej) => { finish = res; fail = rej; });
-        const { consumerTag } = await cch.consume(q, (msg) => {
-          if (msg === null) { fail(new Error('consumer cancelled by the broker')); return; }
-          seen++;
-          check?.(msg.content);
-          if (ackEvery === 1) cch.ack(msg);
-          else if (seen % ackEvery === 0 || seen === n) cch.ack(msg, true);
-          if (seen === n) finish();
-        }, { noAck: false });
+        const finished = new Promise((res, rej) => {
+          finish = res;
+          fail = rej;
+        });
+        const { consumerTag } = await cch.consume(
+          q,
+          (msg) => {
+            if (msg === null) {
+              fail(new Error('consumer cancelled by the broker'));
+              return;
+            }
+            seen++;
+            check?.(msg.content);
+            if (ackEvery === 1) cch.ack(msg);
+            else if (seen % ackEvery === 0 || seen === n) cch.ack(msg, true);
+            if (seen === n) finish();
+          },
+          { noAck: false },
+        );
         await finished;
         await cch.cancel(consumerTag);
         await cch.close();
@@ -91,10 +117,14 @@ export default {
         others.push(sconn);
         const sch = await sconn.createChannel();
         await sch.prefetch(1);
-        const { consumerTag } = await sch.consume(q, (msg) => {
-          sch.sendToQueue(msg.properties.replyTo, msg.content, { correlationId: msg.properties.correlationId });
-          sch.ack(msg);
-        }, { noAck: false });
+        const { consumerTag } = await sch.consume(
+          q,
+          (msg) => {
+            sch.sendToQueue(msg.properties.replyTo, msg.content, { correlationId: msg.properties.correlationId });
+            sch.ack(msg);
+          },
+          { noAck: false },
+        );
         return {
           async stop() {
             await sch.cancel(consumerTag);
@@ -108,11 +138,18 @@ export default {
         const rch = await conn.createChannel();
         const waiting = new Map();
         let next = 0;
-        await rch.consume('amq.rabbitmq.reply-to', (msg) => {
-          const id = msg.properties.correlationId;
-          const w = waiting.get(id);
-          if (w) { waiting.delete(id); w(msg.content); }
-        }, { noAck: true });
+        await rch.consume(
+          'amq.rabbitmq.reply-to',
+          (msg) => {
+            const id = msg.properties.correlationId;
+            const w = waiting.get(id);
+            if (w) {
+              waiting.delete(id);
+              w(msg.content);
+            }
+          },
+          { noAck: true },
+        );
         return {
           call(body) {
             const correlationId = String(++next);
@@ -121,7 +158,9 @@ export default {
               rch.sendToQueue(q, body, { correlationId, replyTo: 'amq.rabbitmq.reply-to' });
             });
           },
-          async stop() { await rch.close(); },
+          async stop() {
+            await rch.close();
+          },
         };
       },
 

@@ -13,7 +13,8 @@ export default {
   version: pkg.version,
   usage: {
     defaults: 'frameMax 131072, TCP_NODELAY on, heartbeat as the server proposes',
-    publish: 'ch.basicPublish(new Message(body), { routingKey }) resolves once written; every k-th promise awaited (k = 1000 msgs or 4 MiB)',
+    publish:
+      'ch.basicPublish(new Message(body), { routingKey }) resolves once written; every k-th promise awaited (k = 1000 msgs or 4 MiB)',
     confirm: 'ch.confirmSelect({ maxUnconfirmed: window }); basicPublish resolves on the broker ack; at most `window` promises pending',
     consume: `ch.basicQos({ prefetchCount }); ch.basicConsume(q, { lendBodies: ${LEND}, callback }) (only bodies of 64 KiB and up are lent); msg.ack({ multiple: true }) every k-th, or msg.ack()`,
     rpc: 'no RPC helper: echo server on a 2nd connection (prefetch 1, publish the reply, then ack); client consumes amq.rabbitmq.reply-to with noAck',
@@ -32,9 +33,15 @@ export default {
       frameMax: conn.frameMax,
       noDelay: opts.noDelay ?? true,
 
-      async declare(q) { await ch.queueDeclare(q, { durable: false, exclusive: false, autoDelete: false }); },
-      async remove(q) { await ch.queueDelete(q); },
-      async depth(q) { return (await ch.queueDeclare(q, { passive: true })).messageCount; },
+      async declare(q) {
+        await ch.queueDeclare(q, { durable: false, exclusive: false, autoDelete: false });
+      },
+      async remove(q) {
+        await ch.queueDelete(q);
+      },
+      async depth(q) {
+        return (await ch.queueDeclare(q, { passive: true })).messageCount;
+      },
 
       async publish(q, body, n) {
         const k = publishBatch(body.length);
@@ -62,7 +69,10 @@ export default {
         await cch.basicQos({ prefetchCount: prefetch });
         let seen = 0;
         let finish, fail;
-        const finished = new Promise((res, rej) => { finish = res; fail = rej; });
+        const finished = new Promise((res, rej) => {
+          finish = res;
+          fail = rej;
+        });
         const tag = await cch.basicConsume(q, {
           lendBodies: LEND, // bodies of 64 KiB and up are recycled after the callback (it keeps none)
           callback: (msg) => {
@@ -110,7 +120,10 @@ export default {
           callback: (msg) => {
             const id = msg.properties.correlationId;
             const w = waiting.get(id);
-            if (w) { waiting.delete(id); w.resolve(msg.body); }
+            if (w) {
+              waiting.delete(id);
+              w.resolve(msg.body);
+            }
           },
         });
         const where = { routingKey: q };
@@ -122,7 +135,9 @@ export default {
               rch.basicPublish(new Message(body, { correlationId, replyTo: 'amq.rabbitmq.reply-to' }), where).catch(reject);
             });
           },
-          async stop() { await rch.close(); },
+          async stop() {
+            await rch.close();
+          },
         };
       },
 

@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { AMQPClient, AMQPSession } from '@cloudamqp/amqp-client';
 import { publishBatch, windowed } from '../scenarios.mjs';
 
-const version = JSON.parse(readFileSync(new URL('../../node_modules/@cloudamqp/amqp-client/package.json', import.meta.url), 'utf8')).version;
+const version = JSON.parse(
+  readFileSync(new URL('../../node_modules/@cloudamqp/amqp-client/package.json', import.meta.url), 'utf8'),
+).version;
 
 export default {
   name: 'cloudamqp',
@@ -16,12 +18,14 @@ export default {
     confirm: 'ch.confirmSelect(); basicPublish resolves on the broker ack; at most `window` promises pending',
     consume: 'ch.basicQos(n); ch.basicConsume(q, { noAck: false }, fn); msg.ack(true) every k-th, or msg.ack()',
     rpc: 'AMQPSession.rpcServer(q, handler) on a 2nd connection, AMQPSession.rpcClient().call(q, body) on a 3rd',
-    nodelay: 'by hand: socket.setNoDelay(true) on the library\'s socket after connecting',
+    nodelay: "by hand: socket.setNoDelay(true) on the library's socket after connecting",
   },
 
   /** @param {{ noDelay?: boolean }} opts  noDelay undefined = library default (off, no option) */
   async open(url, opts = {}) {
-    const byHand = (socket) => { if (opts.noDelay !== undefined) socket?.setNoDelay(opts.noDelay); };
+    const byHand = (socket) => {
+      if (opts.noDelay !== undefined) socket?.setNoDelay(opts.noDelay);
+    };
     const client = new AMQPClient(url);
     const conn = await client.connect();
     byHand(client.socket);
@@ -33,9 +37,15 @@ export default {
       frameMax: conn.frameMax,
       noDelay: opts.noDelay ?? false,
 
-      async declare(q) { await ch.queueDeclare(q, { durable: false, exclusive: false, autoDelete: false }); },
-      async remove(q) { await ch.queueDelete(q); },
-      async depth(q) { return (await ch.queueDeclare(q, { passive: true })).messageCount; },
+      async declare(q) {
+        await ch.queueDeclare(q, { durable: false, exclusive: false, autoDelete: false });
+      },
+      async remove(q) {
+        await ch.queueDelete(q);
+      },
+      async depth(q) {
+        return (await ch.queueDeclare(q, { passive: true })).messageCount;
+      },
 
       async publish(q, body, n) {
         const k = publishBatch(body.length);
@@ -61,7 +71,9 @@ export default {
         await cch.basicQos(prefetch);
         let seen = 0;
         let finish;
-        const finished = new Promise((res) => { finish = res; });
+        const finished = new Promise((res) => {
+          finish = res;
+        });
         const consumer = await cch.basicConsume(q, { noAck: false }, (msg) => {
           seen++;
           check?.(msg.body);
@@ -81,7 +93,11 @@ export default {
         byHand(s.client?.socket);
         await s.queue(q, { durable: false, exclusive: false, autoDelete: false }); // same declaration as declare()
         const server = await s.rpcServer(q, (msg) => msg.body);
-        return { async stop() { await server.close(); } };
+        return {
+          async stop() {
+            await server.close();
+          },
+        };
       },
 
       async rpcConnect(q) {
@@ -90,8 +106,12 @@ export default {
         byHand(s.client?.socket);
         const rpc = await s.rpcClient();
         return {
-          async call(body) { return (await rpc.call(q, body)).body; },
-          async stop() { await rpc.close(); },
+          async call(body) {
+            return (await rpc.call(q, body)).body;
+          },
+          async stop() {
+            await rpc.close();
+          },
         };
       },
 

@@ -136,7 +136,11 @@ async function acquireLock(timeoutMs = 120_000): Promise<void> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       let owner = NaN;
-      try { owner = Number(readFileSync(join(LOCK, 'pid'), 'utf8')); } catch { /* being created */ }
+      try {
+        owner = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
+      } catch {
+        /* being created */
+      }
       if (owner && !isAlive(owner)) rmSync(LOCK, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`withMemoryAlarm: lock ${LOCK} held too long`);
       await sleep(100);
@@ -145,7 +149,12 @@ async function acquireLock(timeoutMs = 120_000): Promise<void> {
 }
 
 function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Current watermark as rabbitmqctl set_vm_memory_high_watermark arguments. */

@@ -9,15 +9,17 @@ export default async function globalSetup() {
   try {
     url = await ensureBroker({ timeoutMs, start: false, log: () => {} });
   } catch (err) {
-    throw new Error([
-      'integration tests need a RabbitMQ broker, and none answered an AMQP handshake',
-      `within ${timeoutMs} ms.`,
-      '',
-      String(err instanceof Error ? err.message : err),
-      '',
-      'Fix: run `npm run broker` (finds, starts or installs one) or set RABBITMQ_URL,',
-      'then re-run. Unit tests alone: `npm run test:unit`.',
-    ].join('\n'));
+    throw new Error(
+      [
+        'integration tests need a RabbitMQ broker, and none answered an AMQP handshake',
+        `within ${timeoutMs} ms.`,
+        '',
+        String(err instanceof Error ? err.message : err),
+        '',
+        'Fix: run `npm run broker` (finds, starts or installs one) or set RABBITMQ_URL,',
+        'then re-run. Unit tests alone: `npm run test:unit`.',
+      ].join('\n'),
+    );
   }
   process.env.RABBITMQ_URL = url;
 }

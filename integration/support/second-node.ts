@@ -6,7 +6,6 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-// @ts-ignore -- plain ESM script without a declaration file
 import { probeHandshake as probe, waitForHandshake as wait } from '../../scripts/ensure-broker.mjs';
 
 const waitForHandshake = wait as (host: string, port: number, timeoutMs?: number) => Promise<void>;

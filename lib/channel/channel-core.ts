@@ -16,20 +16,32 @@
 import { EventEmitter } from 'node:events';
 import type PQueue from 'p-queue';
 import {
-  AMQPError, ChannelClosed, ChannelError, ConnectionLost, ConsumerCancelled, StaleDelivery, UnexpectedFrame, errorForCode,
+  type AMQPError,
+  ChannelClosed,
+  ConnectionLost,
+  ConsumerCancelled,
+  StaleDelivery,
+  UnexpectedFrame,
+  errorForCode,
 } from '../errors.js';
 import { Message, type MessageAcker } from '../message.js';
 import { ACK_METHOD, encodeDeliveryAck, encodeMethodFrame, encodePublish, PublishFrameCache } from '../protocol/content.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from '../protocol/frame.js';
 import {
-  decodeMethod, METHOD_NAME, REPLIES, type Method, type MethodArgs, type MethodInit, type MethodName,
+  decodeMethod,
+  METHOD_NAME,
+  REPLIES,
+  type Method,
+  type MethodArgs,
+  type MethodInit,
+  type MethodName,
 } from '../protocol/generated/methods.js';
 import type { BasicProperties } from '../protocol/generated/properties.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import type { Transport } from '../transport/transport.js';
 import { checkTimeout, type CallOptions } from '../util/wait.js';
 import type { Topology } from '../recovery/topology.js';
-import { ConfirmTracker, rejectPending, type Pending } from './confirms.js';
+import { type ConfirmTracker, rejectPending, type Pending } from './confirms.js';
 import { ContentAssembler } from './content.js';
 import { Inbox, LEND_MIN } from './inbox.js';
 import { PublishQueue } from './publish-queue.js';
@@ -106,7 +118,7 @@ export interface ChannelEvents {
 /** @internal A channel's lifecycle state. */
 export type ChannelState = 'opening' | 'open' | 'reopening' | 'closing' | 'closed';
 const scratch = new Writer(1024);
-const NOOP = (): void => {};
+const _NOOP = (): void => {};
 /** Consumer windows (prefetch) under this many messages are paced by acks: no read coalescing. */
 const SMALL_WINDOW = 100;
 /** Unconfirmed publishes from which a confirm-mode channel counts as streaming (see `confirmStreaming`). */
@@ -140,17 +152,30 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   /** @internal Unconfirmed publishes of a lost connection, republished on recovery. */
   protected unconfirmed: Pending[] = [];
   /** @internal */ protected readonly content: ContentAssembler;
-  private readonly inbox = new Inbox((err, msg) => this.callbackError(err, msg), () => this.host.eventDispatched());
+  private readonly inbox = new Inbox(
+    (err, msg) => this.callbackError(err, msg),
+    () => this.host.eventDispatched(),
+  );
   private readonly publishQueue = new PublishQueue();
   private readonly publishCache = new PublishFrameCache();
-  private readonly appendExternal = (b: Buffer): void => { this.host.transport?.appendExternal(b); };
+  private readonly appendExternal = (b: Buffer): void => {
+    this.host.transport?.appendExternal(b);
+  };
 
   /** @internal */
-  constructor(protected readonly host: ChannelHost, channelId: number, autoDecode: boolean) {
+  constructor(
+    protected readonly host: ChannelHost,
+    channelId: number,
+    autoDecode: boolean,
+  ) {
     super();
     this.channelId = channelId;
     this.autoDecode = autoDecode;
-    this.content = new ContentAssembler(channelId, (m, p, b) => this.onContent(m, p, b), (n, m) => this.allocBody(n, m));
+    this.content = new ContentAssembler(
+      channelId,
+      (m, p, b) => this.onContent(m, p, b),
+      (n, m) => this.allocBody(n, m),
+    );
   }
 
   /**
@@ -188,7 +213,9 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   }
 
   /** True while the channel can be used (open, or reopening after a server close). */
-  get isOpen(): boolean { return this.state === 'open' || this.state === 'reopening'; }
+  get isOpen(): boolean {
+    return this.state === 'open' || this.state === 'reopening';
+  }
 
   // ---------------------------------------------------------------- frames in
 
@@ -220,14 +247,20 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   }
 
   /** @internal Where the socket may read the next `n` body bytes of this channel (see ContentAssembler.target). */
-  bodyTarget(n: number): Buffer | null { return this.content.target(n); }
+  bodyTarget(n: number): Buffer | null {
+    return this.content.target(n);
+  }
 
   /** @internal Body bytes still to come for the message this channel is receiving. */
-  get bodyRemaining(): number { return this.content.remaining; }
+  get bodyRemaining(): number {
+    return this.content.remaining;
+  }
 
   private onMethod(m: Method): void {
     switch (m.name) {
-      case 'basic.deliver': case 'basic.get-ok': case 'basic.return':
+      case 'basic.deliver':
+      case 'basic.get-ok':
+      case 'basic.return':
         this.content.start(m);
         return;
       case 'basic.ack':
@@ -257,9 +290,11 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
           else this.rpc.complete(m.args);
           return;
         }
-        throw new UnexpectedFrame(`unexpected method ${m.name} on channel ${this.channelId}` +
-          (this.rpc.current ? ` while waiting for a reply to ${this.rpc.current.name}` : ''),
-        { replyCode: 505, channelId: this.channelId, classId: m.classId, methodId: m.methodId, methodName: m.name });
+        throw new UnexpectedFrame(
+          `unexpected method ${m.name} on channel ${this.channelId}` +
+            (this.rpc.current ? ` while waiting for a reply to ${this.rpc.current.name}` : ''),
+          { replyCode: 505, channelId: this.channelId, classId: m.classId, methodId: m.methodId, methodName: m.name },
+        );
     }
   }
 
@@ -276,17 +311,36 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
       else if (this.cancelled.get(a.consumerTag) === false) this.sendNow('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
     } else if (m.name === 'basic.get-ok') {
       const a = m.args;
-      const msg = Message.received(body, props, {
-        deliveryTag: Number(a.deliveryTag), redelivered: a.redelivered, exchange: a.exchange, routingKey: a.routingKey, messageCount: a.messageCount,
-      }, this.autoDecode);
+      const msg = Message.received(
+        body,
+        props,
+        {
+          deliveryTag: Number(a.deliveryTag),
+          redelivered: a.redelivered,
+          exchange: a.exchange,
+          routingKey: a.routingKey,
+          messageCount: a.messageCount,
+        },
+        this.autoDecode,
+      );
       msg.channel = this;
       msg.generation = this.generation;
       if (this.rpc.accepts('basic.get-ok')) this.rpc.complete(msg);
     } else if (m.name === 'basic.return') {
       const a = m.args;
-      const msg = Message.received(body, props, {
-        deliveryTag: 0, redelivered: false, exchange: a.exchange, routingKey: a.routingKey, replyCode: a.replyCode, replyText: a.replyText,
-      }, this.autoDecode);
+      const msg = Message.received(
+        body,
+        props,
+        {
+          deliveryTag: 0,
+          redelivered: false,
+          exchange: a.exchange,
+          routingKey: a.routingKey,
+          replyCode: a.replyCode,
+          replyText: a.replyText,
+        },
+        this.autoDecode,
+      );
       this.returnedMessages.push(msg);
       this.confirms?.returned(msg);
       queueMicrotask(() => {
@@ -298,7 +352,8 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
 
   /** A body buffer of `size` bytes for content `m`: lent from the pool for a consumer with lendBodies. */
   private allocBody(size: number, m: Method): Buffer {
-    if (size >= LEND_MIN && m.name === 'basic.deliver' && this.consumers.get(m.args.consumerTag)?.lendBodies) return this.inbox.pool.take(size);
+    if (size >= LEND_MIN && m.name === 'basic.deliver' && this.consumers.get(m.args.consumerTag)?.lendBodies)
+      return this.inbox.pool.take(size);
     return Buffer.allocUnsafe(size);
   }
 
@@ -312,7 +367,10 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     const c = this.consumers.get(tag);
     this.consumers.delete(tag);
     if (!nowait) this.sendControl('basic.cancel-ok', { consumerTag: tag });
-    const err = new ConsumerCancelled(`the server cancelled consumer ${tag}${c ? ` on queue '${c.queue}'` : ''} (queue deleted or failed over)`, { channelId: this.channelId, methodName: 'basic.cancel' });
+    const err = new ConsumerCancelled(
+      `the server cancelled consumer ${tag}${c ? ` on queue '${c.queue}'` : ''} (queue deleted or failed over)`,
+      { channelId: this.channelId, methodName: 'basic.cancel' },
+    );
     queueMicrotask(() => {
       c?.onCancel?.(err);
       this.emit('cancel', tag, err);
@@ -325,7 +383,10 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     this.wireOpen = false;
     this.content.reset();
     const err = errorForCode(a.replyCode, {
-      replyText: a.replyText, classId: a.classId, methodId: a.methodId, channelId: this.channelId,
+      replyText: a.replyText,
+      classId: a.classId,
+      methodId: a.methodId,
+      channelId: this.channelId,
       methodName: METHOD_NAME[(a.classId << 16) | a.methodId] ?? '',
     });
     if (this.state === 'closing') {
@@ -406,7 +467,12 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
    */
   protected sendNow<N extends MethodName>(name: N, args: MethodInit[N]): void {
     if (this.state !== 'open') {
-      throw this.unusable() ?? new ChannelClosed(`channel ${this.channelId} is reopening: ${name} refused (its delivery tags are stale)`, { channelId: this.channelId });
+      throw (
+        this.unusable() ??
+        new ChannelClosed(`channel ${this.channelId} is reopening: ${name} refused (its delivery tags are stale)`, {
+          channelId: this.channelId,
+        })
+      );
     }
     this.sendControl(name, args);
   }
@@ -432,12 +498,18 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   }
 
   private makeCall<N extends MethodName>(
-    name: N, args: MethodInit[N], nowait: boolean,
-    resolve: (v: unknown) => void, reject: (e: unknown) => void,
+    name: N,
+    args: MethodInit[N],
+    nowait: boolean,
+    resolve: (v: unknown) => void,
+    reject: (e: unknown) => void,
   ): import('./rpc.js').RpcCall {
     const frame = this.encode(name, args);
     return {
-      name, expect: nowait ? [] : REPLIES[name] ?? [], resolve, reject,
+      name,
+      expect: nowait ? [] : (REPLIES[name] ?? []),
+      resolve,
+      reject,
       send: () => {
         const t = this.transportOrThrow();
         t.reserve(frame.length);
@@ -454,13 +526,34 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
    * any later frame is processed.
    */
   protected call<N extends MethodName>(
-    name: N, args: MethodInit[N], nowait: boolean, opts: CallOptions = {}, onReply?: (reply: unknown) => unknown,
+    name: N,
+    args: MethodInit[N],
+    nowait: boolean,
+    opts: CallOptions = {},
+    onReply?: (reply: unknown) => unknown,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const bad = this.unusable();
-      if (bad && !(name === 'channel.close' && this.state === 'closing')) { reject(bad); return; }
+      if (bad && !(name === 'channel.close' && this.state === 'closing')) {
+        reject(bad);
+        return;
+      }
       checkTimeout(opts.timeout);
-      const call = this.makeCall(name, args, nowait, onReply ? (v) => { try { resolve(onReply(v)); } catch (e) { reject(e); } } : resolve, reject);
+      const call = this.makeCall(
+        name,
+        args,
+        nowait,
+        onReply
+          ? (v) => {
+              try {
+                resolve(onReply(v));
+              } catch (e) {
+                reject(e);
+              }
+            }
+          : resolve,
+        reject,
+      );
       this.rpc.push(call, { timeout: opts.timeout ?? this.host.callTimeout, signal: opts.signal });
     });
   }
@@ -476,13 +569,22 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
 
   /** @internal Whether a publish can go out right now. */
   protected canPublishNow(): boolean {
-    return this.state === 'open' && this.active && !this.host.blocked &&
-      (this.maxUnconfirmed === 0 || this.confirms === null || this.confirms.size < this.maxUnconfirmed);
+    return (
+      this.state === 'open' &&
+      this.active &&
+      !this.host.blocked &&
+      (this.maxUnconfirmed === 0 || this.confirms === null || this.confirms.size < this.maxUnconfirmed)
+    );
   }
 
   /** @internal Encodes a publish now; returns its completion promise. */
   protected publishNow(
-    body: Buffer, properties: BasicProperties, exchange: string, routingKey: string, mandatory: boolean, immediate: boolean,
+    body: Buffer,
+    properties: BasicProperties,
+    exchange: string,
+    routingKey: string,
+    mandatory: boolean,
+    immediate: boolean,
   ): Promise<void> {
     const t = this.transportOrThrow();
     t.reserve(body.length <= 65536 ? body.length + 512 : 4096);
@@ -491,7 +593,14 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
       ? this.confirms.register(body, properties, exchange, routingKey, mandatory, immediate, this.host.republish)
       : null;
     try {
-      encodePublish(t.out, this.channelId, { exchange, routingKey, mandatory, immediate, properties, body }, this.host.frameMax, this.appendExternal, this.publishCache);
+      encodePublish(
+        t.out,
+        this.channelId,
+        { exchange, routingKey, mandatory, immediate, properties, body },
+        this.host.frameMax,
+        this.appendExternal,
+        this.publishCache,
+      );
     } catch (err) {
       t.rewind(start);
       if (confirm) this.confirms?.unregisterLast();
@@ -510,7 +619,9 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   }
 
   /** @internal True while earlier publishes wait in the queue (new ones must queue behind them). */
-  protected get publishesWaiting(): boolean { return this.publishQueue.length > 0; }
+  protected get publishesWaiting(): boolean {
+    return this.publishQueue.length > 0;
+  }
 
   /** @internal Why publishes wait now (for Timeout messages). */
   protected publishBlocker(): string {
@@ -523,7 +634,10 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
 
   /** @internal Sends queued publishes while the channel is publishable; fails them if it closed. */
   wakePublishers(): void {
-    this.publishQueue.drain(() => this.canPublishNow(), () => this.unusable());
+    this.publishQueue.drain(
+      () => this.canPublishNow(),
+      () => this.unusable(),
+    );
   }
 
   // ---------------------------------------------------------------- acks
@@ -532,14 +646,22 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     // fresh = delivered since the channel last (re)opened; the state may still be 'reopening'
     // while consumers are restored, and their first deliveries are already fresh
     if (msg.generation !== this.generation || this.state === 'closed' || this.state === 'closing') {
-      throw new StaleDelivery(`cannot ${what} delivery ${msg.deliveryInfo?.deliveryTag ?? '?'}: channel ${this.channelId} closed or reopened since it was delivered; the broker will redeliver it`, { channelId: this.channelId });
+      throw new StaleDelivery(
+        `cannot ${what} delivery ${msg.deliveryInfo?.deliveryTag ?? '?'}: channel ${this.channelId} closed or reopened since it was delivered; the broker will redeliver it`,
+        { channelId: this.channelId },
+      );
     }
   }
 
   /** @internal Sends basic.ack/nack/reject for `tag` (hot path: encoded in place). */
   protected sendAck(methodId: number, tag: number, bits: number): void {
     if (!this.wireOpen) {
-      throw this.unusable() ?? new ChannelClosed(`channel ${this.channelId} is reopening: acknowledgement refused (its delivery tags are stale)`, { channelId: this.channelId });
+      throw (
+        this.unusable() ??
+        new ChannelClosed(`channel ${this.channelId} is reopening: acknowledgement refused (its delivery tags are stale)`, {
+          channelId: this.channelId,
+        })
+      );
     }
     const t = this.transportOrThrow();
     encodeDeliveryAck(t.out, this.channelId, methodId, tag, bits);

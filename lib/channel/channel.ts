@@ -8,7 +8,7 @@
  * When the connection fails, every pending call rejects with the connection's error.
  */
 import PQueue from 'p-queue';
-import { AMQPError, ArgumentError, ChannelClosed, PublishBufferFull } from '../errors.js';
+import { type AMQPError, ArgumentError, ChannelClosed, PublishBufferFull } from '../errors.js';
 import { ConsumerIterator, type IterateOptions } from '../consumer/iterator.js';
 import { Message } from '../message.js';
 import type { MethodArgs } from '../protocol/generated/methods.js';
@@ -165,13 +165,32 @@ export class Channel extends RecoverableChannel {
   exchangeDeclare(exchange: string, type: string, opts: ExchangeDeclareOptions = {}): Promise<void> {
     const nowait = opts.nowait ?? false;
     const rec = {
-      kind: 'exchange' as const, name: exchange, type, durable: opts.durable ?? false, autoDelete: opts.autoDelete ?? false,
-      internal: opts.internal ?? false, arguments: opts.arguments ?? {},
+      kind: 'exchange' as const,
+      name: exchange,
+      type,
+      durable: opts.durable ?? false,
+      autoDelete: opts.autoDelete ?? false,
+      internal: opts.internal ?? false,
+      arguments: opts.arguments ?? {},
     };
     const passive = opts.passive ?? false;
-    return this.simple('exchange.declare', {
-      exchange, type, passive, durable: rec.durable, autoDelete: rec.autoDelete, internal: rec.internal, nowait, arguments: rec.arguments,
-    } as never, opts, () => { if (!passive) this.host.topology.recordExchange(rec); });
+    return this.simple(
+      'exchange.declare',
+      {
+        exchange,
+        type,
+        passive,
+        durable: rec.durable,
+        autoDelete: rec.autoDelete,
+        internal: rec.internal,
+        nowait,
+        arguments: rec.arguments,
+      } as never,
+      opts,
+      () => {
+        if (!passive) this.host.topology.recordExchange(rec);
+      },
+    );
   }
 
   /**
@@ -179,8 +198,9 @@ export class Channel extends RecoverableChannel {
    * @throws PreconditionFailed (406) when `ifUnused` and it has bindings; AccessRefused (403).
    */
   exchangeDelete(exchange: string, opts: NowaitOptions & { ifUnused?: boolean } = {}): Promise<void> {
-    return this.simple('exchange.delete', { exchange, ifUnused: opts.ifUnused ?? false, nowait: opts.nowait ?? false } as never,
-      opts, () => this.host.topology.deleteExchange(exchange));
+    return this.simple('exchange.delete', { exchange, ifUnused: opts.ifUnused ?? false, nowait: opts.nowait ?? false } as never, opts, () =>
+      this.host.topology.deleteExchange(exchange),
+    );
   }
 
   /**
@@ -188,10 +208,25 @@ export class Channel extends RecoverableChannel {
    * @throws NotFound (404) when either exchange is missing; AccessRefused (403).
    */
   exchangeBind(destination: string, source: string, opts: ExchangeBindOptions = {}): Promise<void> {
-    const b = { kind: 'exchange-binding' as const, destination, source, routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
-    return this.simple('exchange.bind', {
-      destination, source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments,
-    } as never, opts, () => this.host.topology.recordBinding(b));
+    const b = {
+      kind: 'exchange-binding' as const,
+      destination,
+      source,
+      routingKey: opts.routingKey ?? '',
+      arguments: opts.arguments ?? {},
+    };
+    return this.simple(
+      'exchange.bind',
+      {
+        destination,
+        source,
+        routingKey: b.routingKey,
+        nowait: opts.nowait ?? false,
+        arguments: b.arguments,
+      } as never,
+      opts,
+      () => this.host.topology.recordBinding(b),
+    );
   }
 
   /**
@@ -199,10 +234,25 @@ export class Channel extends RecoverableChannel {
    * @throws NotFound (404) when an exchange is missing; AccessRefused (403).
    */
   exchangeUnbind(destination: string, source: string, opts: ExchangeBindOptions = {}): Promise<void> {
-    const b = { kind: 'exchange-binding' as const, destination, source, routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
-    return this.simple('exchange.unbind', {
-      destination, source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments,
-    } as never, opts, () => this.host.topology.removeBinding(b));
+    const b = {
+      kind: 'exchange-binding' as const,
+      destination,
+      source,
+      routingKey: opts.routingKey ?? '',
+      arguments: opts.arguments ?? {},
+    };
+    return this.simple(
+      'exchange.unbind',
+      {
+        destination,
+        source,
+        routingKey: b.routingKey,
+        nowait: opts.nowait ?? false,
+        arguments: b.arguments,
+      } as never,
+      opts,
+      () => this.host.topology.removeBinding(b),
+    );
   }
 
   /**
@@ -218,17 +268,34 @@ export class Channel extends RecoverableChannel {
     const nowait = opts.nowait ?? false;
     const passive = opts.passive ?? false;
     const rec = {
-      kind: 'queue' as const, name: queue, serverNamed: queue === '', durable: opts.durable ?? false, exclusive: opts.exclusive ?? false,
-      autoDelete: opts.autoDelete ?? false, arguments: opts.arguments ?? {},
+      kind: 'queue' as const,
+      name: queue,
+      serverNamed: queue === '',
+      durable: opts.durable ?? false,
+      exclusive: opts.exclusive ?? false,
+      autoDelete: opts.autoDelete ?? false,
+      arguments: opts.arguments ?? {},
     };
     const record = (reply: unknown): unknown => {
       const name = reply ? (reply as MethodArgs['queue.declare-ok']).queue : queue;
       if (!passive && name !== '') this.host.topology.recordQueue({ ...rec, name });
       return reply;
     };
-    const r = await this.call('queue.declare', {
-      queue, passive, durable: rec.durable, exclusive: rec.exclusive, autoDelete: rec.autoDelete, nowait, arguments: rec.arguments,
-    }, nowait, opts, record) as MethodArgs['queue.declare-ok'] | undefined;
+    const r = (await this.call(
+      'queue.declare',
+      {
+        queue,
+        passive,
+        durable: rec.durable,
+        exclusive: rec.exclusive,
+        autoDelete: rec.autoDelete,
+        nowait,
+        arguments: rec.arguments,
+      },
+      nowait,
+      opts,
+      record,
+    )) as MethodArgs['queue.declare-ok'] | undefined;
     return r ? { queue: r.queue, messageCount: r.messageCount, consumerCount: r.consumerCount } : null;
   }
 
@@ -237,10 +304,25 @@ export class Channel extends RecoverableChannel {
    * @throws NotFound (404) when the queue or exchange is missing; AccessRefused (403).
    */
   queueBind(queue: string, opts: QueueBindOptions = {}): Promise<void> {
-    const b = { kind: 'queue-binding' as const, destination: queue, source: opts.exchange ?? '', routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
-    return this.simple('queue.bind', {
-      queue, exchange: b.source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments,
-    } as never, opts, () => this.host.topology.recordBinding(b));
+    const b = {
+      kind: 'queue-binding' as const,
+      destination: queue,
+      source: opts.exchange ?? '',
+      routingKey: opts.routingKey ?? '',
+      arguments: opts.arguments ?? {},
+    };
+    return this.simple(
+      'queue.bind',
+      {
+        queue,
+        exchange: b.source,
+        routingKey: b.routingKey,
+        nowait: opts.nowait ?? false,
+        arguments: b.arguments,
+      } as never,
+      opts,
+      () => this.host.topology.recordBinding(b),
+    );
   }
 
   /**
@@ -248,10 +330,24 @@ export class Channel extends RecoverableChannel {
    * @throws NotFound (404) when the queue or exchange is missing; AccessRefused (403).
    */
   queueUnbind(queue: string, opts: Omit<QueueBindOptions, 'nowait'> = {}): Promise<void> {
-    const b = { kind: 'queue-binding' as const, destination: queue, source: opts.exchange ?? '', routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
-    return this.simple('queue.unbind', {
-      queue, exchange: b.source, routingKey: b.routingKey, arguments: b.arguments,
-    } as never, opts, () => this.host.topology.removeBinding(b));
+    const b = {
+      kind: 'queue-binding' as const,
+      destination: queue,
+      source: opts.exchange ?? '',
+      routingKey: opts.routingKey ?? '',
+      arguments: opts.arguments ?? {},
+    };
+    return this.simple(
+      'queue.unbind',
+      {
+        queue,
+        exchange: b.source,
+        routingKey: b.routingKey,
+        arguments: b.arguments,
+      } as never,
+      opts,
+      () => this.host.topology.removeBinding(b),
+    );
   }
 
   /**
@@ -261,7 +357,7 @@ export class Channel extends RecoverableChannel {
    */
   async queuePurge(queue: string, opts: NowaitOptions = {}): Promise<number> {
     const nowait = opts.nowait ?? false;
-    const r = await this.call('queue.purge', { queue, nowait }, nowait, opts) as MethodArgs['queue.purge-ok'] | undefined;
+    const r = (await this.call('queue.purge', { queue, nowait }, nowait, opts)) as MethodArgs['queue.purge-ok'] | undefined;
     return r ? r.messageCount : 0;
   }
 
@@ -272,9 +368,21 @@ export class Channel extends RecoverableChannel {
    */
   async queueDelete(queue: string, opts: NowaitOptions & { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
     const nowait = opts.nowait ?? false;
-    const r = await this.call('queue.delete', {
-      queue, ifUnused: opts.ifUnused ?? false, ifEmpty: opts.ifEmpty ?? false, nowait,
-    }, nowait, opts, (reply) => { this.host.topology.deleteQueue(queue); return reply; }) as MethodArgs['queue.delete-ok'] | undefined;
+    const r = (await this.call(
+      'queue.delete',
+      {
+        queue,
+        ifUnused: opts.ifUnused ?? false,
+        ifEmpty: opts.ifEmpty ?? false,
+        nowait,
+      },
+      nowait,
+      opts,
+      (reply) => {
+        this.host.topology.deleteQueue(queue);
+        return reply;
+      },
+    )) as MethodArgs['queue.delete-ok'] | undefined;
     return r ? r.messageCount : 0;
   }
 
@@ -310,9 +418,16 @@ export class Channel extends RecoverableChannel {
       throw new ArgumentError(`basicConsume: lendBodies must be a boolean, got ${typeof opts.lendBodies}`);
     }
     const entry: ConsumerEntry = {
-      tag, queue, noLocal: opts.noLocal ?? false, noAck: opts.noAck ?? false, exclusive: opts.exclusive ?? false,
-      arguments: opts.arguments ?? {}, callback: opts.callback, onCancel: opts.onCancel,
-      limiter: conc !== undefined ? new PQueue({ concurrency: conc }) : undefined, lendBodies: opts.lendBodies ?? false,
+      tag,
+      queue,
+      noLocal: opts.noLocal ?? false,
+      noAck: opts.noAck ?? false,
+      exclusive: opts.exclusive ?? false,
+      arguments: opts.arguments ?? {},
+      callback: opts.callback,
+      onCancel: opts.onCancel,
+      limiter: conc !== undefined ? new PQueue({ concurrency: conc }) : undefined,
+      lendBodies: opts.lendBodies ?? false,
     };
     const register = (reply: unknown): string => {
       if (reply) entry.tag = (reply as MethodArgs['basic.consume-ok']).consumerTag;
@@ -320,8 +435,16 @@ export class Channel extends RecoverableChannel {
       this.cancelled.delete(entry.tag);
       return entry.tag;
     };
-    const args = { queue, consumerTag: tag, noLocal: entry.noLocal, noAck: entry.noAck, exclusive: entry.exclusive, nowait, arguments: entry.arguments };
-    return await this.call('basic.consume', args, nowait, opts, register) as string;
+    const args = {
+      queue,
+      consumerTag: tag,
+      noLocal: entry.noLocal,
+      noAck: entry.noAck,
+      exclusive: entry.exclusive,
+      nowait,
+      arguments: entry.arguments,
+    };
+    return (await this.call('basic.consume', args, nowait, opts, register)) as string;
   }
 
   /**
@@ -347,7 +470,7 @@ export class Channel extends RecoverableChannel {
    * @throws NotFound (404) for a missing queue; ResourceLocked (405).
    */
   async basicGet(queue = '', opts: CallOptions & { noAck?: boolean } = {}): Promise<Message | null> {
-    return await this.call('basic.get', { queue, noAck: opts.noAck ?? false }, false, opts) as Message | null;
+    return (await this.call('basic.get', { queue, noAck: opts.noAck ?? false }, false, opts)) as Message | null;
   }
 
   /**
@@ -369,7 +492,8 @@ export class Channel extends RecoverableChannel {
     const mandatory = opts.mandatory ?? false;
     const immediate = opts.immediate ?? false;
     const body = typeof msg.body === 'string' ? msg.bodyBuffer : msg.body;
-    if (this.canPublishNow() && !this.publishesWaiting) return this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate);
+    if (this.canPublishNow() && !this.publishesWaiting)
+      return this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate);
     const bad = this.unusable();
     if (bad) return Promise.reject(bad);
     const send = (): Promise<void> => this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate);
@@ -377,10 +501,19 @@ export class Channel extends RecoverableChannel {
     if (!this.host.recovering) return this.queuePublish(send, opts, what);
     const size = body.length;
     if (!this.host.reserveOutage(size)) {
-      return Promise.reject(new PublishBufferFull(`basicPublish: the connection is recovering and its outage buffer is full (${size} more bytes do not fit); the message was not published`));
+      return Promise.reject(
+        new PublishBufferFull(
+          `basicPublish: the connection is recovering and its outage buffer is full (${size} more bytes do not fit); the message was not published`,
+        ),
+      );
     }
     let released = false;
-    return this.queuePublish(send, opts, what, () => { if (!released) { released = true; this.host.releaseOutage(size); } });
+    return this.queuePublish(send, opts, what, () => {
+      if (!released) {
+        released = true;
+        this.host.releaseOutage(size);
+      }
+    });
   }
 
   /**
@@ -401,13 +534,13 @@ export class Channel extends RecoverableChannel {
   /** Negatively acknowledges a delivery (basic.nack; requeued by default). */
   basicNack(delivery: number | Message, opts: { multiple?: boolean; requeue?: boolean } = {}): void {
     if (delivery instanceof Message) this.nackDelivery(delivery, opts.multiple ?? false, opts.requeue ?? true);
-    else this.sendAck(ACK_METHOD.nack, delivery, (opts.multiple ? 1 : 0) | (opts.requeue ?? true ? 2 : 0));
+    else this.sendAck(ACK_METHOD.nack, delivery, (opts.multiple ? 1 : 0) | ((opts.requeue ?? true) ? 2 : 0));
   }
 
   /** Rejects a delivery (basic.reject; requeued by default). */
   basicReject(delivery: number | Message, opts: { requeue?: boolean } = {}): void {
     if (delivery instanceof Message) this.rejectDelivery(delivery, opts.requeue ?? true);
-    else this.sendAck(ACK_METHOD.reject, delivery, opts.requeue ?? true ? 1 : 0);
+    else this.sendAck(ACK_METHOD.reject, delivery, (opts.requeue ?? true) ? 1 : 0);
   }
 
   /** Redelivers all unacknowledged messages of this channel (basic.recover). */
@@ -429,7 +562,7 @@ export class Channel extends RecoverableChannel {
    *   `flow(true)` from clients.
    */
   async flow(active: boolean, opts: CallOptions = {}): Promise<boolean> {
-    const r = await this.call('channel.flow', { active }, false, opts) as MethodArgs['channel.flow-ok'];
+    const r = (await this.call('channel.flow', { active }, false, opts)) as MethodArgs['channel.flow-ok'];
     return r.active;
   }
 
@@ -456,7 +589,8 @@ export class Channel extends RecoverableChannel {
    */
   async confirmSelect(opts: ConfirmSelectOptions = {}): Promise<void> {
     const max = opts.maxUnconfirmed ?? 0;
-    if (!Number.isInteger(max) || max < 0) throw new ArgumentError(`confirmSelect: maxUnconfirmed must be a non-negative integer, got ${String(max)}`);
+    if (!Number.isInteger(max) || max < 0)
+      throw new ArgumentError(`confirmSelect: maxUnconfirmed must be a non-negative integer, got ${String(max)}`);
     const nowait = opts.nowait ?? false;
     const enable = (): void => {
       if (!this.confirms) this.confirms = new ConfirmTracker();
@@ -485,9 +619,17 @@ export class Channel extends RecoverableChannel {
     if (this.state === 'closing') throw new ChannelClosed(`channel ${this.channelId} is already closing`, { channelId: this.channelId });
     this.state = 'closing';
     try {
-      await this.call('channel.close', {
-        replyCode: opts.replyCode ?? 200, replyText: opts.replyText ?? 'Normal shutdown', classId: opts.classId ?? 0, methodId: opts.methodId ?? 0,
-      }, false, opts);
+      await this.call(
+        'channel.close',
+        {
+          replyCode: opts.replyCode ?? 200,
+          replyText: opts.replyText ?? 'Normal shutdown',
+          classId: opts.classId ?? 0,
+          methodId: opts.methodId ?? 0,
+        },
+        false,
+        opts,
+      );
     } finally {
       this.finalize(undefined);
     }

@@ -7,7 +7,7 @@
  * ack) rejects with NoRoute carrying the returned message.
  * `waitForAll()` waits until nothing is outstanding (`maxUnconfirmed` is enforced by the channel).
  */
-import { AMQPError, NoRoute, PublishNacked } from '../errors.js';
+import { type AMQPError, NoRoute, PublishNacked } from '../errors.js';
 import type { Message } from '../message.js';
 import type { BasicProperties } from '../protocol/generated/properties.js';
 import { deferred, type Deferred } from '../util/wait.js';
@@ -56,16 +56,33 @@ export class ConfirmTracker {
   private idleWaiters: Deferred<void>[] = [];
 
   /** Outstanding (unconfirmed) publishes. */
-  get size(): number { return this.count; }
+  get size(): number {
+    return this.count;
+  }
 
   /** Registers the next publish and returns the promise its confirm settles. */
   register(
-    body: Buffer, properties: BasicProperties, exchange: string, routingKey: string, mandatory: boolean, immediate: boolean, retain: boolean,
+    body: Buffer,
+    properties: BasicProperties,
+    exchange: string,
+    routingKey: string,
+    mandatory: boolean,
+    immediate: boolean,
+    retain: boolean,
   ): Promise<void> {
     let pending: Pending | undefined;
     const promise = new Promise<void>((resolve, reject) => {
       pending = {
-        resolve, reject, promise: undefined as unknown as Promise<void>, body: retain ? body : undefined, properties, exchange, routingKey, mandatory, immediate, returned: undefined,
+        resolve,
+        reject,
+        promise: undefined as unknown as Promise<void>,
+        body: retain ? body : undefined,
+        properties,
+        exchange,
+        routingKey,
+        mandatory,
+        immediate,
+        returned: undefined,
       };
     });
     const p = pending as Pending;
@@ -157,7 +174,8 @@ export class ConfirmTracker {
       this.finish(tag, p, nackError);
     }
     while (this.head < entries.length && entries[this.head] === undefined) this.head++;
-    if (this.head > 1024 && this.head * 2 > entries.length) { // drop the settled prefix now and then
+    if (this.head > 1024 && this.head * 2 > entries.length) {
+      // drop the settled prefix now and then
       this.entries = entries.slice(this.head);
       this.base += this.head;
       this.head = 0;
@@ -169,9 +187,16 @@ export class ConfirmTracker {
     if (nackError) rejectPending(p, nackError(tag));
     else if (p.returned) {
       const r = p.returned.deliveryInfo;
-      const err = new NoRoute(`${r?.replyCode ?? 312} ${r?.replyText ?? 'NO_ROUTE'}: message to exchange '${r?.exchange ?? ''}' with routing key '${r?.routingKey ?? ''}' was returned`, {
-        replyCode: r?.replyCode ?? 312, replyText: r?.replyText ?? 'NO_ROUTE', classId: 60, methodId: 50, methodName: 'basic.return',
-      });
+      const err = new NoRoute(
+        `${r?.replyCode ?? 312} ${r?.replyText ?? 'NO_ROUTE'}: message to exchange '${r?.exchange ?? ''}' with routing key '${r?.routingKey ?? ''}' was returned`,
+        {
+          replyCode: r?.replyCode ?? 312,
+          replyText: r?.replyText ?? 'NO_ROUTE',
+          classId: 60,
+          methodId: 50,
+          methodName: 'basic.return',
+        },
+      );
       err.returnedMessage = p.returned;
       rejectPending(p, err);
     } else p.resolve();

@@ -43,7 +43,9 @@ export class ContentAssembler {
   ) {}
 
   /** True between a content-bearing method and its last body frame. */
-  get busy(): boolean { return this.method !== null; }
+  get busy(): boolean {
+    return this.method !== null;
+  }
 
   /** Starts content for `method`. */
   start(method: Method): void {
@@ -143,7 +145,9 @@ export class ContentAssembler {
 
   private unexpected(text: string): UnexpectedFrame {
     return new UnexpectedFrame(`505 UNEXPECTED_FRAME: ${text} (channel ${this.channelId})`, {
-      replyCode: 505, replyText: `UNEXPECTED_FRAME - ${text}`, channelId: this.channelId,
+      replyCode: 505,
+      replyText: `UNEXPECTED_FRAME - ${text}`,
+      channelId: this.channelId,
     });
   }
 }

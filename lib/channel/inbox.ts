@@ -31,7 +31,9 @@ export class BodyPool {
   private readonly lent = new WeakSet<ArrayBuffer>();
 
   /** Free bytes held. */
-  get size(): number { return this.freeBytes; }
+  get size(): number {
+    return this.freeBytes;
+  }
 
   /** A buffer of `size` bytes lent from the pool: a recycled one when one fits, else a new one. */
   take(size: number): Buffer {
@@ -77,7 +79,9 @@ export class Inbox {
   ) {}
 
   /** The channel's body pool (created on first use). */
-  get pool(): BodyPool { return (this.lender ??= new BodyPool()); }
+  get pool(): BodyPool {
+    return (this.lender ??= new BodyPool());
+  }
 
   /** Queues `msg` for consumer `c`; dispatch follows in a microtask. */
   push(c: ConsumerEntry, msg: Message): void {
@@ -90,7 +94,9 @@ export class Inbox {
   }
 
   /** Gives a lent body back now (its delivery will not reach a callback, or was decoded to a string). */
-  giveBack(body: unknown): void { this.lender?.give(body); }
+  giveBack(body: unknown): void {
+    this.lender?.give(body);
+  }
 
   private dispatch(): void {
     this.scheduled = false;

@@ -18,7 +18,9 @@ export class PublishQueue {
   private queue: QueuedPublish[] = [];
 
   /** Number of waiting publishes. */
-  get length(): number { return this.queue.length; }
+  get length(): number {
+    return this.queue.length;
+  }
 
   /**
    * Queues `send` (which encodes and writes the publish) until `drain()` runs it; `release` is
@@ -28,8 +30,16 @@ export class PublishQueue {
     return new Promise<void>((resolve, reject) => {
       let disarm = NOOP;
       const entry: QueuedPublish = {
-        run: () => { disarm(); release?.(); send().then(resolve, reject); },
-        fail: (err) => { disarm(); release?.(); reject(err); },
+        run: () => {
+          disarm();
+          release?.();
+          send().then(resolve, reject);
+        },
+        fail: (err) => {
+          disarm();
+          release?.();
+          reject(err);
+        },
       };
       this.queue.push(entry);
       // armed after queueing, so an already-aborted signal removes the entry at once

@@ -38,7 +38,12 @@ export abstract class RecoverableChannel extends ChannelCore {
         for (const c of [...this.consumers.values()]) {
           step = c;
           await this.direct('basic.consume', {
-            queue: c.queue, consumerTag: c.tag, noLocal: c.noLocal, noAck: c.noAck, exclusive: c.exclusive, arguments: c.arguments,
+            queue: c.queue,
+            consumerTag: c.tag,
+            noLocal: c.noLocal,
+            noAck: c.noAck,
+            exclusive: c.exclusive,
+            arguments: c.arguments,
           });
         }
         return true;
@@ -80,9 +85,20 @@ export abstract class RecoverableChannel extends ChannelCore {
       const properties = { ...p.properties, applicationHeaders: { ...p.properties.applicationHeaders, [REPUBLISHED_HEADER]: true } };
       const start = t.out.pos;
       try {
-        encodePublish(t.out, this.channelId, {
-          exchange: p.exchange, routingKey: p.routingKey, mandatory: p.mandatory, immediate: p.immediate, properties, body,
-        }, this.host.frameMax, (b) => t.appendExternal(b));
+        encodePublish(
+          t.out,
+          this.channelId,
+          {
+            exchange: p.exchange,
+            routingKey: p.routingKey,
+            mandatory: p.mandatory,
+            immediate: p.immediate,
+            properties,
+            body,
+          },
+          this.host.frameMax,
+          (b) => t.appendExternal(b),
+        );
         confirms.registerExisting(p);
       } catch (err) {
         t.rewind(start);
@@ -125,5 +141,4 @@ export abstract class RecoverableChannel extends ChannelCore {
     this.finishRestore();
     return true;
   }
-
 }

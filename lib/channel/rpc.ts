@@ -40,10 +40,14 @@ export class RpcQueue {
   private paused = false;
 
   /** The name of the call awaiting a reply, if any. */
-  get current(): RpcCall | null { return this.inFlight; }
+  get current(): RpcCall | null {
+    return this.inFlight;
+  }
 
   /** Number of calls waiting (not counting the one in flight). */
-  get waiting(): number { return this.queue.length; }
+  get waiting(): number {
+    return this.queue.length;
+  }
 
   /** Queues a user call under its deadline. */
   push(call: RpcCall, opts: CallOptions): void {
@@ -61,7 +65,9 @@ export class RpcQueue {
   }
 
   /** Stops sending queued calls (in-flight ones still complete). */
-  pause(): void { this.paused = true; }
+  pause(): void {
+    this.paused = true;
+  }
 
   /** Resumes sending queued calls. */
   resume(): void {
@@ -71,7 +77,7 @@ export class RpcQueue {
 
   /** Whether `name` is an acceptable reply to the call in flight. */
   accepts(name: MethodName): boolean {
-    return this.inFlight !== null && this.inFlight.expect.includes(name);
+    return this.inFlight?.expect.includes(name) === true;
   }
 
   /** Completes the in-flight call with `value` and sends the next. */

@@ -16,8 +16,17 @@
  */
 import { EventEmitter } from 'node:events';
 import {
-  AccessRefused, AMQPError, ArgumentError, ChannelClosed, ConnectionError, ConnectionLost, InvalidPath, NotAllowed,
-  RecoverableConnectionError, ResourceError, errorForCode,
+  AccessRefused,
+  AMQPError,
+  ArgumentError,
+  ChannelClosed,
+  ConnectionError,
+  ConnectionLost,
+  InvalidPath,
+  NotAllowed,
+  RecoverableConnectionError,
+  ResourceError,
+  errorForCode,
 } from '../errors.js';
 import { Channel } from '../channel/channel.js';
 import type { ChannelHost } from '../channel/channel-core.js';
@@ -37,7 +46,10 @@ import { resolveOptions, type ConnectionOptions, type ResolvedOptions } from './
 
 export type { ConnectionEvents, ConnectionState } from './events.js';
 
-interface Waiter0 { names: readonly MethodName[]; d: Deferred<Method> }
+interface Waiter0 {
+  names: readonly MethodName[];
+  d: Deferred<Method>;
+}
 
 const isFatal = (err: unknown): boolean =>
   err instanceof AccessRefused || err instanceof NotAllowed || err instanceof InvalidPath || err instanceof ArgumentError;
@@ -47,7 +59,9 @@ const isFatal = (err: unknown): boolean =>
  * The transport catches it, sends connection.close with the code (onProtocolError) and fails.
  */
 function asConnectionError(err: unknown): AMQPError {
-  return err instanceof AMQPError ? err : new ConnectionError(`internal error handling a frame: ${String(err)}`, { replyCode: 541, cause: err });
+  return err instanceof AMQPError
+    ? err
+    : new ConnectionError(`internal error handling a frame: ${String(err)}`, { replyCode: 541, cause: err });
 }
 
 function describe(o: ResolvedOptions): string {
@@ -101,9 +115,15 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     this.endpoints = urls.length > 0 ? urls.map((url) => resolveOptions({ ...input, url })) : [resolveOptions(input)];
     this.current = this.endpoints[0] as ResolvedOptions;
     this.callTimeout = this.current.callTimeout;
-    const rc = input.reconnect ?? (input.socket !== undefined && typeof input.socket !== 'function' ? false : true);
-    this.strategy = rc === false ? null : rc === true ? new Backoff()
-      : 'next' in rc && typeof rc.next === 'function' ? rc as ReconnectStrategy : new Backoff(rc as object);
+    const rc = input.reconnect ?? !(input.socket !== undefined && typeof input.socket !== 'function');
+    this.strategy =
+      rc === false
+        ? null
+        : rc === true
+          ? new Backoff()
+          : 'next' in rc && typeof rc.next === 'function'
+            ? (rc as ReconnectStrategy)
+            : new Backoff(rc as object);
     this.republish = input.republish ?? true;
     this.outageLimit = input.publishBufferBytes ?? 16 * 1024 * 1024;
     if (!(this.outageLimit >= 0)) throw new ArgumentError('publishBufferBytes must be >= 0');
@@ -137,22 +157,30 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   }
 
   /** The lifecycle state: connecting, open, recovering, closing or closed. */
-  get state(): ConnectionState { return this._state; }
+  get state(): ConnectionState {
+    return this._state;
+  }
 
   /** True once the handshake completed and while not recovering or closed. */
-  get connected(): boolean { return this._state === 'open'; }
+  get connected(): boolean {
+    return this._state === 'open';
+  }
 
   /** @internal */
-  get recovering(): boolean { return this._state === 'recovering'; }
+  get recovering(): boolean {
+    return this._state === 'recovering';
+  }
 
   /** The server's advertised capabilities (`serverProperties.capabilities`). */
   get serverCapabilities(): FieldTable {
     const c = this.serverProperties['capabilities'];
-    return c !== null && typeof c === 'object' && !Array.isArray(c) && !Buffer.isBuffer(c) && !(c instanceof Date) ? c as FieldTable : {};
+    return c !== null && typeof c === 'object' && !Array.isArray(c) && !Buffer.isBuffer(c) && !(c instanceof Date) ? (c as FieldTable) : {};
   }
 
   /** True while the connection is open and its socket alive. */
-  isAlive(): boolean { return this._state === 'open' && this.transport !== null && !this.transport.isDead; }
+  isAlive(): boolean {
+    return this._state === 'open' && this.transport !== null && !this.transport.isDead;
+  }
 
   /**
    * Opens a socket to `ep` and runs the handshake, all under `connectTimeout` (and `signal`, which
@@ -161,40 +189,57 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   private async establish(ep: ResolvedOptions, signal?: AbortSignal): Promise<void> {
     const failed = deferred<never>();
     failed.promise.catch(() => {});
-    const disarm = arm({ timeout: ep.connectTimeout === 0 ? undefined : ep.connectTimeout, signal }, `connect to ${describe(ep)}`, (err) => {
-      failed.reject(err);
-      this.transport?.fail(err);
-    });
+    const disarm = arm(
+      { timeout: ep.connectTimeout === 0 ? undefined : ep.connectTimeout, signal },
+      `connect to ${describe(ep)}`,
+      (err) => {
+        failed.reject(err);
+        this.transport?.fail(err);
+      },
+    );
     this.serverCloseError = null;
     try {
       const s = this.input.socket;
-      const opened = s === undefined
-        ? await Promise.race([openSocket({ host: ep.host, port: ep.port, tls: ep.tls, connectTimeout: ep.connectTimeout, noDelay: ep.noDelay, signal }), failed.promise])
-        : { socket: typeof s === 'function' ? await Promise.race([Promise.resolve(s()), failed.promise]) : s, reader: null };
+      const opened =
+        s === undefined
+          ? await Promise.race([
+              openSocket({ host: ep.host, port: ep.port, tls: ep.tls, connectTimeout: ep.connectTimeout, noDelay: ep.noDelay, signal }),
+              failed.promise,
+            ])
+          : { socket: typeof s === 'function' ? await Promise.race([Promise.resolve(s()), failed.promise]) : s, reader: null };
       const sock = opened.socket;
-      if (this._state === 'closing' || this._state === 'closed') { // close() won the race: no handshake
+      if (this._state === 'closing' || this._state === 'closed') {
+        // close() won the race: no handshake
         sock.destroy();
         throw this.closeError ?? new ChannelClosed('the connection was closed by the client');
       }
-      const t = new Transport(sock, {
-        onFrame: (ty, ch, b, s, e) => this.onFrame(ty, ch, b, s, e),
-        onBodyPart: (ch, p, done) => this.onBodyPart(ch, p, done),
-        onClose: (err) => this.onTransportClose(t, err),
-        onProtocolError: (err) => this.sendClose(err.replyCode || 501, err.replyText || err.message),
-        mayCoalesce: () => this.mayCoalesce(),
-        streaming: () => this.confirmStreaming(),
-        bodyTarget: (ch, n) => this.channels.get(ch)?.bodyTarget(n) ?? null,
-        bodyRemaining: (ch) => this.channels.get(ch)?.bodyRemaining ?? 0,
-      }, ep.frameMax, opened.reader);
+      const t = new Transport(
+        sock,
+        {
+          onFrame: (ty, ch, b, s, e) => this.onFrame(ty, ch, b, s, e),
+          onBodyPart: (ch, p, done) => this.onBodyPart(ch, p, done),
+          onClose: (err) => this.onTransportClose(t, err),
+          onProtocolError: (err) => this.sendClose(err.replyCode || 501, err.replyText || err.message),
+          mayCoalesce: () => this.mayCoalesce(),
+          streaming: () => this.confirmStreaming(),
+          bodyTarget: (ch, n) => this.channels.get(ch)?.bodyTarget(n) ?? null,
+          bodyRemaining: (ch) => this.channels.get(ch)?.bodyRemaining ?? 0,
+        },
+        ep.frameMax,
+        opened.reader,
+      );
       t.coalesceMs = ep.readCoalesce;
       this.transport = t;
       this.current = ep;
       t.out.bytes(PROTOCOL_HEADER);
       t.commit();
-      const n = await Promise.race([handshake(this, ep, (neg) => {
-        t.setFrameMax(neg.frameMax);
-        t.startHeartbeat(neg.heartbeat * 1000);
-      }), failed.promise]);
+      const n = await Promise.race([
+        handshake(this, ep, (neg) => {
+          t.setFrameMax(neg.frameMax);
+          t.startHeartbeat(neg.heartbeat * 1000);
+        }),
+        failed.promise,
+      ]);
       this.serverProperties = n.serverProperties;
       this.channelMax = n.channelMax;
       this.frameMax = n.frameMax;
@@ -213,7 +258,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     try {
       if (channel === 0) {
         if (type === FRAME_METHOD) this.onMethod0(decodeMethod(new Reader(buf, start, end)));
-        else if (type !== FRAME_HEARTBEAT) throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - frame type ${type} on channel 0` }, true);
+        else if (type !== FRAME_HEARTBEAT)
+          throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - frame type ${type} on channel 0` }, true);
         return;
       }
       this.channelFor(channel).handleFrame(type, buf, start, end);
@@ -253,7 +299,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
 
   private onMethod0(m: Method): void {
     const w = this.waiter0;
-    if (w && w.names.includes(m.name)) {
+    if (w?.names.includes(m.name)) {
       this.waiter0 = null;
       w.d.resolve(m);
       return;
@@ -261,9 +307,16 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     switch (m.name) {
       case 'connection.close': {
         const a = m.args;
-        this.serverCloseError = errorForCode(a.replyCode, {
-          replyText: a.replyText, classId: a.classId, methodId: a.methodId, methodName: METHOD_NAME[(a.classId << 16) | a.methodId] ?? '',
-        }, true);
+        this.serverCloseError = errorForCode(
+          a.replyCode,
+          {
+            replyText: a.replyText,
+            classId: a.classId,
+            methodId: a.methodId,
+            methodName: METHOD_NAME[(a.classId << 16) | a.methodId] ?? '',
+          },
+          true,
+        );
         this.send0('connection.close-ok', {});
         this.transport?.close();
         return;
@@ -318,7 +371,9 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     try {
       this.send0('connection.close', { replyCode: code, replyText: text.slice(0, 255), classId: 0, methodId: 0 });
       this.transport?.flush();
-    } catch { /* the transport is already gone */ }
+    } catch {
+      /* the transport is already gone */
+    }
   }
 
   private onTransportClose(t: Transport, err: AMQPError | undefined): void {
@@ -384,7 +439,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
       if (this._state !== 'recovering') return;
       try {
         await this.establish(ep);
-        if ((this._state as ConnectionState) !== 'recovering') { // close() was called meanwhile
+        if ((this._state as ConnectionState) !== 'recovering') {
+          // close() was called meanwhile
           this.transport?.fail(this.closeError ?? new ChannelClosed('the connection was closed by the client'));
           return;
         }
@@ -412,8 +468,14 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
-      function done(): void { clearTimeout(timer); resolve(); }
-      this.wakeSleep = () => { this.wakeSleep = null; done(); };
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeSleep = () => {
+        this.wakeSleep = null;
+        done();
+      };
     });
   }
 
@@ -425,9 +487,14 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
       this.channels.set(id, tmp);
       try {
         await tmp.open({ timeout: this.callTimeout });
-        await restoreTopology(tmp, this.topology, (entity, error) => this.emit('recoveryError', { entity, error }), (oldName, newName) => {
-          for (const ch of this.channels.values()) ch.renameConsumerQueue(oldName, newName);
-        });
+        await restoreTopology(
+          tmp,
+          this.topology,
+          (entity, error) => this.emit('recoveryError', { entity, error }),
+          (oldName, newName) => {
+            for (const ch of this.channels.values()) ch.renameConsumerQueue(oldName, newName);
+          },
+        );
         await tmp.close({ timeout: this.callTimeout });
       } finally {
         if (this.channels.get(id) === tmp) this.releaseChannel(id);
@@ -541,10 +608,16 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     }
     const done = this.expect0('connection.close-ok');
     this.send0('connection.close', {
-      replyCode: opts.replyCode ?? 200, replyText: opts.replyText ?? 'Normal shutdown', classId: opts.classId ?? 0, methodId: opts.methodId ?? 0,
+      replyCode: opts.replyCode ?? 200,
+      replyText: opts.replyText ?? 'Normal shutdown',
+      classId: opts.classId ?? 0,
+      methodId: opts.methodId ?? 0,
     });
     this.closing = waitWith(done, { timeout: opts.timeout ?? this.callTimeout, signal: opts.signal }, 'connection.close')
-      .then(() => undefined, () => undefined)
+      .then(
+        () => undefined,
+        () => undefined,
+      )
       .finally(() => {
         t.close();
         this.terminate(undefined);

@@ -56,8 +56,12 @@ export async function handshake(io: HandshakeIO, o: ResolvedOptions, tuned: (n: 
     throw new IrrecoverableConnectionError(`the server does not offer login method ${o.loginMethod} (it offers: ${offered.join(', ')})`);
   }
   const clientProperties: FieldTable = {
-    product: 'amqpts', version: VERSION, platform: `Node.js ${process.version}`,
-    information: 'https://www.npmjs.com/package/amqpts', capabilities: CLIENT_CAPABILITIES, ...o.clientProperties,
+    product: 'amqpts',
+    version: VERSION,
+    platform: `Node.js ${process.version}`,
+    information: 'https://www.npmjs.com/package/amqpts',
+    capabilities: CLIENT_CAPABILITIES,
+    ...o.clientProperties,
   };
   io.send0('connection.start-ok', { clientProperties, mechanism: o.loginMethod, response: saslResponse(o), locale: o.locale });
   let tune = await io.expect0('connection.tune', 'connection.secure');

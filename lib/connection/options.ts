@@ -113,7 +113,8 @@ const LOGIN_METHODS: readonly LoginMethod[] = ['PLAIN', 'AMQPLAIN', 'EXTERNAL'];
 function intParam(v: string | null, name: string, min: number, max: number): number | undefined {
   if (v === null) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ArgumentError(`URL parameter ${name}=${v} must be an integer in [${min}, ${max}]`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ArgumentError(`URL parameter ${name}=${v} must be an integer in [${min}, ${max}]`);
   return n;
 }
 
@@ -154,7 +155,8 @@ export function parseUrl(url: string): ConnectionOptions {
 }
 
 function checkInt(v: number, name: string, min: number, max: number): void {
-  if (!Number.isInteger(v) || v < min || v > max) throw new ArgumentError(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new ArgumentError(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
 }
 
 /** @internal Merges URL and explicit options, applies defaults and validates. */
@@ -164,7 +166,10 @@ export function resolveOptions(input: ConnectionOptions): ResolvedOptions {
   let host = o.host ?? 'localhost';
   let port = o.port;
   const hp = /^([^:[\]]+):(\d+)$/.exec(host);
-  if (hp && port === undefined) { host = hp[1] ?? host; port = Number(hp[2]); }
+  if (hp && port === undefined) {
+    host = hp[1] ?? host;
+    port = Number(hp[2]);
+  }
   const tls = o.ssl === true ? {} : o.ssl === false || o.ssl === undefined ? undefined : o.ssl;
   port ??= tls ? 5671 : 5672;
   checkInt(port, 'port', 1, 65535);
@@ -178,11 +183,20 @@ export function resolveOptions(input: ConnectionOptions): ResolvedOptions {
   const callTimeout = o.callTimeout ?? 60000;
   if (!(callTimeout >= 0)) throw new ArgumentError(`callTimeout must be >= 0 ms, got ${String(callTimeout)}`);
   const readCoalesce = o.readCoalesce ?? 1;
-  if (!(readCoalesce >= 0 && readCoalesce <= 1000)) throw new ArgumentError(`readCoalesce must be from 0 to 1000 ms, got ${String(readCoalesce)}`);
+  if (!(readCoalesce >= 0 && readCoalesce <= 1000))
+    throw new ArgumentError(`readCoalesce must be from 0 to 1000 ms, got ${String(readCoalesce)}`);
   const loginMethod = o.loginMethod ?? 'PLAIN';
   if (!LOGIN_METHODS.includes(loginMethod)) throw new ArgumentError(`loginMethod must be one of ${LOGIN_METHODS.join(', ')}`);
   return {
-    host, port, tls, connectTimeout, loginMethod, frameMax, channelMax, callTimeout, readCoalesce,
+    host,
+    port,
+    tls,
+    connectTimeout,
+    loginMethod,
+    frameMax,
+    channelMax,
+    callTimeout,
+    readCoalesce,
     userid: o.userid ?? 'guest',
     password: o.password ?? 'guest',
     virtualHost: o.virtualHost ?? '/',

@@ -34,7 +34,11 @@ export abstract class AbstractConsumer {
    * @param queue - the queue to consume from.
    * @param options - basicConsume options (noAck, exclusive, consumerTag, arguments, concurrency...).
    */
-  constructor(readonly channel: Channel, readonly queue: string, readonly options: AbstractConsumerOptions = {}) {
+  constructor(
+    readonly channel: Channel,
+    readonly queue: string,
+    readonly options: AbstractConsumerOptions = {},
+  ) {
     this.consumerTag = options.consumerTag ?? '';
   }
 

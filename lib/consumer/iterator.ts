@@ -37,10 +37,18 @@ export interface IterateOptions extends CallOptions {
 /** @internal What the iterator needs from a channel. */
 export interface IterableChannel {
   basicQos(opts: CallOptions & { prefetchCount?: number }): Promise<void>;
-  basicConsume(queue: string, opts: {
-    callback: (msg: Message) => void | Promise<void>; onCancel: (err: AMQPError) => void;
-    noAck?: boolean; exclusive?: boolean; consumerTag?: string; arguments?: FieldTable; lendBodies?: boolean;
-  } & CallOptions): Promise<string>;
+  basicConsume(
+    queue: string,
+    opts: {
+      callback: (msg: Message) => void | Promise<void>;
+      onCancel: (err: AMQPError) => void;
+      noAck?: boolean;
+      exclusive?: boolean;
+      consumerTag?: string;
+      arguments?: FieldTable;
+      lendBodies?: boolean;
+    } & CallOptions,
+  ): Promise<string>;
   basicCancel(tag: string, opts?: CallOptions): Promise<void>;
   readonly isOpen: boolean;
 }
@@ -60,9 +68,15 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
   private starting: Promise<void> | null = null;
 
   /** @internal */
-  constructor(private readonly channel: IterableChannel, private readonly queue: string, private readonly opts: IterateOptions) {}
+  constructor(
+    private readonly channel: IterableChannel,
+    private readonly queue: string,
+    private readonly opts: IterateOptions,
+  ) {}
 
-  [Symbol.asyncIterator](): this { return this; }
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 
   private start(): Promise<void> {
     this.starting ??= (async () => {
@@ -90,7 +104,11 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
       return undefined;
     }
     let release: (() => void) | null = null;
-    const settled = this.opts.lendBodies ? new Promise<void>((r) => { release = r; }) : undefined;
+    const settled = this.opts.lendBodies
+      ? new Promise<void>((r) => {
+          release = r;
+        })
+      : undefined;
     const w = this.waiter;
     if (w) {
       this.waiter = null;
@@ -138,7 +156,9 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
       this.done = true;
       throw this.error;
     }
-    return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
   }
 
   /**

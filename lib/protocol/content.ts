@@ -48,9 +48,7 @@ function endFrame(w: Writer, sizePos: number, frameMax: number, what: string): v
  * Encodes one method frame. Throws ArgumentError (leaving `w.pos` wherever it got to: callers
  * rewind) when an argument cannot be encoded or the frame exceeds frameMax.
  */
-export function encodeMethodFrame<N extends MethodName>(
-  w: Writer, channel: number, name: N, args: MethodInit[N], frameMax: number,
-): void {
+export function encodeMethodFrame<N extends MethodName>(w: Writer, channel: number, name: N, args: MethodInit[N], frameMax: number): void {
   const sizePos = beginFrame(w, FRAME_METHOD, channel);
   encodeMethod(w, name, args);
   endFrame(w, sizePos, frameMax, name);
@@ -97,9 +95,14 @@ export function encodeDeliveryAck(w: Writer, channel: number, methodId: number, 
   b[p++] = FRAME_METHOD;
   b[p++] = channel >>> 8;
   b[p++] = channel & 0xff;
-  b[p++] = 0; b[p++] = 0; b[p++] = 0; b[p++] = 13;
-  b[p++] = 0; b[p++] = BASIC_CLASS;
-  b[p++] = 0; b[p++] = methodId;
+  b[p++] = 0;
+  b[p++] = 0;
+  b[p++] = 0;
+  b[p++] = 13;
+  b[p++] = 0;
+  b[p++] = BASIC_CLASS;
+  b[p++] = 0;
+  b[p++] = methodId;
   b.writeUInt32BE(Math.floor(deliveryTag / 0x100000000), p);
   b.writeUInt32BE(deliveryTag >>> 0, p + 4);
   p += 8;
@@ -123,10 +126,22 @@ export interface PublishFrameArgs {
  * `external(bytes)` slice by slice (each call must be queued after what is in `w`).
  */
 export function encodePublish(
-  w: Writer, channel: number, p: PublishFrameArgs, frameMax: number, external: (b: Buffer) => void, cache?: PublishFrameCache,
+  w: Writer,
+  channel: number,
+  p: PublishFrameArgs,
+  frameMax: number,
+  external: (b: Buffer) => void,
+  cache?: PublishFrameCache,
 ): void {
-  if (cache && cache.exchange === p.exchange && cache.routingKey === p.routingKey && cache.mandatory === p.mandatory &&
-      cache.immediate === p.immediate && cache.channel === channel && cache.bytes !== null) {
+  if (
+    cache &&
+    cache.exchange === p.exchange &&
+    cache.routingKey === p.routingKey &&
+    cache.mandatory === p.mandatory &&
+    cache.immediate === p.immediate &&
+    cache.channel === channel &&
+    cache.bytes !== null
+  ) {
     const bytes = cache.bytes;
     w.ensure(bytes.length);
     bytes.copy(w.buf, w.pos);
@@ -145,8 +160,10 @@ export function encodePublish(
   w.ensure(12);
   const buf = w.buf;
   let q = w.pos;
-  buf[q++] = 0; buf[q++] = BASIC_CLASS;
-  buf[q++] = 0; buf[q++] = 0;
+  buf[q++] = 0;
+  buf[q++] = BASIC_CLASS;
+  buf[q++] = 0;
+  buf[q++] = 0;
   buf.writeUInt32BE(Math.floor(bodySize / 0x100000000), q);
   buf.writeUInt32BE(bodySize >>> 0, q + 4);
   w.pos = q + 8;

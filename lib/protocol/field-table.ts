@@ -38,9 +38,24 @@
 import { isUtf8 } from 'node:buffer';
 import { ArgumentError } from '../errors.js';
 import {
-  Decimal, FIELD_TYPES, MAX_DATE_SECONDS, MAX_DEPTH, TAG_BY_CODE, Typed, U32,
-  compatible, describe, inferTag, inferTags, malformed, truncated, typedOk,
-  type FastBuffer, type FieldTable, type FieldType, type FieldValue,
+  Decimal,
+  FIELD_TYPES,
+  MAX_DATE_SECONDS,
+  MAX_DEPTH,
+  TAG_BY_CODE,
+  Typed,
+  U32,
+  compatible,
+  describe,
+  inferTag,
+  inferTags,
+  malformed,
+  truncated,
+  typedOk,
+  type FastBuffer,
+  type FieldTable,
+  type FieldType,
+  type FieldValue,
 } from './field-values.js';
 import type { Reader, Writer } from './primitives.js';
 
@@ -117,8 +132,11 @@ function writeValue(w: Writer, v: unknown, hint: unknown): void {
   if (hint !== undefined && compatible(hint, v)) return writeAs(w, hint as FieldType, v);
   const tag = inferTag(v);
   if (tag === undefined) {
-    throw new ArgumentError(typeof v === 'number' ? `integer ${v} is beyond Number.MAX_SAFE_INTEGER; use a bigint or Field.double()`
-      : `cannot encode ${describe(v)} in a field table`);
+    throw new ArgumentError(
+      typeof v === 'number'
+        ? `integer ${v} is beyond Number.MAX_SAFE_INTEGER; use a bigint or Field.double()`
+        : `cannot encode ${describe(v)} in a field table`,
+    );
   }
   if (!(v instanceof Typed)) return writeAs(w, tag, v);
   if (!typedOk(tag, v.value)) throw new ArgumentError(`cannot encode ${describe(v.value)} as field type '${String(tag)}'`);
@@ -129,30 +147,49 @@ function writeValue(w: Writer, v: unknown, hint: unknown): void {
 function writeAs(w: Writer, tag: FieldType, v: unknown): void {
   w.u8(tag.charCodeAt(0));
   switch (tag) {
-    case 't': return w.u8(v ? 1 : 0);
-    case 'b': return w.i8(v as number);
-    case 'B': return w.u8(v as number);
-    case 's': return w.i16(v as number);
-    case 'u': return w.u16(v as number);
-    case 'I': return w.i32(v as number);
-    case 'i': return w.u32(v as number);
-    case 'l': return w.i64(v as number | bigint);
-    case 'f': return w.f32(v as number);
-    case 'd': return w.f64(v as number);
-    case 'D': w.u8((v as Decimal).scale); return w.u32((v as Decimal).value);
-    case 'S': return w.longstr(v as string | Uint8Array);
-    case 'x': return w.longstr(v as Uint8Array);
-    case 'T': return w.timestamp(v as Date | number | bigint);
-    case 'F': return writeTableBody(w, v as FieldTable);
-    case 'A': return writeArrayBody(w, v as FieldValue[]);
-    case 'V': return;
+    case 't':
+      return w.u8(v ? 1 : 0);
+    case 'b':
+      return w.i8(v as number);
+    case 'B':
+      return w.u8(v as number);
+    case 's':
+      return w.i16(v as number);
+    case 'u':
+      return w.u16(v as number);
+    case 'I':
+      return w.i32(v as number);
+    case 'i':
+      return w.u32(v as number);
+    case 'l':
+      return w.i64(v as number | bigint);
+    case 'f':
+      return w.f32(v as number);
+    case 'd':
+      return w.f64(v as number);
+    case 'D':
+      w.u8((v as Decimal).scale);
+      return w.u32((v as Decimal).value);
+    case 'S':
+      return w.longstr(v as string | Uint8Array);
+    case 'x':
+      return w.longstr(v as Uint8Array);
+    case 'T':
+      return w.timestamp(v as Date | number | bigint);
+    case 'F':
+      return writeTableBody(w, v as FieldTable);
+    case 'A':
+      return writeArrayBody(w, v as FieldValue[]);
+    case 'V':
+      return;
   }
 }
 
 /** Sets `end` to the end of a u32-length-prefixed block; returns the previous end. */
 function openBlock(r: Reader, depth: number): number {
   if (depth >= MAX_DEPTH) throw malformed(`field table nested deeper than ${MAX_DEPTH} levels`);
-  const n = r.u32(), saved = r.end;
+  const n = r.u32(),
+    saved = r.end;
   if (r.pos + n > saved) throw truncated(r, n);
   r.end = r.pos + n;
   return saved;
@@ -165,11 +202,21 @@ function tagFields(o: object, types: object): void {
 /** Whether decoding `tag` to `v` loses the tag: inference would write `v` with another one. */
 function tagLost(tag: FieldType, v: FieldValue): boolean {
   switch (tag) {
-    case 'b': case 'B': case 's': case 'u': case 'i': case 'f': return true;
-    case 'l': return typeof v === 'number' && (v | 0) === v;
-    case 'd': return Number.isInteger(v);
-    case 'S': return typeof v !== 'string';
-    default: return false;
+    case 'b':
+    case 'B':
+    case 's':
+    case 'u':
+    case 'i':
+    case 'f':
+      return true;
+    case 'l':
+      return typeof v === 'number' && (v | 0) === v;
+    case 'd':
+      return Number.isInteger(v);
+    case 'S':
+      return typeof v !== 'string';
+    default:
+      return false;
   }
 }
 
@@ -225,7 +272,9 @@ function copyOf(b: Buffer): Buffer {
 function readValue(r: Reader, tag: FieldType, depth: number): FieldValue {
   switch (tag) {
     case 'S': {
-      const n = r.u32(), p = r.pos, b = r.buf;
+      const n = r.u32(),
+        p = r.pos,
+        b = r.buf;
       if (p + n > r.end) throw truncated(r, n);
       r.pos = p + n;
       let i = n <= 64 ? 0 : n; // short strings: check for ASCII here, cheaper than isUtf8
@@ -233,25 +282,44 @@ function readValue(r: Reader, tag: FieldType, depth: number): FieldValue {
       if (i === n || isUtf8(b.subarray(p, p + n))) return n === 0 ? '' : (b as FastBuffer).utf8Slice(p, p + n);
       return copyOf(b.subarray(p, p + n));
     }
-    case 'I': return r.i32();
-    case 't': return r.u8() !== 0;
-    case 'l': return r.i64safe();
-    case 'F': return readTable(r, depth + 1);
-    case 'A': return readArray(r, depth + 1);
+    case 'I':
+      return r.i32();
+    case 't':
+      return r.u8() !== 0;
+    case 'l':
+      return r.i64safe();
+    case 'F':
+      return readTable(r, depth + 1);
+    case 'A':
+      return readArray(r, depth + 1);
     case 'T': {
-      const hi = r.u32(), lo = r.u32(), s = hi * U32 + lo;
+      const hi = r.u32(),
+        lo = r.u32(),
+        s = hi * U32 + lo;
       if (s <= MAX_DATE_SECONDS) return new Date(s * 1000);
       return new Typed('T', hi < 0x200000 ? s : (BigInt(hi) << 32n) | BigInt(lo));
     }
-    case 'b': return r.i8();
-    case 'B': return r.u8();
-    case 's': return r.i16();
-    case 'u': return r.u16();
-    case 'i': return r.u32();
-    case 'f': return r.f32();
-    case 'd': return r.f64();
-    case 'D': { const scale = r.u8(); return new Decimal(scale, r.u32()); }
-    case 'x': return copyOf(r.longstr());
-    case 'V': return null;
+    case 'b':
+      return r.i8();
+    case 'B':
+      return r.u8();
+    case 's':
+      return r.i16();
+    case 'u':
+      return r.u16();
+    case 'i':
+      return r.u32();
+    case 'f':
+      return r.f32();
+    case 'd':
+      return r.f64();
+    case 'D': {
+      const scale = r.u8();
+      return new Decimal(scale, r.u32());
+    }
+    case 'x':
+      return copyOf(r.longstr());
+    case 'V':
+      return null;
   }
 }

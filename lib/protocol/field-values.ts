@@ -12,16 +12,27 @@ import { ArgumentError, FrameError } from '../errors.js';
 import type { Reader } from './primitives.js';
 
 /** A field-value type tag, as RabbitMQ reads and writes it. */
-export type FieldType =
-  't' | 'b' | 'B' | 's' | 'u' | 'I' | 'i' | 'l' | 'f' | 'd' | 'D' | 'S' | 'A' | 'T' | 'F' | 'V' | 'x';
+export type FieldType = 't' | 'b' | 'B' | 's' | 'u' | 'I' | 'i' | 'l' | 'f' | 'd' | 'D' | 'S' | 'A' | 'T' | 'F' | 'V' | 'x';
 
 /** A field value that can be carried in a field table or array. */
 export type FieldValue =
-  | boolean | number | bigint | string | Buffer | Uint8Array | Date | null
-  | Decimal | Typed | FieldTable | FieldValue[];
+  | boolean
+  | number
+  | bigint
+  | string
+  | Buffer
+  | Uint8Array
+  | Date
+  | null
+  | Decimal
+  | Typed
+  | FieldTable
+  | FieldValue[];
 
 /** An AMQP field table: string keys (at most 255 UTF-8 bytes) to field values. */
-export interface FieldTable { [key: string]: FieldValue }
+export interface FieldTable {
+  [key: string]: FieldValue;
+}
 
 /**
  * Key of the non-enumerable property in which a decoded table (array) remembers its wire tags, as
@@ -36,13 +47,20 @@ export class Decimal {
    * @param scale - Number of decimal digits, an integer 0..255.
    * @param value - The unscaled value, an integer 0..4294967295.
    */
-  constructor(readonly scale: number, readonly value: number) {
-    if (typeof scale !== 'number' || (scale & 0xff) !== scale) throw new ArgumentError(`decimal scale must be an integer 0..255, got ${String(scale)}`);
-    if (typeof value !== 'number' || value >>> 0 !== value) throw new ArgumentError(`decimal value must be an integer 0..4294967295, got ${String(value)}`);
+  constructor(
+    readonly scale: number,
+    readonly value: number,
+  ) {
+    if (typeof scale !== 'number' || (scale & 0xff) !== scale)
+      throw new ArgumentError(`decimal scale must be an integer 0..255, got ${String(scale)}`);
+    if (typeof value !== 'number' || value >>> 0 !== value)
+      throw new ArgumentError(`decimal value must be an integer 0..4294967295, got ${String(value)}`);
   }
 
   /** The decimal as a (possibly rounded) number. */
-  toNumber(): number { return this.value / 10 ** this.scale; }
+  toNumber(): number {
+    return this.value / 10 ** this.scale;
+  }
 }
 
 /** A field value with an explicit type tag, validated when created. */
@@ -51,7 +69,10 @@ export class Typed {
    * @param type - The tag to encode with.
    * @param value - A value the tag can carry (for `T` also uint64 seconds as number or bigint).
    */
-  constructor(readonly type: FieldType, readonly value: FieldValue) {
+  constructor(
+    readonly type: FieldType,
+    readonly value: FieldValue,
+  ) {
     if (!typedOk(type, value)) throw new ArgumentError(`cannot encode ${describe(value)} as field type '${String(type)}'`);
   }
 }
@@ -148,24 +169,42 @@ export function isPlainObject(v: object): boolean {
 /** @internal Whether `v` (as decoded, or edited since) can still be written with tag `tag`. */
 export function compatible(tag: unknown, v: unknown): boolean {
   switch (tag) {
-    case 't': return typeof v === 'boolean';
-    case 'b': return typeof v === 'number' && ((v << 24) >> 24) === v;
-    case 'B': return typeof v === 'number' && (v & 0xff) === v;
-    case 's': return typeof v === 'number' && ((v << 16) >> 16) === v;
-    case 'u': return typeof v === 'number' && (v & 0xffff) === v;
-    case 'I': return typeof v === 'number' && (v | 0) === v;
-    case 'i': return typeof v === 'number' && v >>> 0 === v;
-    case 'l': return typeof v === 'bigint' ? v >= INT64_MIN && v <= INT64_MAX : Number.isSafeInteger(v);
-    case 'f': return typeof v === 'number' && (Math.fround(v) === v || v !== v);
-    case 'd': return typeof v === 'number';
-    case 'D': return v instanceof Decimal;
-    case 'S': return typeof v === 'string' || v instanceof Uint8Array;
-    case 'x': return v instanceof Uint8Array;
-    case 'T': return v instanceof Date;
-    case 'F': return typeof v === 'object' && v !== null && !Array.isArray(v) && isPlainObject(v);
-    case 'A': return Array.isArray(v);
-    case 'V': return v === null || v === undefined;
-    default: return false;
+    case 't':
+      return typeof v === 'boolean';
+    case 'b':
+      return typeof v === 'number' && (v << 24) >> 24 === v;
+    case 'B':
+      return typeof v === 'number' && (v & 0xff) === v;
+    case 's':
+      return typeof v === 'number' && (v << 16) >> 16 === v;
+    case 'u':
+      return typeof v === 'number' && (v & 0xffff) === v;
+    case 'I':
+      return typeof v === 'number' && (v | 0) === v;
+    case 'i':
+      return typeof v === 'number' && v >>> 0 === v;
+    case 'l':
+      return typeof v === 'bigint' ? v >= INT64_MIN && v <= INT64_MAX : Number.isSafeInteger(v);
+    case 'f':
+      return typeof v === 'number' && (Math.fround(v) === v || Number.isNaN(v));
+    case 'd':
+      return typeof v === 'number';
+    case 'D':
+      return v instanceof Decimal;
+    case 'S':
+      return typeof v === 'string' || v instanceof Uint8Array;
+    case 'x':
+      return v instanceof Uint8Array;
+    case 'T':
+      return v instanceof Date;
+    case 'F':
+      return typeof v === 'object' && v !== null && !Array.isArray(v) && isPlainObject(v);
+    case 'A':
+      return Array.isArray(v);
+    case 'V':
+      return v === null || v === undefined;
+    default:
+      return false;
   }
 }
 
@@ -181,11 +220,16 @@ export function typedOk(tag: FieldType, v: unknown): boolean {
 /** @internal The tag `v` is encoded with when nothing is remembered, or undefined if it cannot be. */
 export function inferTag(v: unknown): FieldType | undefined {
   switch (typeof v) {
-    case 'string': return 'S';
-    case 'boolean': return 't';
-    case 'number': return (v | 0) === v ? 'I' : !Number.isInteger(v) ? 'd' : Number.isSafeInteger(v) ? 'l' : undefined;
-    case 'bigint': return 'l';
-    case 'undefined': return 'V';
+    case 'string':
+      return 'S';
+    case 'boolean':
+      return 't';
+    case 'number':
+      return (v | 0) === v ? 'I' : !Number.isInteger(v) ? 'd' : Number.isSafeInteger(v) ? 'l' : undefined;
+    case 'bigint':
+      return 'l';
+    case 'undefined':
+      return 'V';
     case 'object':
       if (v === null) return 'V';
       if (v instanceof Uint8Array) return 'x';
@@ -194,7 +238,8 @@ export function inferTag(v: unknown): FieldType | undefined {
       if (v instanceof Typed) return v.type;
       if (Array.isArray(v)) return 'A';
       return isPlainObject(v) ? 'F' : undefined;
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 

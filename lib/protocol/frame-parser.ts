@@ -21,15 +21,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 
 import { ArgumentError, FrameError } from '../errors.js';
-import {
-  FRAME_BODY,
-  FRAME_END,
-  FRAME_HEADER,
-  FRAME_HEADER_SIZE,
-  FRAME_HEARTBEAT,
-  FRAME_METHOD,
-  FRAME_OVERHEAD,
-} from './frame.js';
+import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEADER_SIZE, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_OVERHEAD } from './frame.js';
 
 /**
  * Receives each parsed frame.
@@ -95,7 +87,7 @@ function hex(bytes: Uint8Array, start: number, end: number): string {
 function badStart(bytes: Uint8Array, pos: number, avail: number): FrameError | undefined {
   const type = bytes[pos] ?? 0;
   if (type === ASCII_A) {
-    const n = avail < AMQP_MAGIC.length ? avail : AMQP_MAGIC.length;
+    const n = Math.min(avail, AMQP_MAGIC.length);
     let magic = true;
     for (let i = 1; i < n; i++) {
       if (bytes[pos + i] !== AMQP_MAGIC[i]) {
@@ -108,7 +100,7 @@ function badStart(bytes: Uint8Array, pos: number, avail: number): FrameError | u
       return protocolHeaderError(bytes, pos);
     }
   }
-  const shown = avail < PROTOCOL_HEADER_SIZE ? avail : PROTOCOL_HEADER_SIZE;
+  const shown = Math.min(avail, PROTOCOL_HEADER_SIZE);
   return frameError(
     `unknown frame type ${type} (0x${type.toString(16).padStart(2, '0')}) at a frame boundary; ` +
       `next bytes: ${hex(bytes, pos, pos + shown)}`,
@@ -122,8 +114,7 @@ function protocolHeaderError(bytes: Uint8Array, pos: number): FrameError {
   const c = bytes[pos + 7] ?? 0;
   // Pre-0-9-1 headers were 'AMQP' 1 1 major minor (e.g. 1 1 8 0 for AMQP 0-8);
   // 0-9-1 and 1.0 use 'AMQP' id major minor revision.
-  const version =
-    id === 1 && a === 1 ? `AMQP ${b}-${c}` : `AMQP ${a}-${b}-${c}${id === 0 ? '' : ` (protocol id ${id})`}`;
+  const version = id === 1 && a === 1 ? `AMQP ${b}-${c}` : `AMQP ${a}-${b}-${c}${id === 0 ? '' : ` (protocol id ${id})`}`;
   return frameError(
     `the server rejected our AMQP 0-9-1 protocol header and answered with its own: it speaks ${version} ` +
       `(bytes: ${hex(bytes, pos, pos + PROTOCOL_HEADER_SIZE)})`,
@@ -276,11 +267,7 @@ export class FrameParser {
     if (this.state !== IDLE) {
       const state = this.state;
       pos =
-        state === PARTIAL_HEADER
-          ? this.resumeHeader(chunk)
-          : state === PARTIAL_BODY
-            ? this.resumeBody(chunk)
-            : this.resumeStream(chunk);
+        state === PARTIAL_HEADER ? this.resumeHeader(chunk) : state === PARTIAL_BODY ? this.resumeBody(chunk) : this.resumeStream(chunk);
       if (pos >= len || this.epoch !== epoch) return;
     }
 
@@ -295,8 +282,7 @@ export class FrameParser {
         break; // a protocol header still missing its last byte
       }
       const channel = (chunk[pos + 1]! << 8) | chunk[pos + 2]!;
-      const size =
-        chunk[pos + 3]! * 0x1000000 + ((chunk[pos + 4]! << 16) | (chunk[pos + 5]! << 8) | chunk[pos + 6]!);
+      const size = chunk[pos + 3]! * 0x1000000 + ((chunk[pos + 4]! << 16) | (chunk[pos + 5]! << 8) | chunk[pos + 6]!);
       if (size > this.maxPayload || (type === FRAME_HEARTBEAT && (channel | size) !== 0)) {
         throw this.headerError(type, channel, size);
       }
@@ -367,7 +353,7 @@ export class FrameParser {
     const have = this.scratchLen;
     const first = scratch[0]!;
     const need = isFrameType(first) ? FRAME_HEADER_SIZE : PROTOCOL_HEADER_SIZE;
-    const take = need - have < len ? need - have : len;
+    const take = Math.min(need - have, len);
     chunk.copy(scratch, have, 0, take);
     this.scratchLen = have + take;
     if (!isFrameType(first)) {
@@ -442,9 +428,7 @@ export class FrameParser {
 
   private headerError(type: number, channel: number, size: number): FrameError {
     if (size > this.maxPayload) {
-      return frameError(
-        `frame of ${size + FRAME_OVERHEAD} bytes (type ${type}, channel ${channel}) exceeds frame_max ${this.max}`,
-      );
+      return frameError(`frame of ${size + FRAME_OVERHEAD} bytes (type ${type}, channel ${channel}) exceeds frame_max ${this.max}`);
     }
     return channel !== 0
       ? frameError(`heartbeat frame on channel ${channel}; heartbeats must use channel 0`)

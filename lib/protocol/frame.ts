@@ -38,11 +38,7 @@ export const FRAME_BODY = 3;
 export const FRAME_HEARTBEAT = 8;
 
 /** One of the four AMQP 0-9-1 frame types. */
-export type FrameType =
-  | typeof FRAME_METHOD
-  | typeof FRAME_HEADER
-  | typeof FRAME_BODY
-  | typeof FRAME_HEARTBEAT;
+export type FrameType = typeof FRAME_METHOD | typeof FRAME_HEADER | typeof FRAME_BODY | typeof FRAME_HEARTBEAT;
 
 /** The octet that terminates every frame. */
 export const FRAME_END = 0xce;
@@ -79,13 +75,7 @@ export const HEARTBEAT_FRAME: Buffer = Buffer.from([FRAME_HEARTBEAT, 0, 0, 0, 0,
  * @param size - Payload size in bytes (u32), excluding header and end octet.
  * @throws RangeError if a value does not fit its field or the header does not fit in `buf`.
  */
-export function writeFrameHeader(
-  buf: Buffer,
-  offset: number,
-  type: number,
-  channel: number,
-  size: number,
-): void {
+export function writeFrameHeader(buf: Buffer, offset: number, type: number, channel: number, size: number): void {
   buf.writeUInt8(type, offset);
   buf.writeUInt16BE(channel, offset + 1);
   buf.writeUInt32BE(size, offset + 3);

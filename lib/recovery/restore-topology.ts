@@ -14,7 +14,9 @@ import type { Topology, TopologyEntity } from './topology.js';
  * connection dies before the rest completes.
  */
 export async function restoreTopology(
-  ch: Channel, topology: Topology, onError: (entity: TopologyEntity, err: AMQPError) => void,
+  ch: Channel,
+  topology: Topology,
+  onError: (entity: TopologyEntity, err: AMQPError) => void,
   onRename: (oldName: string, newName: string) => void,
 ): Promise<void> {
   const attempt = async (entity: TopologyEntity, run: () => Promise<unknown>): Promise<void> => {
@@ -26,11 +28,18 @@ export async function restoreTopology(
     }
   };
   for (const e of [...topology.exchanges.values()]) {
-    await attempt(e, () => ch.exchangeDeclare(e.name, e.type, { durable: e.durable, autoDelete: e.autoDelete, internal: e.internal, arguments: e.arguments }));
+    await attempt(e, () =>
+      ch.exchangeDeclare(e.name, e.type, { durable: e.durable, autoDelete: e.autoDelete, internal: e.internal, arguments: e.arguments }),
+    );
   }
   for (const q of [...topology.queues.values()]) {
     await attempt(q, async () => {
-      const r = await ch.queueDeclare(q.serverNamed ? '' : q.name, { durable: q.durable, exclusive: q.exclusive, autoDelete: q.autoDelete, arguments: q.arguments });
+      const r = await ch.queueDeclare(q.serverNamed ? '' : q.name, {
+        durable: q.durable,
+        exclusive: q.exclusive,
+        autoDelete: q.autoDelete,
+        arguments: q.arguments,
+      });
       if (q.serverNamed && r.queue !== q.name) {
         topology.rename(q.name, r.queue);
         onRename(q.name, r.queue);
@@ -38,8 +47,10 @@ export async function restoreTopology(
     });
   }
   for (const b of [...topology.bindings.values()]) {
-    await attempt(b, () => (b.kind === 'queue-binding'
-      ? ch.queueBind(b.destination, { exchange: b.source, routingKey: b.routingKey, arguments: b.arguments })
-      : ch.exchangeBind(b.destination, b.source, { routingKey: b.routingKey, arguments: b.arguments })));
+    await attempt(b, () =>
+      b.kind === 'queue-binding'
+        ? ch.queueBind(b.destination, { exchange: b.source, routingKey: b.routingKey, arguments: b.arguments })
+        : ch.exchangeBind(b.destination, b.source, { routingKey: b.routingKey, arguments: b.arguments }),
+    );
   }
 }

@@ -64,7 +64,9 @@ export class SocketReader {
   };
 
   /** @internal */
-  attach(socket: net.Socket): void { this.socket = socket; }
+  attach(socket: net.Socket): void {
+    this.socket = socket;
+  }
 
   /** Starts reading again after `sink` returned false. */
   resume(): void {
@@ -150,7 +152,10 @@ export function openSocket(opts: SocketOptions): Promise<OpenedSocket> {
     }
     sock.once('error', onError);
     sock.once(readyEvent, onReady);
-    if (opts.signal?.aborted) { onAbort(); return; }
+    if (opts.signal?.aborted) {
+      onAbort();
+      return;
+    }
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.connectTimeout > 0 && opts.connectTimeout !== Infinity) {
       timer = setTimeout(() => {

@@ -106,8 +106,10 @@ export class Transport {
     if (reader) {
       reader.sink = (chunk) => this.onData(chunk);
       reader.plan = () => this.planRead();
-    }
-    else socket.on('data', (chunk: Buffer) => { this.onData(chunk); });
+    } else
+      socket.on('data', (chunk: Buffer) => {
+        this.onData(chunk);
+      });
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err: Error) => {
       this.fail(new ConnectionLost(`socket error: ${err.message}`, { cause: err }));
@@ -118,13 +120,19 @@ export class Transport {
   }
 
   /** True once the transport has failed or been closed. */
-  get isDead(): boolean { return this.dead !== null || this.closedCleanly; }
+  get isDead(): boolean {
+    return this.dead !== null || this.closedCleanly;
+  }
 
   /** The error the transport died of, if any. */
-  get error(): AMQPError | null { return this.dead; }
+  get error(): AMQPError | null {
+    return this.dead;
+  }
 
   /** Sets the negotiated frame_max for inbound frames. */
-  setFrameMax(frameMax: number): void { this.parser.frameMax = frameMax; }
+  setFrameMax(frameMax: number): void {
+    this.parser.frameMax = frameMax;
+  }
 
   /** Makes room for at least `n` more bytes in `out` without copying already-flushed bytes. */
   reserve(n: number): void {
@@ -148,7 +156,9 @@ export class Transport {
   }
 
   /** Discards bytes encoded into `out` since `pos` (an encode that failed half-way). */
-  rewind(pos: number): void { this.out.pos = pos; }
+  rewind(pos: number): void {
+    this.out.pos = pos;
+  }
 
   /** Schedules a flush of everything encoded into `out` so far. */
   commit(): void {
@@ -204,7 +214,12 @@ export class Transport {
     let ok = true;
     const parts = this.parts;
     const retired = this.retired;
-    const recycle = retired.length === 0 ? undefined : (): void => { this.recycle(retired); };
+    const recycle =
+      retired.length === 0
+        ? undefined
+        : (): void => {
+            this.recycle(retired);
+          };
     if (recycle) this.retired = [];
     if (parts.length === 0) {
       if (tail) ok = this.socket.write(tail, recycle);
@@ -320,7 +335,9 @@ export class Transport {
         lastChunks = this.chunksRead;
         lastReadAt = now;
       } else if (now - lastReadAt >= 2 * intervalMs) {
-        this.fail(new HeartbeatTimeout(`no data from the server for ${now - lastReadAt} ms (heartbeat ${intervalMs} ms): connection is dead`));
+        this.fail(
+          new HeartbeatTimeout(`no data from the server for ${now - lastReadAt} ms (heartbeat ${intervalMs} ms): connection is dead`),
+        );
         return;
       }
       if (now - this.lastWriteAt >= intervalMs / 2 && !this.scheduled) {

@@ -54,7 +54,9 @@ export function arm(opts: CallOptions | undefined, what: string, onExpire: (err:
     disarm();
     onExpire(timeoutError(what, opts, aborted));
   };
-  function onAbort(): void { fire(true); }
+  function onAbort(): void {
+    fire(true);
+  }
   if (signal?.aborted) {
     fire(true);
     return disarm;
@@ -93,6 +95,9 @@ export interface Deferred<T> {
 export function deferred<T>(): Deferred<T> {
   let resolve!: (value: T) => void;
   let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   return { promise, resolve, reject };
 }

@@ -10,8 +10,14 @@ function track(t: ConfirmTracker, n: number): State[] {
   const states: State[] = [];
   for (let i = 0; i < n; i++) {
     states.push('pending');
-    t.register(Buffer.from(String(i + 1)), {}, '', 'q', false, false, true)
-      .then(() => { states[i] = 'acked'; }, (e: unknown) => { states[i] = e instanceof PublishNacked ? 'nacked' : 'pending'; });
+    t.register(Buffer.from(String(i + 1)), {}, '', 'q', false, false, true).then(
+      () => {
+        states[i] = 'acked';
+      },
+      (e: unknown) => {
+        states[i] = e instanceof PublishNacked ? 'nacked' : 'pending';
+      },
+    );
   }
   return states;
 }
@@ -88,7 +94,14 @@ describe('ConfirmTracker', () => {
     t.ack(1, false);
     const idle = t.waitForAll();
     let done = false;
-    void idle.then(() => { done = true; }, () => { done = true; });
+    void idle.then(
+      () => {
+        done = true;
+      },
+      () => {
+        done = true;
+      },
+    );
     await flush();
     expect(done).toBe(false);
     const boom = new Error('gone');

@@ -51,14 +51,25 @@ function contentStream(channel: number, body: Buffer, frameMax = FRAME_MAX, tag 
   const w = new Writer(64);
   encodeMethod(w, 'basic.deliver', deliverArgs(tag));
   const parts = [encodeFrame(FRAME_METHOD, channel, w.result()), encodeFrame(FRAME_HEADER, channel, headerPayload(body.length))];
-  for (let off = 0; off < body.length; off += frameMax - 8) parts.push(encodeFrame(FRAME_BODY, channel, body.subarray(off, off + frameMax - 8)));
+  for (let off = 0; off < body.length; off += frameMax - 8)
+    parts.push(encodeFrame(FRAME_BODY, channel, body.subarray(off, off + frameMax - 8)));
   return Buffer.concat(parts);
 }
 
-interface Done { method: Method; props: BasicProperties; body: Buffer }
+interface Done {
+  method: Method;
+  props: BasicProperties;
+  body: Buffer;
+}
 
 /** A FrameParser in streaming mode wired to a ContentAssembler, as connection + channel do it. */
-function pipeline(): { parser: FrameParser; assembler: ContentAssembler; done: Done[]; wholeBodyFrames: () => number; pieces: () => number } {
+function pipeline(): {
+  parser: FrameParser;
+  assembler: ContentAssembler;
+  done: Done[];
+  wholeBodyFrames: () => number;
+  pieces: () => number;
+} {
   const done: Done[] = [];
   let whole = 0;
   let pieces = 0;
@@ -115,13 +126,22 @@ describe('ContentAssembler: body pieces', () => {
   });
 
   it('reassembles byte-exact for many chunkings mixing whole frames and pieces, message after message', () => {
-    const bodies = [pattern(MiB), pattern(3 * FRAME_MAX + 17), pattern(FRAME_MAX - 8), pattern(5), Buffer.alloc(0), pattern(2 * (FRAME_MAX - 8))];
+    const bodies = [
+      pattern(MiB),
+      pattern(3 * FRAME_MAX + 17),
+      pattern(FRAME_MAX - 8),
+      pattern(5),
+      Buffer.alloc(0),
+      pattern(2 * (FRAME_MAX - 8)),
+    ];
     const stream = Buffer.concat(bodies.map((b, i) => contentStream(1, b, FRAME_MAX, i + 1)));
     for (const sizes of [[65536], [65537], [MiB], [1, 7, 131072, 3, 200000], [131071], [131073, 5], [4 * MiB]]) {
       const { parser, done, pieces } = pipeline();
       pushChunks(parser, stream, sizes);
       expect(done.map((d) => d.body.length)).toEqual(bodies.map((b) => b.length));
-      done.forEach((d, i) => expect(d.body.equals(bodies[i]!)).toBe(true));
+      done.forEach((d, i) => {
+        expect(d.body.equals(bodies[i]!)).toBe(true);
+      });
       if (sizes[0]! < MiB) expect(pieces()).toBeGreaterThan(0);
     }
   });
@@ -166,7 +186,14 @@ describe('ContentAssembler: body pieces', () => {
 
   it('body piece without a content header -> UnexpectedFrame 505', () => {
     const a = new ContentAssembler(3, () => undefined);
-    const e1 = (() => { try { a.bodyPiece(Buffer.from([1]), false); } catch (e) { return e; } return undefined; })();
+    const e1 = (() => {
+      try {
+        a.bodyPiece(Buffer.from([1]), false);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
     expect(e1).toBeInstanceOf(UnexpectedFrame);
     expect(e1).toMatchObject({ replyCode: 505, channelId: 3 });
     a.start(deliverMethod());
@@ -179,7 +206,11 @@ describe('ContentAssembler: body pieces', () => {
     a.header(headerPayload(4));
     a.bodyPiece(Buffer.from([1, 2, 3]), false);
     let err: unknown;
-    try { a.bodyPiece(Buffer.from([4, 5]), false); } catch (e) { err = e; }
+    try {
+      a.bodyPiece(Buffer.from([4, 5]), false);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(UnexpectedFrame);
     expect(err).toMatchObject({ replyCode: 505 });
     expect((err as Error).message).toMatch(/exceeds its announced size of 4 bytes/);
@@ -208,7 +239,9 @@ describe('large deliveries through a connection', () => {
   it('a 1 MiB body in 128 KiB frames arriving in 64 KiB socket chunks is delivered byte-exact', async () => {
     const { broker, ch } = await setup({ frameMax: FRAME_MAX });
     const got: Message[] = [];
-    await consume(ch, broker, (m) => { got.push(m); });
+    await consume(ch, broker, (m) => {
+      got.push(m);
+    });
     const body = pattern(MiB);
     const small = pattern(100);
     const spy = jest.spyOn(ContentAssembler.prototype, 'bodyPiece');
@@ -234,7 +267,10 @@ describe('large deliveries through a connection', () => {
   });
 
   it('a split body frame on channel 0 or an unknown channel closes the connection (505 / 504)', async () => {
-    for (const [channel, code] of [[0, 505], [9, 504]] as const) {
+    for (const [channel, code] of [
+      [0, 505],
+      [9, 504],
+    ] as const) {
       const { broker } = await setup({ frameMax: FRAME_MAX });
       broker.sendChunks(encodeFrame(FRAME_BODY, channel, pattern(1000)), 100);
       await expect(broker.expect('connection.close', 0)).resolves.toMatchObject({ args: { replyCode: code } });

@@ -60,7 +60,12 @@ async function setup(): Promise<{ broker: FakeBroker; ch: Channel }> {
   return { broker, ch };
 }
 
-async function consume(ch: Channel, broker: FakeBroker, lendBodies: boolean, callback: (m: Message) => void | Promise<void>): Promise<void> {
+async function consume(
+  ch: Channel,
+  broker: FakeBroker,
+  lendBodies: boolean,
+  callback: (m: Message) => void | Promise<void>,
+): Promise<void> {
   const c = ch.basicConsume('q', { consumerTag: 'ct', lendBodies, callback });
   await broker.expect('basic.consume', 1);
   broker.send(1, 'basic.consume-ok', { consumerTag: 'ct' });
@@ -100,7 +105,9 @@ describe('lendBodies', () => {
     const errors: unknown[] = [];
     ch.on('callbackError', (err) => errors.push(err));
     let release!: () => void;
-    const held = new Promise<void>((r) => { release = r; });
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
     await consume(ch, broker, true, async (m) => {
       const i = seen.length;
       const b = m.body as Buffer;
@@ -135,7 +142,9 @@ describe('lendBodies', () => {
     const textBytes = Buffer.from(text); // encoded before the spy starts counting
     const [bin] = bodies(1, 200 * KiB);
     const got: Array<string | Buffer> = [];
-    await consume(ch, broker, true, (m) => { got.push(m.body as string | Buffer); });
+    await consume(ch, broker, true, (m) => {
+      got.push(m.body as string | Buffer);
+    });
     const slow = jest.spyOn(Buffer, 'allocUnsafeSlow');
     try {
       broker.sendContent(1, 'basic.deliver', deliver(1), { contentEncoding: 'utf-8' }, textBytes);
@@ -156,7 +165,9 @@ describe('lendBodies', () => {
     const sent = bodies(4, 200 * KiB);
     const seen: Array<{ store: ArrayBufferLike; intact: boolean }> = [];
     const c = ch.basicConsume('q', {
-      consumerTag: 'ct', lendBodies: true, concurrency: 1,
+      consumerTag: 'ct',
+      lendBodies: true,
+      concurrency: 1,
       callback: async (m) => {
         const i = seen.length;
         const b = m.body as Buffer;
@@ -183,7 +194,9 @@ describe('lendBodies', () => {
     const { broker, ch } = await setup();
     const sent = bodies(3, 300 * KiB);
     const got: Buffer[] = [];
-    await consume(ch, broker, false, (m) => { got.push(m.body as Buffer); });
+    await consume(ch, broker, false, (m) => {
+      got.push(m.body as Buffer);
+    });
     for (let i = 0; i < 3; i++) {
       broker.sendContent(1, 'basic.deliver', deliver(i + 1), {}, sent[i] as Buffer);
       await until(() => got.length === i + 1);

@@ -22,7 +22,12 @@ async function confirmMode(ch: Channel, broker: FakeBroker, maxUnconfirmed = 0):
   await select;
 }
 
-async function consume(ch: Channel, broker: FakeBroker, callback: (m: Message) => void | Promise<void>, onCancel?: (e: unknown) => void): Promise<void> {
+async function consume(
+  ch: Channel,
+  broker: FakeBroker,
+  callback: (m: Message) => void | Promise<void>,
+  onCancel?: (e: unknown) => void,
+): Promise<void> {
   const c = ch.basicConsume('q', { consumerTag: 'ct', callback, ...(onCancel ? { onCancel } : {}) });
   await broker.expect('basic.consume', 1);
   broker.send(1, 'basic.consume-ok', { consumerTag: 'ct' });
@@ -38,7 +43,12 @@ function pattern(n: number): Buffer {
 const deliverArgs = (deliveryTag: number) => ({ consumerTag: 'ct', deliveryTag, redelivered: false, exchange: 'ex', routingKey: 'rk' });
 const tick = (ms = 10): Promise<void> => new Promise((r) => setTimeout(r, ms));
 async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then((v) => { throw new Error(`expected a rejection, got ${String(v)}`); }, (e: unknown) => e);
+  return p.then(
+    (v) => {
+      throw new Error(`expected a rejection, got ${String(v)}`);
+    },
+    (e: unknown) => e,
+  );
 }
 
 describe('outbound content framing', () => {
@@ -81,9 +91,20 @@ describe('outbound content framing', () => {
   it('all 14 basic properties arrive', async () => {
     const { broker, ch } = await setup();
     const props: BasicProperties = {
-      contentType: 'application/json', contentEncoding: 'gzip', applicationHeaders: { a: 1, b: 'two', c: true, d: { e: [1, 'x'] } },
-      deliveryMode: 2, priority: 7, correlationId: 'corr-1', replyTo: 'amq.rabbitmq.reply-to', expiration: '60000',
-      messageId: 'msg-1', timestamp: new Date('2024-05-06T07:08:09Z'), type: 'order.created', userId: 'guest', appId: 'tests', clusterId: 'c1',
+      contentType: 'application/json',
+      contentEncoding: 'gzip',
+      applicationHeaders: { a: 1, b: 'two', c: true, d: { e: [1, 'x'] } },
+      deliveryMode: 2,
+      priority: 7,
+      correlationId: 'corr-1',
+      replyTo: 'amq.rabbitmq.reply-to',
+      expiration: '60000',
+      messageId: 'msg-1',
+      timestamp: new Date('2024-05-06T07:08:09Z'),
+      type: 'order.created',
+      userId: 'guest',
+      appId: 'tests',
+      clusterId: 'c1',
     };
     await ch.basicPublish(new Message(Buffer.from('{}'), props));
     const m = await broker.expectContent(1);
@@ -110,7 +131,9 @@ describe('publisher confirms', () => {
     const { broker, ch } = await setup();
     await confirmMode(ch, broker);
     let done = false;
-    const p = ch.basicPublish(new Message('x')).then(() => { done = true; });
+    const p = ch.basicPublish(new Message('x')).then(() => {
+      done = true;
+    });
     await broker.expectContent(1);
     await tick(20);
     expect(done).toBe(false);
@@ -122,7 +145,11 @@ describe('publisher confirms', () => {
     const { broker, ch } = await setup();
     await confirmMode(ch, broker);
     const settled: number[] = [];
-    const ps = [1, 2, 3, 4].map((i) => ch.basicPublish(new Message(String(i))).then(() => { settled.push(i); }));
+    const ps = [1, 2, 3, 4].map((i) =>
+      ch.basicPublish(new Message(String(i))).then(() => {
+        settled.push(i);
+      }),
+    );
     for (let i = 0; i < 4; i++) await broker.expectContent(1);
     broker.send(1, 'basic.ack', { deliveryTag: 3, multiple: true });
     await Promise.all(ps.slice(0, 3));
@@ -146,7 +173,9 @@ describe('publisher confirms', () => {
     const { broker, ch } = await setup();
     await confirmMode(ch, broker);
     const unhandled: unknown[] = [];
-    const onUnhandled = (e: unknown): void => { unhandled.push(e); };
+    const onUnhandled = (e: unknown): void => {
+      unhandled.push(e);
+    };
     process.on('unhandledRejection', onUnhandled);
     try {
       void ch.basicPublish(new Message('nacked, never awaited'));
@@ -168,11 +197,19 @@ describe('publisher confirms', () => {
     await confirmMode(ch, broker);
     const returned = jest.fn<(m: Message) => void>();
     ch.on('return', returned);
-    const p = rejection(ch.basicPublish(new Message('lost', { messageId: 'm1' }), { exchange: 'ex', routingKey: 'nowhere', mandatory: true }));
+    const p = rejection(
+      ch.basicPublish(new Message('lost', { messageId: 'm1' }), { exchange: 'ex', routingKey: 'nowhere', mandatory: true }),
+    );
     const ok = ch.basicPublish(new Message('fine'), { exchange: 'ex', routingKey: 'somewhere', mandatory: true });
     await broker.expectContent(1);
     await broker.expectContent(1);
-    broker.sendContent(1, 'basic.return', { replyCode: 312, replyText: 'NO_ROUTE', exchange: 'ex', routingKey: 'nowhere' }, { messageId: 'm1', contentEncoding: 'utf-8' }, 'lost');
+    broker.sendContent(
+      1,
+      'basic.return',
+      { replyCode: 312, replyText: 'NO_ROUTE', exchange: 'ex', routingKey: 'nowhere' },
+      { messageId: 'm1', contentEncoding: 'utf-8' },
+      'lost',
+    );
     broker.send(1, 'basic.ack', { deliveryTag: 2, multiple: true });
     const err = await p;
     expect(err).toBeInstanceOf(NoRoute);
@@ -193,7 +230,9 @@ describe('publisher confirms', () => {
     await expect(ch.waitForConfirms()).resolves.toBeUndefined();
     const ps = [ch.basicPublish(new Message('a')), ch.basicPublish(new Message('b'))];
     let done = false;
-    const all = ch.waitForConfirms().then(() => { done = true; });
+    const all = ch.waitForConfirms().then(() => {
+      done = true;
+    });
     await broker.expectContent(1);
     await broker.expectContent(1);
     broker.send(1, 'basic.ack', { deliveryTag: 1, multiple: false });
@@ -252,8 +291,16 @@ describe('inbound deliveries', () => {
   it('a delivery split into 1-byte chunks still assembles', async () => {
     const { broker, ch } = await setup();
     const got: Message[] = [];
-    await consume(ch, broker, (m) => { got.push(m); });
-    const bytes = broker.encodeContent(1, 'basic.deliver', deliverArgs(1), { contentType: 'text/plain', contentEncoding: 'utf-8', priority: 3 }, 'chunked délivery');
+    await consume(ch, broker, (m) => {
+      got.push(m);
+    });
+    const bytes = broker.encodeContent(
+      1,
+      'basic.deliver',
+      deliverArgs(1),
+      { contentType: 'text/plain', contentEncoding: 'utf-8', priority: 3 },
+      'chunked délivery',
+    );
     broker.sendChunks(bytes, 1);
     for (let i = 0; i < 100 && got.length === 0; i++) await tick();
     expect(got).toHaveLength(1);
@@ -265,7 +312,9 @@ describe('inbound deliveries', () => {
   it('a body spanning several frames (and odd socket chunks) reassembles exactly', async () => {
     const { broker, ch } = await setup({ frameMax: 8192 });
     const got: Message[] = [];
-    await consume(ch, broker, (m) => { got.push(m); });
+    await consume(ch, broker, (m) => {
+      got.push(m);
+    });
     const body = pattern(50000);
     broker.sendContent(1, 'basic.deliver', deliverArgs(1), {}, body);
     broker.sendChunks(broker.encodeContent(1, 'basic.deliver', deliverArgs(2), {}, body), [3, 5000, 8191, 1, 9000, 7]);
@@ -274,7 +323,7 @@ describe('inbound deliveries', () => {
     expect(got.map((m) => m.deliveryTag)).toEqual([1, 2, 3]);
     expect(Buffer.isBuffer(got[0]?.body) && got[0].body.equals(body)).toBe(true);
     expect(Buffer.isBuffer(got[1]?.body) && got[1].body.equals(body)).toBe(true);
-    expect((got[2]?.body as Buffer).length).toBe(0);
+    expect((got[2]!.body as Buffer).length).toBe(0);
     got[1]?.ack();
     expect((await broker.expect('basic.ack', 1)).args).toMatchObject({ deliveryTag: 2, multiple: false });
   });
@@ -301,9 +350,14 @@ describe('inbound deliveries', () => {
     await consume(ch, broker, async (m) => {
       seen.push(m.deliveryTag);
       if (m.deliveryTag === 1) throw new Error('sync-ish boom');
-      if (m.deliveryTag === 2) { await tick(1); throw new Error('async boom'); }
+      if (m.deliveryTag === 2) {
+        await tick(1);
+        throw new Error('async boom');
+      }
     });
-    const syncThrower = jest.fn(() => { throw new Error('plain throw'); });
+    const syncThrower = jest.fn(() => {
+      throw new Error('plain throw');
+    });
     await Promise.all([
       ch.basicConsume('q2', { consumerTag: 'ct2', callback: syncThrower }),
       broker.expect('basic.consume', 1).then(() => broker.send(1, 'basic.consume-ok', { consumerTag: 'ct2' })),
@@ -315,7 +369,11 @@ describe('inbound deliveries', () => {
     await tick(20);
     expect(seen).toEqual([1, 2, 3, 5]);
     expect(errors.map(([e, tag]) => [(e as Error).message, tag])).toEqual(
-      expect.arrayContaining([['sync-ish boom', 1], ['async boom', 2], ['plain throw', 4]]),
+      expect.arrayContaining([
+        ['sync-ish boom', 1],
+        ['async boom', 2],
+        ['plain throw', 4],
+      ]),
     );
     expect(errors).toHaveLength(3);
     expect(syncThrower).toHaveBeenCalledTimes(1);

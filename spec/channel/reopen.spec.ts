@@ -2,7 +2,7 @@ import { describe, it, expect, jest } from '@jest/globals';
 
 import type { Channel } from '../../lib/channel/channel.js';
 import type { Connection } from '../../lib/connection/connection.js';
-import { AMQPError, NotFound, PreconditionFailed, StaleDelivery } from '../../lib/errors.js';
+import { type AMQPError, NotFound, PreconditionFailed, StaleDelivery } from '../../lib/errors.js';
 import { Message } from '../../lib/message.js';
 import type { MethodInit, MethodName } from '../../lib/protocol/generated/methods.js';
 import { connectFake, installGuards, type FakeBroker } from '../support/fake-broker.js';
@@ -32,9 +32,19 @@ async function setup(): Promise<Setup> {
   await Promise.all([ch.confirmSelect(), serve(broker, 'confirm.select', 'confirm.select-ok', {})]);
   const got: Message[] = [];
   const cancels = { c1: jest.fn<(err: AMQPError) => void>(), c2: jest.fn<(err: AMQPError) => void>() };
-  for (const [tag, queue] of [['c1', 'q1'], ['c2', 'q2']] as const) {
+  for (const [tag, queue] of [
+    ['c1', 'q1'],
+    ['c2', 'q2'],
+  ] as const) {
     await Promise.all([
-      ch.basicConsume(queue, { consumerTag: tag, callback: (m) => { got.push(m); }, onCancel: cancels[tag], arguments: { 'x-priority': 3 } }),
+      ch.basicConsume(queue, {
+        consumerTag: tag,
+        callback: (m) => {
+          got.push(m);
+        },
+        onCancel: cancels[tag],
+        arguments: { 'x-priority': 3 },
+      }),
       serve(broker, 'basic.consume', 'basic.consume-ok', { consumerTag: tag }),
     ]);
   }
@@ -58,7 +68,13 @@ async function expectRestore(broker: FakeBroker, tags: string[]): Promise<void> 
 }
 
 function deliver(broker: FakeBroker, tag: string, deliveryTag: number, body: string): void {
-  broker.sendContent(1, 'basic.deliver', { consumerTag: tag, deliveryTag, redelivered: false, exchange: '', routingKey: 'q' }, {}, Buffer.from(body));
+  broker.sendContent(
+    1,
+    'basic.deliver',
+    { consumerTag: tag, deliveryTag, redelivered: false, exchange: '', routingKey: 'q' },
+    {},
+    Buffer.from(body),
+  );
 }
 
 const tick = (ms = 10): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -69,15 +85,28 @@ describe('server channel.close', () => {
     const events: string[] = [];
     ch.on('channelError', (e) => events.push(`channelError:${e.replyCode}`));
     ch.on('reopen', () => events.push('reopen'));
-    const failing = ch.queueDeclare('missing', { passive: true }).then(() => null, (e: unknown) => e);
+    const failing = ch.queueDeclare('missing', { passive: true }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     const queuedBefore = ch.queueDeclare('next');
     await broker.expect('queue.declare', 1);
-    broker.send(1, 'channel.close', { replyCode: 404, replyText: "NOT_FOUND - no queue 'missing' in vhost '/'", classId: 50, methodId: 10 });
+    broker.send(1, 'channel.close', {
+      replyCode: 404,
+      replyText: "NOT_FOUND - no queue 'missing' in vhost '/'",
+      classId: 50,
+      methodId: 10,
+    });
 
     const err = await failing;
     expect(err).toBeInstanceOf(NotFound);
     expect(err).toMatchObject({
-      replyCode: 404, replyText: "NOT_FOUND - no queue 'missing' in vhost '/'", classId: 50, methodId: 10, methodName: 'queue.declare', channelId: 1,
+      replyCode: 404,
+      replyText: "NOT_FOUND - no queue 'missing' in vhost '/'",
+      classId: 50,
+      methodId: 10,
+      methodName: 'queue.declare',
+      channelId: 1,
     });
     expect(ch.isOpen).toBe(true);
     const queuedDuring = ch.queuePurge('next');
@@ -100,12 +129,26 @@ describe('server channel.close', () => {
 
   it('pending confirms reject with the typed error; publishing resumes with tags from 1', async () => {
     const { broker, ch } = await setup();
-    const p1 = ch.basicPublish(new Message('a'), { exchange: 'nope' }).then(() => null, (e: unknown) => e);
-    const p2 = ch.basicPublish(new Message('b'), { exchange: 'nope' }).then(() => null, (e: unknown) => e);
-    const all = ch.waitForConfirms().then(() => null, (e: unknown) => e);
+    const p1 = ch.basicPublish(new Message('a'), { exchange: 'nope' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const p2 = ch.basicPublish(new Message('b'), { exchange: 'nope' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const all = ch.waitForConfirms().then(
+      () => null,
+      (e: unknown) => e,
+    );
     await broker.expectContent(1);
     await broker.expectContent(1);
-    broker.send(1, 'channel.close', { replyCode: 404, replyText: "NOT_FOUND - no exchange 'nope' in vhost '/'", classId: 60, methodId: 40 });
+    broker.send(1, 'channel.close', {
+      replyCode: 404,
+      replyText: "NOT_FOUND - no exchange 'nope' in vhost '/'",
+      classId: 60,
+      methodId: 40,
+    });
     for (const e of await Promise.all([p1, p2, all])) {
       expect(e).toBeInstanceOf(NotFound);
       expect(e).toMatchObject({ replyCode: 404, methodName: 'basic.publish', channelId: 1 });
@@ -125,7 +168,12 @@ describe('server channel.close', () => {
     await tick();
     expect(got).toHaveLength(2);
     const [old, old2] = got as [Message, Message];
-    broker.send(1, 'channel.close', { replyCode: 406, replyText: 'PRECONDITION_FAILED - unknown delivery tag 9', classId: 60, methodId: 80 });
+    broker.send(1, 'channel.close', {
+      replyCode: 406,
+      replyText: 'PRECONDITION_FAILED - unknown delivery tag 9',
+      classId: 60,
+      methodId: 80,
+    });
     const errs: AMQPError[] = [];
     ch.on('channelError', (e) => errs.push(e));
     await broker.expect('channel.close-ok', 1);
@@ -144,7 +192,10 @@ describe('server channel.close', () => {
   it('a consumer whose restore fails (404) gets onCancel; the reopen continues without it', async () => {
     const { broker, ch, got, cancels } = await setup();
     const reopened = new Promise<void>((r) => ch.once('reopen', () => r()));
-    const failing = ch.queueDeclare('x', { passive: true }).then(() => null, (e: unknown) => e);
+    const failing = ch.queueDeclare('x', { passive: true }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     const queued = ch.queueDelete('after');
     await broker.expect('queue.declare', 1);
     broker.send(1, 'channel.close', { replyCode: 404, replyText: 'NOT_FOUND - no queue x', classId: 50, methodId: 10 });
@@ -173,7 +224,10 @@ describe('server channel.close', () => {
 
   it('a channel.close while the client is closing the channel finishes the close', async () => {
     const { broker, ch } = await setup();
-    const closing = ch.close().then(() => null, (e: unknown) => e);
+    const closing = ch.close().then(
+      () => null,
+      (e: unknown) => e,
+    );
     await broker.expect('channel.close', 1);
     broker.send(1, 'channel.close', { replyCode: 406, replyText: 'PRECONDITION_FAILED', classId: 60, methodId: 80 });
     await broker.expect('channel.close-ok', 1);

@@ -15,7 +15,12 @@ async function setup(): Promise<{ broker: FakeBroker; conn: Connection; ch: Chan
 }
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then((v) => { throw new Error(`expected a rejection, got ${String(v)}`); }, (e: unknown) => e);
+  return p.then(
+    (v) => {
+      throw new Error(`expected a rejection, got ${String(v)}`);
+    },
+    (e: unknown) => e,
+  );
 }
 
 const declareOk = (queue: string, messageCount = 0, consumerCount = 0) => ({ queue, messageCount, consumerCount });
@@ -28,7 +33,13 @@ describe('one call in flight per channel', () => {
     const c = ch.queueDeclare('c');
     const d = ch.queuePurge('c');
     const order: string[] = [];
-    for (const [p, tag] of [[a, 'a'], [b, 'b'], [c, 'c'], [d, 'd']] as const) void p.then(() => order.push(tag));
+    for (const [p, tag] of [
+      [a, 'a'],
+      [b, 'b'],
+      [c, 'c'],
+      [d, 'd'],
+    ] as const)
+      void p.then(() => order.push(tag));
 
     expect((await broker.expect('queue.declare', 1)).args.queue).toBe('a');
     await broker.expectNothing(30);
@@ -69,7 +80,13 @@ describe('one call in flight per channel', () => {
     await expect(empty).resolves.toBeNull();
     const full = ch.basicGet('q', { noAck: true });
     expect((await broker.expect('basic.get', 1)).args).toMatchObject({ queue: 'q', noAck: true });
-    broker.sendContent(1, 'basic.get-ok', { deliveryTag: 5, redelivered: true, exchange: 'x', routingKey: 'rk', messageCount: 9 }, { contentType: 'text/plain' }, Buffer.from('payload'));
+    broker.sendContent(
+      1,
+      'basic.get-ok',
+      { deliveryTag: 5, redelivered: true, exchange: 'x', routingKey: 'rk', messageCount: 9 },
+      { contentType: 'text/plain' },
+      Buffer.from('payload'),
+    );
     const msg = await full;
     expect(msg?.deliveryInfo).toMatchObject({ deliveryTag: 5, redelivered: true, exchange: 'x', routingKey: 'rk', messageCount: 9 });
     expect(Buffer.from(msg?.body as Buffer).toString()).toBe('payload');
@@ -181,8 +198,20 @@ describe('invalid arguments are refused locally', () => {
     ['a non-integer prefetch size', (ch) => ch.basicQos({ prefetchSize: 1.5 }), 'basic.qos'],
     ['a function in queue arguments', (ch) => ch.queueDeclare('q', { arguments: { 'x-fn': (() => 1) as never } }), 'queue.declare'],
     ['a symbol in binding arguments', (ch) => ch.queueBind('q', { exchange: 'x', arguments: { s: Symbol('s') as never } }), 'queue.bind'],
-    ['a circular table', (ch) => { const t: Record<string, unknown> = {}; t['self'] = t; return ch.exchangeDeclare('x', 'direct', { arguments: t as never }); }, 'exchange.declare'],
-    ['a function in a message header', (ch) => ch.basicPublish(new Message('x', { applicationHeaders: { f: (() => 1) as never } })), 'basic.publish'],
+    [
+      'a circular table',
+      (ch) => {
+        const t: Record<string, unknown> = {};
+        t['self'] = t;
+        return ch.exchangeDeclare('x', 'direct', { arguments: t as never });
+      },
+      'exchange.declare',
+    ],
+    [
+      'a function in a message header',
+      (ch) => ch.basicPublish(new Message('x', { applicationHeaders: { f: (() => 1) as never } })),
+      'basic.publish',
+    ],
     ['a 300-byte routing key', (ch) => ch.basicPublish(new Message('x'), { routingKey: 'r'.repeat(300) }), 'basic.publish'],
     ['deliveryMode 256', (ch) => ch.basicPublish(new Message('x', { deliveryMode: 256 })), 'basic.publish'],
     ['a negative timeout', (ch) => ch.queueDeclare('q', { timeout: -5 }), 'queue.declare'],
@@ -234,7 +263,9 @@ describe('nowait', () => {
     const { broker, ch } = await setup();
     const a = ch.queueDeclare('a');
     let doneB = false;
-    const b = ch.queueDeclare('b', { nowait: true }).then(() => { doneB = true; });
+    const b = ch.queueDeclare('b', { nowait: true }).then(() => {
+      doneB = true;
+    });
     await broker.expect('queue.declare', 1);
     await broker.expectNothing(30);
     expect(doneB).toBe(false);

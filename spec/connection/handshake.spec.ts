@@ -3,7 +3,13 @@ import { describe, it, expect } from '@jest/globals';
 import { Connection } from '../../lib/connection/connection.js';
 import type { ConnectionOptions } from '../../lib/connection/options.js';
 import {
-  AccessRefused, ArgumentError, ConnectionLost, IrrecoverableConnectionError, InvalidPath, NotAllowed, Timeout,
+  AccessRefused,
+  ArgumentError,
+  ConnectionLost,
+  IrrecoverableConnectionError,
+  InvalidPath,
+  NotAllowed,
+  Timeout,
 } from '../../lib/errors.js';
 import { Reader, type FieldTable } from '../../lib/protocol/primitives.js';
 import { VERSION } from '../../lib/version.js';
@@ -88,8 +94,13 @@ describe('client properties', () => {
     expect(p['version']).toBe(VERSION);
     expect(String(p['platform'])).toContain(process.version);
     expect(p['capabilities']).toMatchObject({
-      publisher_confirms: true, consumer_cancel_notify: true, 'connection.blocked': true,
-      authentication_failure_close: true, 'basic.nack': true, exchange_exchange_bindings: true, per_consumer_qos: true,
+      publisher_confirms: true,
+      consumer_cancel_notify: true,
+      'connection.blocked': true,
+      authentication_failure_close: true,
+      'basic.nack': true,
+      exchange_exchange_bindings: true,
+      per_consumer_qos: true,
     });
   });
 
@@ -177,7 +188,10 @@ describe('handshake failures', () => {
     broker.sendStart();
     await broker.expect('connection.start-ok', 0);
     broker.send(0, 'connection.close', { replyCode: 403, replyText: 'ACCESS_REFUSED - Login was refused', classId: 10, methodId: 11 });
-    const err = await connecting.then(() => null, (e: unknown) => e);
+    const err = await connecting.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(AccessRefused);
     expect(err).toMatchObject({ replyCode: 403, classId: 10, methodId: 11, methodName: 'connection.start-ok' });
     expect((err as Error).message).toContain('ACCESS_REFUSED');
@@ -188,8 +202,16 @@ describe('handshake failures', () => {
   it('connection.close 530 after connection.open -> NotAllowed', async () => {
     const { broker, connecting } = start({ virtualHost: 'forbidden' });
     await upToOpen(broker);
-    broker.send(0, 'connection.close', { replyCode: 530, replyText: "NOT_ALLOWED - access to vhost 'forbidden' refused", classId: 10, methodId: 40 });
-    const err = await connecting.then(() => null, (e: unknown) => e);
+    broker.send(0, 'connection.close', {
+      replyCode: 530,
+      replyText: "NOT_ALLOWED - access to vhost 'forbidden' refused",
+      classId: 10,
+      methodId: 40,
+    });
+    const err = await connecting.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(NotAllowed);
     expect(err).toMatchObject({ replyCode: 530, methodName: 'connection.open' });
     await broker.expect('connection.close-ok', 0);
@@ -224,7 +246,10 @@ describe('handshake failures', () => {
     const t0 = Date.now();
     const { broker, connecting } = start({ connectTimeout: 150 });
     await broker.protocolHeader();
-    const err = await connecting.then(() => null, (e: unknown) => e);
+    const err = await connecting.then(
+      () => null,
+      (e: unknown) => e,
+    );
     const elapsed = Date.now() - t0;
     expect(err).toBeInstanceOf(Timeout);
     expect(elapsed).toBeGreaterThanOrEqual(140);
@@ -252,7 +277,10 @@ describe('handshake failures', () => {
     const { broker, connecting } = start({ loginMethod: 'EXTERNAL' });
     await broker.protocolHeader();
     broker.sendStart({ mechanisms: 'PLAIN AMQPLAIN' });
-    const err = await connecting.then(() => null, (e: unknown) => e);
+    const err = await connecting.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(IrrecoverableConnectionError);
     expect((err as Error).message).toContain('EXTERNAL');
     await broker.closed;

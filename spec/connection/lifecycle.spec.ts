@@ -3,8 +3,18 @@ import { describe, it, expect, jest } from '@jest/globals';
 import type { Channel } from '../../lib/channel/channel.js';
 import type { Connection } from '../../lib/connection/connection.js';
 import {
-  AMQPError, ArgumentError, ChannelClosed, ChannelNotOpen, ConnectionError, ConnectionForced, ConnectionLost, FrameError,
-  HeartbeatTimeout, ResourceError, Timeout, UnexpectedFrame,
+  AMQPError,
+  ArgumentError,
+  ChannelClosed,
+  ChannelNotOpen,
+  ConnectionError,
+  ConnectionForced,
+  ConnectionLost,
+  FrameError,
+  HeartbeatTimeout,
+  ResourceError,
+  Timeout,
+  UnexpectedFrame,
 } from '../../lib/errors.js';
 import { Message } from '../../lib/message.js';
 import { encodeFrame, FRAME_HEADER, FRAME_METHOD } from '../../lib/protocol/frame.js';
@@ -19,7 +29,12 @@ async function openChannel(conn: Connection, broker: FakeBroker): Promise<Channe
 
 /** Settles `p` into the error it rejected with (or fails if it resolved). */
 async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then((v) => { throw new Error(`expected a rejection, got ${String(v)}`); }, (e: unknown) => e);
+  return p.then(
+    (v) => {
+      throw new Error(`expected a rejection, got ${String(v)}`);
+    },
+    (e: unknown) => e,
+  );
 }
 
 function closeEvent(conn: Connection): Promise<AMQPError | undefined> {
@@ -33,7 +48,9 @@ describe('client close', () => {
     const { broker, conn } = await connectFake();
     const closed = closeEvent(conn);
     let done = false;
-    const closing = conn.close().then(() => { done = true; });
+    const closing = conn.close().then(() => {
+      done = true;
+    });
     const m = await broker.expect('connection.close', 0);
     expect(m.args).toMatchObject({ replyCode: 200, replyText: 'Normal shutdown', classId: 0, methodId: 0 });
     await new Promise((r) => setTimeout(r, 30));
@@ -87,13 +104,21 @@ describe('server connection.close', () => {
     await Promise.all([ch1.confirmSelect(), broker.expect('confirm.select', 1).then(() => broker.send(1, 'confirm.select-ok', {}))]);
     const closed = closeEvent(conn);
     const pending = [
-      rejection(ch1.queueDeclare('a')), rejection(ch1.queuePurge('a')), rejection(ch2.basicQos({ prefetchCount: 5 })),
-      rejection(ch1.basicPublish(new Message('x'), { routingKey: 'a' })), rejection(conn.drainEvents()),
+      rejection(ch1.queueDeclare('a')),
+      rejection(ch1.queuePurge('a')),
+      rejection(ch2.basicQos({ prefetchCount: 5 })),
+      rejection(ch1.basicPublish(new Message('x'), { routingKey: 'a' })),
+      rejection(conn.drainEvents()),
     ];
     await broker.expect('queue.declare', 1);
     await broker.expect('basic.qos', 2);
     await broker.expectContent(1);
-    broker.send(0, 'connection.close', { replyCode: 320, replyText: 'CONNECTION_FORCED - broker forced connection closure with reason \'shutdown\'', classId: 0, methodId: 0 });
+    broker.send(0, 'connection.close', {
+      replyCode: 320,
+      replyText: "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'",
+      classId: 0,
+      methodId: 0,
+    });
     await broker.expect('connection.close-ok', 0);
     const errs = await Promise.all(pending);
     for (const e of errs) {
@@ -119,8 +144,12 @@ describe('socket loss', () => {
     await Promise.all([ch2.confirmSelect(), broker.expect('confirm.select', 2).then(() => broker.send(2, 'confirm.select-ok', {}))]);
     const closed = closeEvent(conn);
     const pending = [
-      rejection(ch1.queueDeclare('a')), rejection(ch1.queueDelete('a')), rejection(ch2.basicPublish(new Message('m'))),
-      rejection(ch2.waitForConfirms()), rejection(conn.channel()), rejection(conn.drainEvents()),
+      rejection(ch1.queueDeclare('a')),
+      rejection(ch1.queueDelete('a')),
+      rejection(ch2.basicPublish(new Message('m'))),
+      rejection(ch2.waitForConfirms()),
+      rejection(conn.channel()),
+      rejection(conn.drainEvents()),
     ];
     await broker.expect('queue.declare', 1);
     await broker.expectContent(2);
@@ -242,7 +271,9 @@ describe('connection.blocked / unblocked', () => {
     expect(conn.blockedReason).toBe('low on memory');
     expect(onBlocked).toHaveBeenCalledWith('low on memory');
     let sent = false;
-    const p = ch.basicPublish(new Message('held'), { routingKey: 'q' }).then(() => { sent = true; });
+    const p = ch.basicPublish(new Message('held'), { routingKey: 'q' }).then(() => {
+      sent = true;
+    });
     const timedOut = rejection(ch.basicPublish(new Message('impatient'), { routingKey: 'q', timeout: 50 }));
     const err = await timedOut;
     expect(err).toBeInstanceOf(Timeout);
@@ -291,7 +322,9 @@ describe('connection.blocked / unblocked', () => {
     broker.send(0, 'connection.blocked', { reason: 'disk' });
     await new Promise((r) => setTimeout(r, 20));
     const first = ch.basicPublish(new Message('first'));
-    conn.once('unblocked', () => { void ch.basicPublish(new Message('second')); });
+    conn.once('unblocked', () => {
+      void ch.basicPublish(new Message('second'));
+    });
     broker.send(0, 'connection.unblocked', {});
     const a = await broker.expectContent(1);
     const b = await broker.expectContent(1);
@@ -305,12 +338,24 @@ describe('drainEvents', () => {
     const { broker, conn } = await connectFake();
     const ch = await openChannel(conn, broker);
     const got: string[] = [];
-    const consuming = ch.basicConsume('q', { consumerTag: 'c1', noAck: true, callback: (m) => { got.push(String(m.body)); } });
+    const consuming = ch.basicConsume('q', {
+      consumerTag: 'c1',
+      noAck: true,
+      callback: (m) => {
+        got.push(String(m.body));
+      },
+    });
     await broker.expect('basic.consume', 1);
     broker.send(1, 'basic.consume-ok', { consumerTag: 'c1' });
     await consuming;
     const draining = conn.drainEvents({ timeout: 1000 });
-    broker.sendContent(1, 'basic.deliver', { consumerTag: 'c1', deliveryTag: 1, redelivered: false, exchange: '', routingKey: 'q' }, { contentEncoding: 'utf-8' }, 'hi');
+    broker.sendContent(
+      1,
+      'basic.deliver',
+      { consumerTag: 'c1', deliveryTag: 1, redelivered: false, exchange: '', routingKey: 'q' },
+      { contentEncoding: 'utf-8' },
+      'hi',
+    );
     await draining;
     expect(got).toEqual(['hi']);
   });
@@ -325,7 +370,10 @@ describe('drainEvents', () => {
 
 describe('channel ids', () => {
   async function closeChannel(ch: Channel, broker: FakeBroker): Promise<void> {
-    await Promise.all([ch.close(), broker.expect('channel.close', ch.channelId).then(() => broker.send(ch.channelId, 'channel.close-ok', {}))]);
+    await Promise.all([
+      ch.close(),
+      broker.expect('channel.close', ch.channelId).then(() => broker.send(ch.channelId, 'channel.close-ok', {})),
+    ]);
   }
 
   it('allocates 1, 2, 3, reuses a closed id, then continues', async () => {
@@ -369,7 +417,11 @@ describe('channel ids', () => {
     await expect(old.basicPublish(new Message('x'))).rejects.toBeInstanceOf(ChannelClosed);
     const thrown: unknown[] = [];
     for (const f of [() => old.basicAck(1), () => old.basicNack(1), () => old.basicReject(1)]) {
-      try { f(); } catch (e) { thrown.push(e); }
+      try {
+        f();
+      } catch (e) {
+        thrown.push(e);
+      }
     }
     await broker.expectNothing(30); // an ack here would settle delivery 1 of `reused`
     expect(thrown).toHaveLength(3);

@@ -6,7 +6,11 @@ import { parseUrl, resolveOptions } from '../../lib/connection/options.js';
 describe('parseUrl', () => {
   it('reads every part, percent-decoded', () => {
     expect(parseUrl('amqp://us%40er:p%3Ass@rabbit.example:5673/my%2Fvhost')).toEqual({
-      host: 'rabbit.example', port: 5673, userid: 'us@er', password: 'p:ss', virtualHost: 'my/vhost',
+      host: 'rabbit.example',
+      port: 5673,
+      userid: 'us@er',
+      password: 'p:ss',
+      virtualHost: 'my/vhost',
     });
   });
 
@@ -32,7 +36,12 @@ describe('parseUrl', () => {
 
   it('query parameters: heartbeat, frame_max, channel_max, connection_timeout, auth_mechanism', () => {
     expect(parseUrl('amqp://h?heartbeat=10&frame_max=65536&channel_max=100&connection_timeout=2500&auth_mechanism=external')).toEqual({
-      host: 'h', heartbeat: 10, frameMax: 65536, channelMax: 100, connectTimeout: 2500, loginMethod: 'EXTERNAL',
+      host: 'h',
+      heartbeat: 10,
+      frameMax: 65536,
+      channelMax: 100,
+      connectTimeout: 2500,
+      loginMethod: 'EXTERNAL',
     });
   });
 
@@ -52,8 +61,18 @@ describe('resolveOptions', () => {
   it('defaults match amqpy (guest/guest@localhost:5672, vhost /, frameMax 131072) plus PLAIN and TCP_NODELAY', () => {
     const o = resolveOptions({});
     expect(o).toMatchObject({
-      host: 'localhost', port: 5672, userid: 'guest', password: 'guest', virtualHost: '/', locale: 'en_US',
-      frameMax: 131072, channelMax: 65535, loginMethod: 'PLAIN', noDelay: true, autoDecode: true, tls: undefined,
+      host: 'localhost',
+      port: 5672,
+      userid: 'guest',
+      password: 'guest',
+      virtualHost: '/',
+      locale: 'en_US',
+      frameMax: 131072,
+      channelMax: 65535,
+      loginMethod: 'PLAIN',
+      noDelay: true,
+      autoDecode: true,
+      tls: undefined,
     });
     expect(o.heartbeat).toBeUndefined(); // the server's proposal wins unless set
   });
@@ -69,7 +88,10 @@ describe('resolveOptions', () => {
 
   it('ssl: true and ssl options', () => {
     expect(resolveOptions({ ssl: true }).tls).toEqual({});
-    expect(resolveOptions({ ssl: { servername: 's', rejectUnauthorized: true } }).tls).toEqual({ servername: 's', rejectUnauthorized: true });
+    expect(resolveOptions({ ssl: { servername: 's', rejectUnauthorized: true } }).tls).toEqual({
+      servername: 's',
+      rejectUnauthorized: true,
+    });
   });
 
   it.each([

@@ -1,12 +1,30 @@
 // FrameParser streaming mode (onBodyPart): split BODY frames are handed on piece by piece.
 import { describe, it, expect, jest } from '@jest/globals';
-import { ArgumentError, FrameError } from '../../lib/errors.js';
+import { FrameError } from '../../lib/errors.js';
 import { prng } from '../support/prng.js';
 // ---------------------------------------------------------------------------------------------
 // Helpers
 import {
-  type Frame, type Fixture, raw, payloadOf, bigPayload, buildFixture, chunksAt, run, runAll, interestingOffsets, randomCuts, thrown, latin1, SMALL_MAX, SMALL_SPECS, small, DEFAULT_MAX, BIG_SPECS, big, type Bad, good, GOOD, withEnd, oversizeHeader, garbageRand, randomGarbage, corpus, expectFrameError,
-  everyCut, offsetPairCuts, randomCutSets, boundaryCuts, ViewParser, pushChecked,
+  type Frame,
+  type Fixture,
+  raw,
+  payloadOf,
+  bigPayload,
+  chunksAt,
+  thrown,
+  SMALL_MAX,
+  small,
+  DEFAULT_MAX,
+  big,
+  withEnd,
+  corpus,
+  expectFrameError,
+  everyCut,
+  offsetPairCuts,
+  randomCutSets,
+  boundaryCuts,
+  ViewParser,
+  pushChecked,
 } from '../support/frame-fixtures.js';
 
 interface Piece {
@@ -41,7 +59,9 @@ function runStream(fixture: Fixture, cuts: readonly number[], frameMax: number):
     },
   );
   const where = `cuts [${cuts.join(',')}]`;
-  const problems = pushChecked(parser, chunks, starts, where, (i) => { current = i; });
+  const problems = pushChecked(parser, chunks, starts, where, (i) => {
+    current = i;
+  });
 
   const chunkOf = (offset: number): number => {
     let c = 0;
@@ -70,16 +90,16 @@ function runStream(fixture: Fixture, cuts: readonly number[], frameMax: number):
       }
       const have = ev.frame;
       if (have.type !== want.type || have.channel !== want.channel || !have.payload.equals(want.payload)) {
-        problems.push(`${where}: frame ${k} is (${have.type}, ${have.channel}, ${have.payload.length} bytes), expected (${want.type}, ${want.channel}, ${want.payload.length} bytes)`);
+        problems.push(
+          `${where}: frame ${k} is (${have.type}, ${have.channel}, ${have.payload.length} bytes), expected (${want.type}, ${want.channel}, ${want.payload.length} bytes)`,
+        );
         continue;
       }
       const i = chunkOf(endOctet);
       if (whole) {
         const chunk = chunks[i]!;
         const zeroCopy =
-          have.payload.buffer === chunk.buffer &&
-          have.payload.byteOffset === chunk.byteOffset + start + 7 - offsets[i]! &&
-          ev.chunk === i;
+          have.payload.buffer === chunk.buffer && have.payload.byteOffset === chunk.byteOffset + start + 7 - offsets[i]! && ev.chunk === i;
         if (!zeroCopy) problems.push(`${where}: frame ${k}'s payload lies wholly in chunk ${i} but was copied`);
       }
       continue;
@@ -98,8 +118,7 @@ function runStream(fixture: Fixture, cuts: readonly number[], frameMax: number):
       if (p.piece.length === 0 && !p.done) problems.push(`${where}: frame ${k} got an empty piece before its end`);
       if (p.piece.length > 0) {
         const chunk = chunks[p.chunk]!;
-        const view =
-          p.piece.buffer === chunk.buffer && p.piece.byteOffset === chunk.byteOffset + at - offsets[p.chunk]!;
+        const view = p.piece.buffer === chunk.buffer && p.piece.byteOffset === chunk.byteOffset + at - offsets[p.chunk]!;
         if (!view) problems.push(`${where}: frame ${k} piece at ${at} is not a view of chunk ${p.chunk}`);
       }
       if (p.done && p.chunk !== chunkOf(endOctet)) {
@@ -189,9 +208,13 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
     for (let cut = 8; cut < bad.length; cut++) {
       // cut inside the payload or right before the end octet: the frame is streamed
       const pieces: Piece[] = [];
-      const parser = new ViewParser(() => undefined, DEFAULT_MAX, (channel, piece, done) => {
-        pieces.push({ channel, piece, done, chunk: 0 });
-      });
+      const parser = new ViewParser(
+        () => undefined,
+        DEFAULT_MAX,
+        (channel, piece, done) => {
+          pieces.push({ channel, piece, done, chunk: 0 });
+        },
+      );
       parser.push(bad.subarray(0, cut));
       const err = thrown(() => parser.push(bad.subarray(cut)));
       expect(err).toBeInstanceOf(FrameError);
@@ -201,7 +224,11 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
       expect(thrown(() => parser.push(raw(8, 0, [])))).toBe(err);
     }
     // one byte at a time: fails on the end octet itself
-    const parser = new ViewParser(() => undefined, DEFAULT_MAX, () => undefined);
+    const parser = new ViewParser(
+      () => undefined,
+      DEFAULT_MAX,
+      () => undefined,
+    );
     let err: unknown;
     let at = 0;
     while (err === undefined && at < bad.length) {
@@ -215,22 +242,34 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
   it('reports an empty last piece when the payload ends at a chunk end', () => {
     const bytes = raw(3, 5, [1, 2, 3, 4, 5, 6]);
     const got: Array<[number, number[], boolean]> = [];
-    const parser = new ViewParser(() => undefined, DEFAULT_MAX, (channel, piece, done) => {
-      got.push([channel, [...piece], done]);
-    });
+    const parser = new ViewParser(
+      () => undefined,
+      DEFAULT_MAX,
+      (channel, piece, done) => {
+        got.push([channel, [...piece], done]);
+      },
+    );
     parser.push(bytes.subarray(0, 10));
     expect(parser.buffered).toBe(10);
     parser.push(bytes.subarray(10, 13));
     expect(parser.buffered).toBe(13);
     parser.push(bytes.subarray(13));
     expect(parser.buffered).toBe(0);
-    expect(got).toEqual([[5, [1, 2, 3], false], [5, [4, 5, 6], false], [5, [], true]]);
+    expect(got).toEqual([
+      [5, [1, 2, 3], false],
+      [5, [4, 5, 6], false],
+      [5, [], true],
+    ]);
   });
 
   it('streams an empty body frame split before its end octet as one empty done piece', () => {
     const bytes = raw(3, 2, []);
     const got: Array<[number, boolean]> = [];
-    const parser = new ViewParser(() => undefined, DEFAULT_MAX, (_c, piece, done) => got.push([piece.length, done]));
+    const parser = new ViewParser(
+      () => undefined,
+      DEFAULT_MAX,
+      (_c, piece, done) => got.push([piece.length, done]),
+    );
     parser.push(bytes.subarray(0, 7));
     expect(got).toEqual([]);
     parser.push(bytes.subarray(7));
@@ -298,9 +337,13 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
 
   it('a throwing onBodyPart poisons the parser with its error', () => {
     const boom = new Error('boom');
-    const parser = new ViewParser(() => undefined, DEFAULT_MAX, () => {
-      throw boom;
-    });
+    const parser = new ViewParser(
+      () => undefined,
+      DEFAULT_MAX,
+      () => {
+        throw boom;
+      },
+    );
     const bytes = raw(3, 1, Buffer.alloc(20));
     expect(thrown(() => parser.push(bytes.subarray(0, 10)))).toBe(boom);
     expect(thrown(() => parser.push(bytes.subarray(10)))).toBe(boom);
@@ -308,7 +351,11 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
 
   describe.each(corpus.filter((bad) => bad.failsAt !== undefined).map((bad) => [bad.name, bad] as const))('malformed: %s', (_name, bad) => {
     it('throws the same FrameError in streaming mode, byte by byte and for every two-chunk split', () => {
-      const parser = new ViewParser(() => undefined, bad.frameMax ?? DEFAULT_MAX, () => undefined);
+      const parser = new ViewParser(
+        () => undefined,
+        bad.frameMax ?? DEFAULT_MAX,
+        () => undefined,
+      );
       let err: unknown;
       let at = 0;
       while (err === undefined && at < bad.bytes.length) {
@@ -318,11 +365,18 @@ describe('FrameParser: streaming mode (onBodyPart)', () => {
       expectFrameError(err, bad);
       expect(at).toBe(bad.failsAt);
       for (let cut = 0; cut <= bad.bytes.length; cut++) {
-        const p = new ViewParser(() => undefined, bad.frameMax ?? DEFAULT_MAX, () => undefined);
-        expectFrameError(thrown(() => {
-          p.push(bad.bytes.subarray(0, cut));
-          p.push(bad.bytes.subarray(cut));
-        }), bad);
+        const p = new ViewParser(
+          () => undefined,
+          bad.frameMax ?? DEFAULT_MAX,
+          () => undefined,
+        );
+        expectFrameError(
+          thrown(() => {
+            p.push(bad.bytes.subarray(0, cut));
+            p.push(bad.bytes.subarray(cut));
+          }),
+          bad,
+        );
       }
     });
   });

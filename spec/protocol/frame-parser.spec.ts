@@ -5,8 +5,30 @@ import { prng } from '../support/prng.js';
 // ---------------------------------------------------------------------------------------------
 // Helpers
 import {
-  type Frame, type Fixture, raw, payloadOf, bigPayload, buildFixture, chunksAt, run, runAll, interestingOffsets, randomCuts, thrown, latin1, SMALL_MAX, SMALL_SPECS, small, DEFAULT_MAX, BIG_SPECS, big, type Bad, good, GOOD, withEnd, oversizeHeader, garbageRand, randomGarbage, corpus, expectFrameError,
-  everyCut, offsetPairCuts, randomCutSets, boundaryCuts, ViewParser,
+  raw,
+  payloadOf,
+  bigPayload,
+  buildFixture,
+  chunksAt,
+  run,
+  runAll,
+  randomCuts,
+  thrown,
+  latin1,
+  SMALL_MAX,
+  SMALL_SPECS,
+  small,
+  DEFAULT_MAX,
+  big,
+  withEnd,
+  oversizeHeader,
+  corpus,
+  expectFrameError,
+  everyCut,
+  offsetPairCuts,
+  randomCutSets,
+  boundaryCuts,
+  ViewParser,
 } from '../support/frame-fixtures.js';
 
 describe('FrameParser: well-formed streams', () => {
@@ -51,7 +73,14 @@ describe('FrameParser: well-formed streams', () => {
   });
 
   it('accepts any frame size when frameMax is 0', () => {
-    const fixture = buildFixture([[3, 1, 300000], [8, 0, 0], [3, 1, 5]], 3);
+    const fixture = buildFixture(
+      [
+        [3, 1, 300000],
+        [8, 0, 0],
+        [3, 1, 5],
+      ],
+      3,
+    );
     expect(run(fixture, [], 0)).toEqual([]);
     expect(run(fixture, [150000, 300006, 300007], 0)).toEqual([]);
   });
@@ -122,7 +151,9 @@ describe('FrameParser: memory', () => {
     const { chunks } = chunksAt(fixture.stream, randomCuts(fixture.stream.length, prng(3), 150));
     for (const chunk of chunks) parser.push(chunk);
     expect(kept).toHaveLength(30);
-    kept.forEach((payload, i) => expect(payload.equals(fixture.frames[i]!.payload)).toBe(true));
+    kept.forEach((payload, i) => {
+      expect(payload.equals(fixture.frames[i]!.payload)).toBe(true);
+    });
   });
 
   it('allocates the reassembly buffer of a split frame once (a 4 MiB frame in 1000-byte chunks)', () => {
@@ -193,7 +224,10 @@ describe('FrameParser: malformed input', () => {
     it('throws FrameError when pushed whole, after delivering the frames before it', () => {
       let delivered = 0;
       const parser = new ViewParser(() => delivered++, bad.frameMax ?? DEFAULT_MAX);
-      expectFrameError(thrown(() => parser.push(Buffer.from(bad.bytes))), bad);
+      expectFrameError(
+        thrown(() => parser.push(Buffer.from(bad.bytes))),
+        bad,
+      );
       if (bad.delivered !== undefined) expect(delivered).toBe(bad.delivered);
     });
 
@@ -376,7 +410,11 @@ describe('FrameParser: the handler gets ranges, not views', () => {
     const first = chunk.subarray(0, cut);
     parser.push(first);
     parser.push(chunk.subarray(cut));
-    expect(got.map(([buf, s, e]) => [...buf.subarray(s, e)])).toEqual([[1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(got.map(([buf, s, e]) => [...buf.subarray(s, e)])).toEqual([
+      [1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
     expect(got[0]![0]).toBe(first); // no copy, no view: the pushed chunk itself
     expect(got[1]![0]).toBe(first);
     expect([got[0]![1], got[0]![2], got[1]![1], got[1]![2]]).toEqual([7, 10, a.length + 7, a.length + 11]);

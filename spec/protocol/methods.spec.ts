@@ -3,27 +3,47 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArgumentError, FrameError } from '../../lib/errors.js';
 import {
-  decodeBasicDeliver, decodeMethod, encodeBasicAck, encodeBasicPublish, encodeMethod, HAS_CONTENT,
-  METHOD_ID, METHOD_NAME, REPLIES, SYNCHRONOUS_REQUESTS,
-  type MethodArgs, type MethodInit, type MethodName,
+  decodeBasicDeliver,
+  decodeMethod,
+  encodeBasicAck,
+  encodeBasicPublish,
+  encodeMethod,
+  HAS_CONTENT,
+  METHOD_ID,
+  METHOD_NAME,
+  REPLIES,
+  SYNCHRONOUS_REQUESTS,
+  type MethodArgs,
+  type MethodInit,
+  type MethodName,
 } from '../../lib/protocol/generated/methods.js';
 import { Reader, Writer, type FieldTable } from '../../lib/protocol/primitives.js';
 import { prng } from '../support/prng.js';
 
-interface SpecField { name: string; type?: string; domain?: string }
-interface SpecClass { name: string; id: number; methods: { name: string; id: number; arguments: SpecField[] }[] }
+interface SpecField {
+  name: string;
+  type?: string;
+  domain?: string;
+}
+interface SpecClass {
+  name: string;
+  id: number;
+  methods: { name: string; id: number; arguments: SpecField[] }[];
+}
 const spec = JSON.parse(readFileSync(join(process.cwd(), 'protocol-spec/amqp-rabbitmq-0.9.1.json'), 'utf8')) as {
   domains: [string, string][];
   classes: SpecClass[];
 };
 const domains = new Map(spec.domains);
 const camel = (s: string): string => s.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-const METHODS = spec.classes.flatMap((c) => c.methods.map((m) => ({
-  name: `${c.name}.${m.name}` as MethodName,
-  classId: c.id,
-  methodId: m.id,
-  fields: m.arguments.map((f) => ({ name: camel(f.name), type: f.type ?? domains.get(f.domain!)! })),
-})));
+const METHODS = spec.classes.flatMap((c) =>
+  c.methods.map((m) => ({
+    name: `${c.name}.${m.name}` as MethodName,
+    classId: c.id,
+    methodId: m.id,
+    fields: m.arguments.map((f) => ({ name: camel(f.name), type: f.type ?? domains.get(f.domain!)! })),
+  })),
+);
 
 function randomValue(type: string, rnd: () => number): unknown {
   const int = (max: number): number => Math.floor(rnd() * (max + 1));
@@ -40,21 +60,30 @@ function randomValue(type: string, rnd: () => number): unknown {
     return s;
   };
   switch (type) {
-    case 'bit': return rnd() < 0.5;
-    case 'octet': return edge([0, 255], () => int(255));
-    case 'short': return edge([0, 65535], () => int(65535));
-    case 'long': return edge([0, 0xffffffff], () => int(0xffffffff));
-    case 'longlong': return edge([0, Number.MAX_SAFE_INTEGER], () => int(2 ** 40));
-    case 'shortstr': return edge(['', 'x'.repeat(255)], () => str(40));
-    case 'longstr': return Buffer.from(edge(['', 'PLAIN AMQPLAIN'], () => str(300)));
+    case 'bit':
+      return rnd() < 0.5;
+    case 'octet':
+      return edge([0, 255], () => int(255));
+    case 'short':
+      return edge([0, 65535], () => int(65535));
+    case 'long':
+      return edge([0, 0xffffffff], () => int(0xffffffff));
+    case 'longlong':
+      return edge([0, Number.MAX_SAFE_INTEGER], () => int(2 ** 40));
+    case 'shortstr':
+      return edge(['', 'x'.repeat(255)], () => str(40));
+    case 'longstr':
+      return Buffer.from(edge(['', 'PLAIN AMQPLAIN'], () => str(300)));
     case 'table': {
       const t: FieldTable = {};
       for (let i = int(4); i > 0; i--) t[str(10)] = rnd() < 0.5 ? str(20) : int(1000) - 500;
       if (rnd() < 0.2) t.nested = { list: [1, 'two', true, null], flag: false };
       return t;
     }
-    case 'timestamp': return new Date(int(2 ** 31) * 1000);
-    default: throw new Error(`no generator for ${type}`);
+    case 'timestamp':
+      return new Date(int(2 ** 31) * 1000);
+    default:
+      throw new Error(`no generator for ${type}`);
   }
 }
 
@@ -125,10 +154,12 @@ describe('generated methods', () => {
     const bytes = encode('queue.declare', { queue: 'q', durable: true, autoDelete: true });
     // id | ticket | shortstr 'q' | passive=1 durable=2 exclusive=4 auto-delete=8 nowait=16 | empty table
     expect(bytes.toString('hex')).toBe('0032000a' + '0000' + '0171' + '0a' + '00000000');
-    expect(encode('queue.declare', { passive: true, exclusive: true, nowait: true }).toString('hex'))
-      .toBe('0032000a' + '0000' + '00' + '15' + '00000000');
-    expect(encode('queue.declare', { arguments: { 'x-max-length': 10 } }).toString('hex'))
-      .toBe('0032000a0000' + '00' + '00' + '00000012' + '0c' + Buffer.from('x-max-length').toString('hex') + '49' + '0000000a');
+    expect(encode('queue.declare', { passive: true, exclusive: true, nowait: true }).toString('hex')).toBe(
+      '0032000a' + '0000' + '00' + '15' + '00000000',
+    );
+    expect(encode('queue.declare', { arguments: { 'x-max-length': 10 } }).toString('hex')).toBe(
+      `0032000a00000000000000120c${Buffer.from('x-max-length').toString('hex')}490000000a`,
+    );
   });
 
   it('applies true defaults and encodes publish/deliver by hand', () => {
@@ -141,22 +172,34 @@ describe('generated methods', () => {
     encodeBasicPublish(w, { exchange: 'ex', routingKey: 'rk', mandatory: true });
     expect(w.result().toString('hex')).toBe('003c0028' + '0000' + '026578' + '02726b' + '01');
     const deliver = hex('05 7461673031 0000000000000007 01 026578 00');
-    expect(decodeBasicDeliver(new Reader(deliver)))
-      .toEqual({ consumerTag: 'tag01', deliveryTag: 7, redelivered: true, exchange: 'ex', routingKey: '' });
-    expect(encode('connection.tune-ok', { channelMax: 2047, frameMax: 131072, heartbeat: 60 }).toString('hex'))
-      .toBe('000a001f' + '07ff' + '00020000' + '003c');
-    expect(encode('connection.start-ok', { clientProperties: {}, response: '\0u\0p' }).toString('hex'))
-      .toBe('000a000b' + '00000000' + '05504c41494e' + '00000004' + '00750070' + '05656e5f5553');
+    expect(decodeBasicDeliver(new Reader(deliver))).toEqual({
+      consumerTag: 'tag01',
+      deliveryTag: 7,
+      redelivered: true,
+      exchange: 'ex',
+      routingKey: '',
+    });
+    expect(encode('connection.tune-ok', { channelMax: 2047, frameMax: 131072, heartbeat: 60 }).toString('hex')).toBe(
+      '000a001f' + '07ff' + '00020000' + '003c',
+    );
+    expect(encode('connection.start-ok', { clientProperties: {}, response: '\0u\0p' }).toString('hex')).toBe(
+      '000a000b' + '00000000' + '05504c41494e' + '00000004' + '00750070' + '05656e5f5553',
+    );
   });
 
   it('rejects bad arguments with ArgumentError naming method and field', () => {
-    expect(() => encode('queue.declare', { queue: 'q'.repeat(256) }))
-      .toThrow(new ArgumentError('queue.declare: queue: shortstr longer than 255 bytes (256)'));
+    expect(() => encode('queue.declare', { queue: 'q'.repeat(256) })).toThrow(
+      new ArgumentError('queue.declare: queue: shortstr longer than 255 bytes (256)'),
+    );
     expect(() => encode('basic.qos', { prefetchCount: -1 })).toThrow(/^basic\.qos: prefetchCount: expected an integer 0\.\.65535/);
     expect(() => encode('basic.qos', { prefetchCount: 65536 })).toThrow(ArgumentError);
     expect(() => encode('basic.ack', { deliveryTag: 1.5 })).toThrow(/^basic\.ack: deliveryTag:/);
-    expect(() => encode('exchange.declare', {} as MethodInit['exchange.declare'])).toThrow(/^exchange\.declare: exchange: expected a string/);
-    expect(() => encode('queue.declare', { arguments: { f: (() => 1) as never } })).toThrow(/^queue\.declare: arguments: f: cannot encode a function/);
+    expect(() => encode('exchange.declare', {} as MethodInit['exchange.declare'])).toThrow(
+      /^exchange\.declare: exchange: expected a string/,
+    );
+    expect(() => encode('queue.declare', { arguments: { f: (() => 1) as never } })).toThrow(
+      /^queue\.declare: arguments: f: cannot encode a function/,
+    );
     expect(() => encode('nope' as MethodName, {} as never)).toThrow(ArgumentError);
   });
 

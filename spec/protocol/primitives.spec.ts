@@ -1,8 +1,15 @@
 import { describe, it, expect } from '@jest/globals';
 import { ArgumentError, FrameError } from '../../lib/errors.js';
 import {
-  Decimal, Field, FIELD_TYPES, getFieldTypes, Reader, Typed, Writer,
-  type FieldTable, type FieldValue,
+  Decimal,
+  Field,
+  FIELD_TYPES,
+  getFieldTypes,
+  Reader,
+  Typed,
+  Writer,
+  type FieldTable,
+  type FieldValue,
 } from '../../lib/protocol/primitives.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -31,21 +38,40 @@ const decodeTable = (b: Buffer): FieldTable => {
   return t;
 };
 const thrown = (f: () => unknown): unknown => {
-  try { f(); } catch (e) { return e; }
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
   throw new Error('expected an error');
 };
 
 describe('Writer/Reader integers', () => {
   const cases: [keyof Writer & keyof Reader, number | bigint, string][] = [
-    ['u8', 0, '00'], ['u8', 255, 'ff'],
-    ['u16', 0, '0000'], ['u16', 65535, 'ffff'], ['u16', 0x1234, '1234'],
-    ['u32', 0, '00000000'], ['u32', 0xffffffff, 'ffffffff'], ['u32', 0x01020304, '01020304'],
-    ['u64', 0, '0000000000000000'], ['u64', Number.MAX_SAFE_INTEGER, '001fffffffffffff'], ['u64', 0x0102030405, '0000000102030405'],
-    ['i8', -128, '80'], ['i8', 127, '7f'], ['i8', -1, 'ff'],
-    ['i16', -32768, '8000'], ['i16', 32767, '7fff'], ['i16', -2, 'fffe'],
-    ['i32', -(2 ** 31), '80000000'], ['i32', 2 ** 31 - 1, '7fffffff'], ['i32', -1, 'ffffffff'],
-    ['i64', -Number.MAX_SAFE_INTEGER, 'ffe0000000000001'], ['i64', Number.MAX_SAFE_INTEGER, '001fffffffffffff'],
-    ['i64', -1, 'ffffffffffffffff'], ['i64', -(2 ** 32), 'ffffffff00000000'],
+    ['u8', 0, '00'],
+    ['u8', 255, 'ff'],
+    ['u16', 0, '0000'],
+    ['u16', 65535, 'ffff'],
+    ['u16', 0x1234, '1234'],
+    ['u32', 0, '00000000'],
+    ['u32', 0xffffffff, 'ffffffff'],
+    ['u32', 0x01020304, '01020304'],
+    ['u64', 0, '0000000000000000'],
+    ['u64', Number.MAX_SAFE_INTEGER, '001fffffffffffff'],
+    ['u64', 0x0102030405, '0000000102030405'],
+    ['i8', -128, '80'],
+    ['i8', 127, '7f'],
+    ['i8', -1, 'ff'],
+    ['i16', -32768, '8000'],
+    ['i16', 32767, '7fff'],
+    ['i16', -2, 'fffe'],
+    ['i32', -(2 ** 31), '80000000'],
+    ['i32', 2 ** 31 - 1, '7fffffff'],
+    ['i32', -1, 'ffffffff'],
+    ['i64', -Number.MAX_SAFE_INTEGER, 'ffe0000000000001'],
+    ['i64', Number.MAX_SAFE_INTEGER, '001fffffffffffff'],
+    ['i64', -1, 'ffffffffffffffff'],
+    ['i64', -(2 ** 32), 'ffffffff00000000'],
   ];
   it.each(cases)('%s(%p) writes %s and reads it back', (m, v, bytes) => {
     expect(written((w) => (w[m] as (v: number | bigint) => void)(v))).toBe(bytes);
@@ -111,8 +137,9 @@ describe('Writer/Reader integers', () => {
 describe('strings', () => {
   it('shortstr accepts 255 bytes and rejects 256 with ArgumentError naming the field', () => {
     expect(written((w) => w.shortstr('a'.repeat(255))).slice(0, 4)).toBe('ff61');
-    expect(() => new Writer().shortstr('a'.repeat(256), 'queue.declare: queue'))
-      .toThrow(new ArgumentError('queue.declare: queue: shortstr longer than 255 bytes (256)'));
+    expect(() => new Writer().shortstr('a'.repeat(256), 'queue.declare: queue')).toThrow(
+      new ArgumentError('queue.declare: queue: shortstr longer than 255 bytes (256)'),
+    );
     expect(written((w) => w.shortstr('é'.repeat(127)))).toHaveLength(2 + 254 * 2);
     expect(() => new Writer().shortstr('é'.repeat(128))).toThrow(ArgumentError);
     expect(() => new Writer().shortstr('😀'.repeat(64))).toThrow(ArgumentError);
@@ -173,7 +200,7 @@ const TAGS: [string, string, FieldValue, FieldValue][] = [
   ['A', '41000000054900000001', [1], [1]],
   ['A empty', '4100000000', [], []],
   ['T', '54000000006553f100', new Date(1700000000000), new Date(1700000000000)],
-  ['F', '4600000004' + entry('k', '7401'), { k: true }, { k: true }],
+  ['F', `4600000004${entry('k', '7401')}`, { k: true }, { k: true }],
   ['F empty', '4600000000', {}, {}],
   ['V', '56', null, null],
   ['x', '78000000020102', hex('0102'), new Uint8Array([1, 2])],
@@ -184,12 +211,21 @@ describe('Reader.shortstrRepeated (cached short strings)', () => {
 
   it('always equals a plain shortstr read, through repeats, slot collisions and cache churn', () => {
     let seed = 12345;
-    const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
     // a small pool (repeats), similar strings (collisions), UTF-8, invalid UTF-8, 64/65/255 bytes
     const pool: Buffer[] = [
-      Buffer.from(''), Buffer.from('amq.ctag-AAAAAAAAAAAAAAAAAAAAAA'), Buffer.from('amq.ctag-AAAAAAAAAAAAAAAAAAAAAB'),
-      Buffer.from('bench.consume.amqpts.1234.abcdef'), Buffer.from('héllo wörld'), Buffer.from([0xff, 0xfe, 0x41]),
-      Buffer.alloc(64, 0x61), Buffer.alloc(65, 0x61), Buffer.alloc(255, 0x62),
+      Buffer.from(''),
+      Buffer.from('amq.ctag-AAAAAAAAAAAAAAAAAAAAAA'),
+      Buffer.from('amq.ctag-AAAAAAAAAAAAAAAAAAAAAB'),
+      Buffer.from('bench.consume.amqpts.1234.abcdef'),
+      Buffer.from('héllo wörld'),
+      Buffer.from([0xff, 0xfe, 0x41]),
+      Buffer.alloc(64, 0x61),
+      Buffer.alloc(65, 0x61),
+      Buffer.alloc(255, 0x62),
       ...Array.from({ length: 200 }, (_, i) => Buffer.from(`key.${i % 7}.${i}`)),
     ];
     const picks = Array.from({ length: 5000 }, () => pool[rand(pool.length)]!);
@@ -235,10 +271,26 @@ describe('field tables', () => {
 
   it('infers tags for plain values', () => {
     const cases: [FieldValue, string][] = [
-      [true, '74'], ['s', '53'], [0, '49'], [2 ** 31 - 1, '49'], [-(2 ** 31), '49'], [2 ** 31, '6c'],
-      [-(2 ** 31) - 1, '6c'], [Number.MAX_SAFE_INTEGER, '6c'], [0.5, '64'], [NaN, '64'], [Infinity, '64'],
-      [5n, '6c'], [Buffer.from('x'), '78'], [new Uint8Array(1), '78'], [new Date(0), '54'], [null, '56'],
-      [new Decimal(1, 1), '44'], [[], '41'], [{}, '46'], [Object.create(null) as FieldTable, '46'],
+      [true, '74'],
+      ['s', '53'],
+      [0, '49'],
+      [2 ** 31 - 1, '49'],
+      [-(2 ** 31), '49'],
+      [2 ** 31, '6c'],
+      [-(2 ** 31) - 1, '6c'],
+      [Number.MAX_SAFE_INTEGER, '6c'],
+      [0.5, '64'],
+      [NaN, '64'],
+      [Infinity, '64'],
+      [5n, '6c'],
+      [Buffer.from('x'), '78'],
+      [new Uint8Array(1), '78'],
+      [new Date(0), '54'],
+      [null, '56'],
+      [new Decimal(1, 1), '44'],
+      [[], '41'],
+      [{}, '46'],
+      [Object.create(null) as FieldTable, '46'],
     ];
     for (const [v, tag] of cases) expect(encodeTable({ k: v }).subarray(6, 7).toString('hex')).toBe(tag);
   });
@@ -253,18 +305,22 @@ describe('field tables', () => {
   it('round-trips a fixture with every tag exactly (decode → encode gives the same bytes)', () => {
     const all = TAGS.map(([, v], i) => entry(`k${i}`, v));
     const values = TAGS.map(([, v]) => v).join('');
-    const nestedArray = '41' + u32(values.length / 2) + values;
+    const nestedArray = `41${u32(values.length / 2)}${values}`;
     const inner = table(...all).toString('hex');
-    const bytes = table(...all, entry('N', '46' + inner), entry('M', nestedArray));
+    const bytes = table(...all, entry('N', `46${inner}`), entry('M', nestedArray));
     const t = decodeTable(bytes);
     expect(encodeTable(t).toString('hex')).toBe(bytes.toString('hex'));
     const again = decodeTable(encodeTable(t));
     expect(again).toEqual(t);
-    expect(getFieldTypes(t.M as FieldValue[])?.join('')).toBe(TAGS.map(([, v]) => String.fromCharCode(parseInt(v.slice(0, 2), 16))).join(''));
+    expect(getFieldTypes(t.M as FieldValue[])?.join('')).toBe(
+      TAGS.map(([, v]) => String.fromCharCode(parseInt(v.slice(0, 2), 16))).join(''),
+    );
   });
 
   it('keeps remembered tags only while the value still fits them', () => {
-    const t = decodeTable(table(entry('b', '6205'), entry('l', '6c0000000000000001'), entry('f', '663fc00000'), entry('d', '643ff0000000000000')));
+    const t = decodeTable(
+      table(entry('b', '6205'), entry('l', '6c0000000000000001'), entry('f', '663fc00000'), entry('d', '643ff0000000000000')),
+    );
     expect(Object.keys(t)).toEqual(['b', 'l', 'f', 'd']);
     t.b = 1000;
     t.l = 2;
@@ -325,13 +381,17 @@ describe('field tables', () => {
 
   it('truncated input at every offset throws FrameError, never RangeError', () => {
     const all = TAGS.map(([, v], i) => entry(String.fromCharCode(65 + i), v));
-    const full = table(...all, entry('N', '46' + table(...all).toString('hex')));
+    const full = table(...all, entry('N', `46${table(...all).toString('hex')}`));
     for (let n = 0; n < full.length; n++) {
       expect(() => new Reader(full.subarray(0, n)).table()).toThrow(FrameError);
       // Same cut, but with a length prefix that agrees with it: values end mid-way.
       const body = full.subarray(4, Math.max(4, n));
       const r = new Reader(Buffer.concat([hex(u32(body.length)), body]));
-      try { r.table(); } catch (e) { expect(e).toBeInstanceOf(FrameError); }
+      try {
+        r.table();
+      } catch (e) {
+        expect(e).toBeInstanceOf(FrameError);
+      }
     }
   });
 
@@ -343,27 +403,33 @@ describe('field tables', () => {
       const len = rnd() % 40;
       const body = Buffer.alloc(len);
       for (let j = 0; j < len; j++) body[j] = rnd() % 3 === 0 ? tags[rnd() % tags.length]! : rnd() % 8;
-      try { new Reader(Buffer.concat([hex(u32(len)), body])).table(); } catch (e) { expect(e).toBeInstanceOf(FrameError); }
+      try {
+        new Reader(Buffer.concat([hex(u32(len)), body])).table();
+      } catch (e) {
+        expect(e).toBeInstanceOf(FrameError);
+      }
     }
   });
 
   it('unknown tags (including L and the spec-only U) throw FrameError', () => {
     for (const tag of ['4c', '55', '63', '00', 'ff']) {
-      expect(() => decodeTable(table(entry('a', tag + '00')))).toThrow(/unknown field type tag/);
-      expect(() => decodeTable(table(entry('a', tag + '00')))).toThrow(FrameError);
+      expect(() => decodeTable(table(entry('a', `${tag}00`)))).toThrow(/unknown field type tag/);
+      expect(() => decodeTable(table(entry('a', `${tag}00`)))).toThrow(FrameError);
     }
   });
 
   it('rejects nesting deeper than 100 levels on decode', () => {
     let body = '';
-    for (let i = 0; i < 101; i++) body = '41' + u32(body.length / 2) + body;
+    for (let i = 0; i < 101; i++) body = `41${u32(body.length / 2)}${body}`;
     expect(() => new Reader(hex(u32(body.length / 2) + body)).array()).toThrow(FrameError);
   });
 
   it('rejects values the wire cannot carry with ArgumentError naming the key path', () => {
     const cyclic: FieldTable = { a: 1 };
     cyclic.self = { again: cyclic };
-    class Foo { x = 1; }
+    class Foo {
+      x = 1;
+    }
     let deep: FieldTable = {};
     for (let i = 0; i < 150; i++) deep = { d: deep };
     const cases: [unknown, RegExp][] = [
@@ -382,7 +448,10 @@ describe('field tables', () => {
     ];
     for (const [v, re] of cases) {
       const w = new Writer();
-      if (re === null) { w.table(v as FieldTable); continue; }
+      if (re === null) {
+        w.table(v as FieldTable);
+        continue;
+      }
       const e = thrown(() => w.table(v as FieldTable, 'queue.declare: arguments'));
       expect(e).toBeInstanceOf(ArgumentError);
       expect((e as Error).message).toMatch(re);

@@ -1,8 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { FrameError, ArgumentError } from '../../lib/errors.js';
-import {
-  decodeProperties, encodeProperties, PROPERTY_NAMES, type BasicProperties,
-} from '../../lib/protocol/generated/properties.js';
+import { decodeProperties, encodeProperties, PROPERTY_NAMES, type BasicProperties } from '../../lib/protocol/generated/properties.js';
 import { Reader, Writer } from '../../lib/protocol/primitives.js';
 import { prng } from '../support/prng.js';
 
@@ -21,19 +19,35 @@ const decode = (b: Buffer): BasicProperties => {
 function randomProperty(name: (typeof PROPERTY_NAMES)[number], rnd: () => number): unknown {
   const int = (max: number): number => Math.floor(rnd() * (max + 1));
   switch (name) {
-    case 'applicationHeaders': return { 'x-n': int(1000), s: `v${int(9)}`, nested: { ok: rnd() < 0.5 } };
+    case 'applicationHeaders':
+      return { 'x-n': int(1000), s: `v${int(9)}`, nested: { ok: rnd() < 0.5 } };
     case 'deliveryMode':
-    case 'priority': return int(255);
-    case 'timestamp': return new Date(int(2 ** 32) * 1000);
-    default: return 'é'.repeat(int(3)) + 'x'.repeat(int(rnd() < 0.1 ? 249 : 30));
+    case 'priority':
+      return int(255);
+    case 'timestamp':
+      return new Date(int(2 ** 32) * 1000);
+    default:
+      return 'é'.repeat(int(3)) + 'x'.repeat(int(rnd() < 0.1 ? 249 : 30));
   }
 }
 
 describe('basic properties', () => {
   it('has the 14 properties in flag order', () => {
     expect(PROPERTY_NAMES).toEqual([
-      'contentType', 'contentEncoding', 'applicationHeaders', 'deliveryMode', 'priority', 'correlationId', 'replyTo',
-      'expiration', 'messageId', 'timestamp', 'type', 'userId', 'appId', 'clusterId',
+      'contentType',
+      'contentEncoding',
+      'applicationHeaders',
+      'deliveryMode',
+      'priority',
+      'correlationId',
+      'replyTo',
+      'expiration',
+      'messageId',
+      'timestamp',
+      'type',
+      'userId',
+      'appId',
+      'clusterId',
     ]);
   });
 
@@ -42,8 +56,9 @@ describe('basic properties', () => {
     const bytes = encode({ contentType: 'a', deliveryMode: 2, clusterId: 'c' });
     expect(bytes.toString('hex')).toBe('9004' + '0161' + '02' + '0163');
     expect(encode({}).toString('hex')).toBe('0000');
-    expect(encode({ contentType: undefined, timestamp: new Date(1700000000000), applicationHeaders: {} }).toString('hex'))
-      .toBe('2040' + '00000000' + '000000006553f100');
+    expect(encode({ contentType: undefined, timestamp: new Date(1700000000000), applicationHeaders: {} }).toString('hex')).toBe(
+      '2040' + '00000000' + '000000006553f100',
+    );
     expect(decode(bytes)).toEqual({ contentType: 'a', deliveryMode: 2, clusterId: 'c' });
   });
 
@@ -57,7 +72,9 @@ describe('basic properties', () => {
       });
       const bytes = encode(p as BasicProperties);
       let flags = 0;
-      PROPERTY_NAMES.forEach((_n, i) => { if (mask & (1 << i)) flags |= 1 << (15 - i); });
+      PROPERTY_NAMES.forEach((_n, i) => {
+        if (mask & (1 << i)) flags |= 1 << (15 - i);
+      });
       expect(bytes.readUInt16BE(0)).toBe(flags);
       const decoded = decode(bytes);
       const expected = Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined));
@@ -84,7 +101,9 @@ describe('basic properties', () => {
     expect(() => encode({ priority: 256 })).toThrow(/^basic properties: priority: expected an integer 0\.\.255/);
     expect(() => encode({ deliveryMode: -1 })).toThrow(ArgumentError);
     expect(() => encode({ messageId: 'm'.repeat(256) })).toThrow(/^basic properties: messageId: shortstr longer than 255 bytes/);
-    expect(() => encode({ applicationHeaders: { f: Symbol('x') as never } })).toThrow(/^basic properties: applicationHeaders: f: cannot encode a symbol/);
+    expect(() => encode({ applicationHeaders: { f: Symbol('x') as never } })).toThrow(
+      /^basic properties: applicationHeaders: f: cannot encode a symbol/,
+    );
     expect(() => encode({ timestamp: new Date(NaN) })).toThrow(ArgumentError);
   });
 

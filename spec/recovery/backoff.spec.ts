@@ -55,7 +55,12 @@ describe('Backoff', () => {
 
   it('draws one random number per delayed attempt, none for the immediate one', () => {
     let calls = 0;
-    const b = new Backoff({ random: () => { calls++; return 0; } });
+    const b = new Backoff({
+      random: () => {
+        calls++;
+        return 0;
+      },
+    });
     b.next();
     expect(calls).toBe(0);
     take(b, 3);

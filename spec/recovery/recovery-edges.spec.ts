@@ -1,25 +1,8 @@
-/**
- * Recovery edge cases, driven by the scripted FakeBroker: attempts that cannot succeed, close()
- * during recovery, the reconnect strategy and round-robin URLs.
- */
-import type { Duplex } from 'node:stream';
-
-import type { Channel } from '../../lib/channel/channel.js';
-import { REPUBLISHED_HEADER } from '../../lib/channel/channel-core.js';
 import { Connection } from '../../lib/connection/connection.js';
-import type { ConnectionOptions } from '../../lib/connection/options.js';
-import {
-  AccessRefused, type AMQPError, ChannelClosed, ConnectionForced, ConnectionLost, NotAllowed, PreconditionFailed, PublishBufferFull,
-  PublishNacked, StaleDelivery, Timeout,
-} from '../../lib/errors.js';
+import { AccessRefused, type AMQPError, ChannelClosed, ConnectionLost, NotAllowed } from '../../lib/errors.js';
 import { Message } from '../../lib/message.js';
-import type { MethodInit, MethodName } from '../../lib/protocol/generated/methods.js';
-import { Backoff, type ReconnectStrategy } from '../../lib/recovery/backoff.js';
-import type { TopologyEntity } from '../../lib/recovery/topology.js';
-import { FakeBroker, installGuards, type AnyReceived, type ReceivedContent } from '../support/fake-broker.js';
-import {
-  conns, factories, type Step, SocketFactory, type Setup, setup, serve, openChannel, rpc, rejection, track, once, tick, declareOk, deliver, sorted, logEvents,
-} from '../support/recovery-harness.js';
+import type { ReconnectStrategy } from '../../lib/recovery/backoff.js';
+import { conns, SocketFactory, setup, openChannel, rpc, rejection, once, tick, sorted, logEvents } from '../support/recovery-harness.js';
 
 describe('recovery that cannot succeed', () => {
   it.each([
@@ -47,9 +30,14 @@ describe('recovery that cannot succeed', () => {
       b2.send(0, 'connection.tune', { channelMax: 2047, frameMax: 131072, heartbeat: 0 });
       await b2.expect('connection.tune-ok', 0);
       await b2.expect('connection.open', 0);
-      b2.send(0, 'connection.close', { replyCode: 530, replyText: "NOT_ALLOWED - vhost / not found", classId: 10, methodId: 40 });
+      b2.send(0, 'connection.close', { replyCode: 530, replyText: 'NOT_ALLOWED - vhost / not found', classId: 10, methodId: 40 });
     } else {
-      b2.send(0, 'connection.close', { replyCode: 403, replyText: 'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN', classId: 0, methodId: 0 });
+      b2.send(0, 'connection.close', {
+        replyCode: 403,
+        replyText: 'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN',
+        classId: 0,
+        methodId: 0,
+      });
     }
     const err = await failed;
     expect(err).toBeInstanceOf(Cls);
@@ -132,7 +120,13 @@ describe('close() during recovery', () => {
     const events = logEvents(conn);
     await openChannel(conn, b1, 1);
     let open!: () => void;
-    f.plan = [{ gate: new Promise<void>((r) => { open = r; }) }];
+    f.plan = [
+      {
+        gate: new Promise<void>((r) => {
+          open = r;
+        }),
+      },
+    ];
     b1.destroy();
     await once(conn, 'reconnecting');
     await tick(10);
@@ -141,7 +135,13 @@ describe('close() during recovery', () => {
     expect(conn.state).toBe('closed');
     open(); // the socket arrives after close(): a broker that would happily talk
     const b2 = await f.next();
-    const talked = b2.handshake().then(() => b2.openChannel(1)).then(() => true, () => false);
+    const talked = b2
+      .handshake()
+      .then(() => b2.openChannel(1))
+      .then(
+        () => true,
+        () => false,
+      );
     await Promise.race([b2.closed, tick(500)]);
     expect(conn.state).toBe('closed');
     expect(sorted(events)).toEqual(['disconnected:ConnectionLost', 'reconnecting:1:0', 'close:clean']);
@@ -165,13 +165,19 @@ describe('reconnect strategy and URLs', () => {
     expect(conn.state).toBe('open');
   });
 
-  it('reconnecting events carry attempt, the strategy\'s delays and round-robin URLs (password hidden); reset() after recovery', async () => {
+  it("reconnecting events carry attempt, the strategy's delays and round-robin URLs (password hidden); reset() after recovery", async () => {
     const delays = [0, 15, 30, 45, 60, 75, 90];
     const calls: string[] = [];
     let i = 0;
     const strategy: ReconnectStrategy = {
-      next: () => { calls.push('next'); return delays[i++] ?? 100; },
-      reset: () => { calls.push('reset'); i = 0; },
+      next: () => {
+        calls.push('next');
+        return delays[i++] ?? 100;
+      },
+      reset: () => {
+        calls.push('reset');
+        i = 0;
+      },
     };
     const { f, conn, b1 } = await setup({ urls, reconnect: strategy });
     expect(calls).toEqual(['reset']); // after connect
@@ -185,7 +191,13 @@ describe('reconnect strategy and URLs', () => {
     const b2 = await f.next(5000);
     await b2.handshake();
     const info = await recovered;
-    expect(seen.map(({ attempt, delay }) => [attempt, delay])).toEqual([[1, 0], [2, 15], [3, 30], [4, 45], [5, 60]]);
+    expect(seen.map(({ attempt, delay }) => [attempt, delay])).toEqual([
+      [1, 0],
+      [2, 15],
+      [3, 30],
+      [4, 45],
+      [5, 60],
+    ]);
     // connected to host-a: the attempts go round-robin from the next URL on
     expect(seen.map((x) => x.url)).toEqual([shown[1], shown[2], shown[0], shown[1], shown[2]]);
     expect(info).toMatchObject({ attempts: 5, url: shown[2] });
@@ -214,7 +226,12 @@ describe('reconnect strategy and URLs', () => {
     const b2 = await f.next(5000);
     await b2.handshake();
     await once(conn, 'recovered');
-    expect(seen.map(([a, d]) => [a, d])).toEqual([[1, 0], [2, 100], [3, 200], [4, 400]]);
+    expect(seen.map(([a, d]) => [a, d])).toEqual([
+      [1, 0],
+      [2, 100],
+      [3, 200],
+      [4, 400],
+    ]);
     // two URLs: consecutive attempts alternate
     for (let k = 1; k < seen.length; k++) expect(seen[k]?.[2]).not.toBe(seen[k - 1]?.[2]);
     expect(new Set(seen.map((x) => x[2]))).toEqual(new Set(shown.slice(0, 2)));

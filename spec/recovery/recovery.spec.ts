@@ -3,24 +3,34 @@
  * broker from `SocketFactory.socket` (the `socket: () => Duplex` option), and the test plays the
  * broker side of the reconnect step by step.
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
-import type { Duplex } from 'node:stream';
-
-import type { Channel } from '../../lib/channel/channel.js';
+import { describe, expect, it } from '@jest/globals';
 import { REPUBLISHED_HEADER } from '../../lib/channel/channel-core.js';
-import { Connection } from '../../lib/connection/connection.js';
-import type { ConnectionOptions } from '../../lib/connection/options.js';
 import {
-  AccessRefused, type AMQPError, ChannelClosed, ConnectionForced, ConnectionLost, NotAllowed, PreconditionFailed, PublishBufferFull,
-  PublishNacked, StaleDelivery, Timeout,
+  type AMQPError,
+  ConnectionForced,
+  ConnectionLost,
+  PreconditionFailed,
+  PublishBufferFull,
+  PublishNacked,
+  StaleDelivery,
+  Timeout,
 } from '../../lib/errors.js';
 import { Message } from '../../lib/message.js';
-import type { MethodInit, MethodName } from '../../lib/protocol/generated/methods.js';
-import { Backoff, type ReconnectStrategy } from '../../lib/recovery/backoff.js';
 import type { TopologyEntity } from '../../lib/recovery/topology.js';
-import { FakeBroker, installGuards, type AnyReceived, type ReceivedContent } from '../support/fake-broker.js';
+import type { ReceivedContent } from '../support/fake-broker.js';
 import {
-  conns, factories, type Step, SocketFactory, type Setup, setup, serve, openChannel, rpc, rejection, track, once, tick, declareOk, deliver, sorted, logEvents,
+  setup,
+  serve,
+  openChannel,
+  rpc,
+  rejection,
+  track,
+  once,
+  tick,
+  declareOk,
+  deliver,
+  sorted,
+  logEvents,
 } from '../support/recovery-harness.js';
 
 describe('recovery after the socket dies', () => {
@@ -30,9 +40,23 @@ describe('recovery after the socket dies', () => {
     const ch1 = await openChannel(conn, b1, 1);
     const ch2 = await openChannel(conn, b1, 2);
     await rpc(b1, 1, ch1.exchangeDeclare('x', 'topic', { durable: true }), 'exchange.declare', 'exchange.declare-ok', {});
-    await rpc(b1, 1, ch1.exchangeDeclare('x2', 'fanout', { autoDelete: false, arguments: { 'alternate-exchange': 'ae' } }), 'exchange.declare', 'exchange.declare-ok', {});
+    await rpc(
+      b1,
+      1,
+      ch1.exchangeDeclare('x2', 'fanout', { autoDelete: false, arguments: { 'alternate-exchange': 'ae' } }),
+      'exchange.declare',
+      'exchange.declare-ok',
+      {},
+    );
     await rpc(b1, 1, ch1.exchangeDeclare('amq.direct', 'direct', { durable: true }), 'exchange.declare', 'exchange.declare-ok', {});
-    await rpc(b1, 1, ch1.queueDeclare('q', { durable: true, arguments: { 'x-max-length': 100 } }), 'queue.declare', 'queue.declare-ok', declareOk('q'));
+    await rpc(
+      b1,
+      1,
+      ch1.queueDeclare('q', { durable: true, arguments: { 'x-max-length': 100 } }),
+      'queue.declare',
+      'queue.declare-ok',
+      declareOk('q'),
+    );
     const gen = await rpc(b1, 1, ch1.queueDeclare('', { exclusive: true }), 'queue.declare', 'queue.declare-ok', declareOk('amq.gen-A'));
     expect(gen.queue).toBe('amq.gen-A');
     await rpc(b1, 1, ch1.queueBind('q', { exchange: 'x', routingKey: 'a' }), 'queue.bind', 'queue.bind-ok', {});
@@ -42,14 +66,46 @@ describe('recovery after the socket dies', () => {
     await rpc(b1, 1, ch1.confirmSelect(), 'confirm.select', 'confirm.select-ok', {});
     const got1: string[] = [];
     const gotGen: string[] = [];
-    await rpc(b1, 1, ch1.basicConsume('q', { consumerTag: 'ctag-q', callback: (m) => { got1.push(String(m.body)); } }), 'basic.consume', 'basic.consume-ok', { consumerTag: 'ctag-q' });
-    const genTag = await rpc(b1, 1, ch1.basicConsume('amq.gen-A', { callback: (m) => { gotGen.push(String(m.body)); } }), 'basic.consume', 'basic.consume-ok', { consumerTag: 'amq.ctag-S' });
+    await rpc(
+      b1,
+      1,
+      ch1.basicConsume('q', {
+        consumerTag: 'ctag-q',
+        callback: (m) => {
+          got1.push(String(m.body));
+        },
+      }),
+      'basic.consume',
+      'basic.consume-ok',
+      { consumerTag: 'ctag-q' },
+    );
+    const genTag = await rpc(
+      b1,
+      1,
+      ch1.basicConsume('amq.gen-A', {
+        callback: (m) => {
+          gotGen.push(String(m.body));
+        },
+      }),
+      'basic.consume',
+      'basic.consume-ok',
+      { consumerTag: 'amq.ctag-S' },
+    );
     expect(genTag).toBe('amq.ctag-S');
     await rpc(b1, 2, ch2.basicQos({ prefetchCount: 5, global: true }), 'basic.qos', 'basic.qos-ok', {});
     await rpc(b1, 2, ch2.txSelect(), 'tx.select', 'tx.select-ok', {});
-    await rpc(b1, 2, ch2.basicConsume('q', { consumerTag: 'ctag-2', noAck: true, callback: () => {} }), 'basic.consume', 'basic.consume-ok', { consumerTag: 'ctag-2' });
+    await rpc(
+      b1,
+      2,
+      ch2.basicConsume('q', { consumerTag: 'ctag-2', noAck: true, callback: () => {} }),
+      'basic.consume',
+      'basic.consume-ok',
+      { consumerTag: 'ctag-2' },
+    );
 
-    const pubs = ['m1', 'm2', 'm3'].map((id) => track(ch1.basicPublish(new Message(id, { messageId: id, applicationHeaders: { keep: 1 } }), { exchange: 'x', routingKey: 'a' })));
+    const pubs = ['m1', 'm2', 'm3'].map((id) =>
+      track(ch1.basicPublish(new Message(id, { messageId: id, applicationHeaders: { keep: 1 } }), { exchange: 'x', routingKey: 'a' })),
+    );
     for (const id of ['m1', 'm2', 'm3']) expect((await b1.expectContent(1)).properties.messageId).toBe(id);
     b1.send(1, 'basic.ack', { deliveryTag: 1, multiple: false });
     await pubs[0]?.p;
@@ -68,20 +124,32 @@ describe('recovery after the socket dies', () => {
     // topology, on a temporary channel that is not one of the user's
     const tmp = (await serve(b2, 3, 'channel.open', 'channel.open-ok', {})).channel;
     expect(tmp).toBe(3);
-    expect((await serve(b2, tmp, 'exchange.declare', 'exchange.declare-ok', {})).args).toMatchObject({ exchange: 'x', type: 'topic', durable: true, passive: false });
+    expect((await serve(b2, tmp, 'exchange.declare', 'exchange.declare-ok', {})).args).toMatchObject({
+      exchange: 'x',
+      type: 'topic',
+      durable: true,
+      passive: false,
+    });
     const x2 = await serve(b2, tmp, 'exchange.declare', 'exchange.declare-ok', {});
     expect(x2.args).toMatchObject({ exchange: 'x2', type: 'fanout', durable: false, autoDelete: false });
     expect({ ...x2.args.arguments }).toEqual({ 'alternate-exchange': 'ae' });
     const q = await serve(b2, tmp, 'queue.declare', 'queue.declare-ok', declareOk('q'));
     expect(q.args).toMatchObject({ queue: 'q', durable: true, exclusive: false, passive: false });
     expect({ ...q.args.arguments }).toEqual({ 'x-max-length': 100 });
-    expect((await serve(b2, tmp, 'queue.declare', 'queue.declare-ok', declareOk('amq.gen-B'))).args).toMatchObject({ queue: '', exclusive: true });
+    expect((await serve(b2, tmp, 'queue.declare', 'queue.declare-ok', declareOk('amq.gen-B'))).args).toMatchObject({
+      queue: '',
+      exclusive: true,
+    });
     const bindings: string[] = [];
     for (let i = 0; i < 3; i++) {
       const m = await b2.next();
-      if (m.name === 'queue.bind') { bindings.push(`q:${m.args.exchange}->${m.args.queue}:${m.args.routingKey}`); b2.send(tmp, 'queue.bind-ok', {}); }
-      else if (m.name === 'exchange.bind') { bindings.push(`x:${m.args.source}->${m.args.destination}:${m.args.routingKey}`); b2.send(tmp, 'exchange.bind-ok', {}); }
-      else throw new Error(`expected a binding, got ${m.name}`);
+      if (m.name === 'queue.bind') {
+        bindings.push(`q:${m.args.exchange}->${m.args.queue}:${m.args.routingKey}`);
+        b2.send(tmp, 'queue.bind-ok', {});
+      } else if (m.name === 'exchange.bind') {
+        bindings.push(`x:${m.args.source}->${m.args.destination}:${m.args.routingKey}`);
+        b2.send(tmp, 'exchange.bind-ok', {});
+      } else throw new Error(`expected a binding, got ${m.name}`);
     }
     expect(bindings.sort()).toEqual(['q:x->amq.gen-B:b', 'q:x->q:a', 'x:x->x2:c']);
     await serve(b2, tmp, 'channel.close', 'channel.close-ok', {});
@@ -89,8 +157,15 @@ describe('recovery after the socket dies', () => {
     await b2.openChannel(1);
     expect((await serve(b2, 1, 'basic.qos', 'basic.qos-ok', {})).args).toMatchObject({ prefetchCount: 10, global: false });
     await serve(b2, 1, 'confirm.select', 'confirm.select-ok', {});
-    expect((await serve(b2, 1, 'basic.consume', 'basic.consume-ok', { consumerTag: 'ctag-q' })).args).toMatchObject({ queue: 'q', consumerTag: 'ctag-q', noAck: false });
-    expect((await serve(b2, 1, 'basic.consume', 'basic.consume-ok', { consumerTag: 'amq.ctag-S' })).args).toMatchObject({ queue: 'amq.gen-B', consumerTag: 'amq.ctag-S' });
+    expect((await serve(b2, 1, 'basic.consume', 'basic.consume-ok', { consumerTag: 'ctag-q' })).args).toMatchObject({
+      queue: 'q',
+      consumerTag: 'ctag-q',
+      noAck: false,
+    });
+    expect((await serve(b2, 1, 'basic.consume', 'basic.consume-ok', { consumerTag: 'amq.ctag-S' })).args).toMatchObject({
+      queue: 'amq.gen-B',
+      consumerTag: 'amq.ctag-S',
+    });
     // the two unconfirmed messages again, marked; then the one published during the outage, unmarked
     const again: ReceivedContent[] = [await b2.expectContent(1), await b2.expectContent(1)];
     expect(again.map((m) => m.properties.messageId)).toEqual(['m2', 'm3']);
@@ -106,7 +181,11 @@ describe('recovery after the socket dies', () => {
     await b2.openChannel(2);
     expect((await serve(b2, 2, 'basic.qos', 'basic.qos-ok', {})).args).toMatchObject({ prefetchCount: 5, global: true });
     await serve(b2, 2, 'tx.select', 'tx.select-ok', {});
-    expect((await serve(b2, 2, 'basic.consume', 'basic.consume-ok', { consumerTag: 'ctag-2' })).args).toMatchObject({ queue: 'q', consumerTag: 'ctag-2', noAck: true });
+    expect((await serve(b2, 2, 'basic.consume', 'basic.consume-ok', { consumerTag: 'ctag-2' })).args).toMatchObject({
+      queue: 'q',
+      consumerTag: 'ctag-2',
+      noAck: true,
+    });
     const info = await recovered;
     expect(info).toMatchObject({ attempts: 1 });
     expect(info.downtimeMs).toBeGreaterThanOrEqual(0);
@@ -190,7 +269,12 @@ describe('recovery after the socket dies', () => {
     const { f, conn, b1 } = await setup();
     await openChannel(conn, b1, 1);
     const disconnected = once<AMQPError>(conn, 'disconnected');
-    b1.send(0, 'connection.close', { replyCode: 320, replyText: 'CONNECTION_FORCED - broker forced connection closure with reason \'shutdown\'', classId: 0, methodId: 0 });
+    b1.send(0, 'connection.close', {
+      replyCode: 320,
+      replyText: "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'",
+      classId: 0,
+      methodId: 0,
+    });
     await b1.expect('connection.close-ok', 0);
     const cause = await disconnected;
     expect(cause).toBeInstanceOf(ConnectionForced);
@@ -206,7 +290,19 @@ describe('recovery after the socket dies', () => {
     const { f, conn, b1 } = await setup();
     const ch = await openChannel(conn, b1, 1);
     const got: Message[] = [];
-    await rpc(b1, 1, ch.basicConsume('q', { consumerTag: 'c', callback: (m) => { got.push(m); } }), 'basic.consume', 'basic.consume-ok', { consumerTag: 'c' });
+    await rpc(
+      b1,
+      1,
+      ch.basicConsume('q', {
+        consumerTag: 'c',
+        callback: (m) => {
+          got.push(m);
+        },
+      }),
+      'basic.consume',
+      'basic.consume-ok',
+      { consumerTag: 'c' },
+    );
     deliver(b1, 1, 'c', 1, 'old');
     await tick();
     const old = got[0] as Message;
@@ -238,7 +334,12 @@ describe('recovery after the socket dies', () => {
     const acked: string[] = [];
     const refused: unknown[] = [];
     const callback = (m: Message): void => {
-      try { m.ack(); acked.push(String(m.body)); } catch (err) { refused.push(err); }
+      try {
+        m.ack();
+        acked.push(String(m.body));
+      } catch (err) {
+        refused.push(err);
+      }
     };
     await rpc(b1, 1, ch.basicConsume('q1', { consumerTag: 'c1', callback }), 'basic.consume', 'basic.consume-ok', { consumerTag: 'c1' });
     await rpc(b1, 1, ch.basicConsume('q2', { consumerTag: 'c2', callback }), 'basic.consume', 'basic.consume-ok', { consumerTag: 'c2' });
@@ -248,15 +349,31 @@ describe('recovery after the socket dies', () => {
     await b2.openChannel(1);
     await b2.expect('basic.consume', 1);
     // consume-ok for c1 and a delivery to c1 in one chunk, while c2 is still to be restored
-    b2.sendRaw(Buffer.concat([
-      b2.encode(1, 'basic.consume-ok', { consumerTag: 'c1' }),
-      b2.encodeContent(1, 'basic.deliver', { consumerTag: 'c1', deliveryTag: 1, redelivered: true, exchange: '', routingKey: 'q1' }, {}, 'first'),
-    ]));
+    b2.sendRaw(
+      Buffer.concat([
+        b2.encode(1, 'basic.consume-ok', { consumerTag: 'c1' }),
+        b2.encodeContent(
+          1,
+          'basic.deliver',
+          { consumerTag: 'c1', deliveryTag: 1, redelivered: true, exchange: '', routingKey: 'q1' },
+          {},
+          'first',
+        ),
+      ]),
+    );
     await b2.expect('basic.consume', 1);
-    b2.sendRaw(Buffer.concat([
-      b2.encode(1, 'basic.consume-ok', { consumerTag: 'c2' }),
-      b2.encodeContent(1, 'basic.deliver', { consumerTag: 'c2', deliveryTag: 2, redelivered: false, exchange: '', routingKey: 'q2' }, {}, 'second'),
-    ]));
+    b2.sendRaw(
+      Buffer.concat([
+        b2.encode(1, 'basic.consume-ok', { consumerTag: 'c2' }),
+        b2.encodeContent(
+          1,
+          'basic.deliver',
+          { consumerTag: 'c2', deliveryTag: 2, redelivered: false, exchange: '', routingKey: 'q2' },
+          {},
+          'second',
+        ),
+      ]),
+    );
     await once(conn, 'recovered');
     await tick(20);
     expect(refused).toEqual([]);
@@ -326,7 +443,10 @@ describe('recovery after the socket dies', () => {
     await b2.openChannel(1);
     await serve(b2, 1, 'confirm.select', 'confirm.select-ok', {});
     const sent = [await b2.expectContent(1), await b2.expectContent(1)];
-    expect(sent.map((m) => [m.properties.messageId, m.body.length])).toEqual([['a', 60], ['b', 40]]);
+    expect(sent.map((m) => [m.properties.messageId, m.body.length])).toEqual([
+      ['a', 60],
+      ['b', 40],
+    ]);
     b2.send(1, 'basic.ack', { deliveryTag: 2, multiple: true });
     await Promise.all([a.p, b.p]);
     // the buffer was given back: another outage takes 100 bytes again
@@ -355,7 +475,12 @@ describe('recovery after the socket dies', () => {
     await b2.handshake();
     await b2.openChannel(2);
     await b2.expect('queue.declare', 2);
-    b2.send(2, 'channel.close', { replyCode: 406, replyText: "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'bad'", classId: 50, methodId: 10 });
+    b2.send(2, 'channel.close', {
+      replyCode: 406,
+      replyText: "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'bad'",
+      classId: 50,
+      methodId: 10,
+    });
     await b2.expect('channel.close-ok', 2);
     await b2.openChannel(2); // the temporary channel reopens itself
     expect((await serve(b2, 2, 'queue.declare', 'queue.declare-ok', declareOk('good'))).args.queue).toBe('good');
@@ -367,11 +492,13 @@ describe('recovery after the socket dies', () => {
     expect(errors[0]?.error).toBeInstanceOf(PreconditionFailed);
   });
 
-  it('dying again in the middle of recovery starts over; a server-named queue\'s consumer follows every rename', async () => {
+  it("dying again in the middle of recovery starts over; a server-named queue's consumer follows every rename", async () => {
     const { f, conn, b1 } = await setup();
     const ch = await openChannel(conn, b1, 1);
     await rpc(b1, 1, ch.queueDeclare('', { exclusive: true }), 'queue.declare', 'queue.declare-ok', declareOk('amq.gen-1'));
-    await rpc(b1, 1, ch.basicConsume('amq.gen-1', { consumerTag: 'c', callback: () => {} }), 'basic.consume', 'basic.consume-ok', { consumerTag: 'c' });
+    await rpc(b1, 1, ch.basicConsume('amq.gen-1', { consumerTag: 'c', callback: () => {} }), 'basic.consume', 'basic.consume-ok', {
+      consumerTag: 'c',
+    });
     const events = logEvents(conn);
     b1.destroy();
     // attempt 1: the queue gets a new name, then the connection dies before the consumer is restored
@@ -402,7 +529,9 @@ describe('recovery after the socket dies', () => {
     const { f, conn, b1 } = await setup();
     const ch = await openChannel(conn, b1, 1);
     await rpc(b1, 1, ch.queueDeclare('ad', { autoDelete: true }), 'queue.declare', 'queue.declare-ok', declareOk('ad'));
-    await rpc(b1, 1, ch.basicConsume('ad', { consumerTag: 'c', callback: () => {} }), 'basic.consume', 'basic.consume-ok', { consumerTag: 'c' });
+    await rpc(b1, 1, ch.basicConsume('ad', { consumerTag: 'c', callback: () => {} }), 'basic.consume', 'basic.consume-ok', {
+      consumerTag: 'c',
+    });
     await rpc(b1, 1, ch.close(), 'channel.close', 'channel.close-ok', {});
     expect(conn.topology.entities()).toEqual([]);
     const recovered = once(conn, 'recovered');
@@ -417,7 +546,9 @@ describe('recovery after the socket dies', () => {
     const { f, conn, b1 } = await setup();
     const ch = await openChannel(conn, b1, 1);
     await rpc(b1, 1, ch.queueDeclare('ad', { autoDelete: true }), 'queue.declare', 'queue.declare-ok', declareOk('ad'));
-    await rpc(b1, 1, ch.basicConsume('ad', { consumerTag: 'c', callback: () => {} }), 'basic.consume', 'basic.consume-ok', { consumerTag: 'c' });
+    await rpc(b1, 1, ch.basicConsume('ad', { consumerTag: 'c', callback: () => {} }), 'basic.consume', 'basic.consume-ok', {
+      consumerTag: 'c',
+    });
     await rpc(b1, 1, ch.basicCancel('c'), 'basic.cancel', 'basic.cancel-ok', { consumerTag: 'c' });
     b1.destroy();
     const b2 = await f.next();

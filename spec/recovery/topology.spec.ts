@@ -3,21 +3,46 @@ import { describe, expect, it } from '@jest/globals';
 import { Topology, type BindingRecord, type ExchangeRecord, type QueueRecord } from '../../lib/recovery/topology.js';
 
 const ex = (name: string, o: Partial<ExchangeRecord> = {}): ExchangeRecord => ({
-  kind: 'exchange', name, type: 'direct', durable: false, autoDelete: false, internal: false, arguments: {}, ...o,
+  kind: 'exchange',
+  name,
+  type: 'direct',
+  durable: false,
+  autoDelete: false,
+  internal: false,
+  arguments: {},
+  ...o,
 });
 const q = (name: string, o: Partial<QueueRecord> = {}): QueueRecord => ({
-  kind: 'queue', name, serverNamed: false, durable: false, exclusive: false, autoDelete: false, arguments: {}, ...o,
+  kind: 'queue',
+  name,
+  serverNamed: false,
+  durable: false,
+  exclusive: false,
+  autoDelete: false,
+  arguments: {},
+  ...o,
 });
 const qb = (queue: string, exchange: string, routingKey = '', args = {}): BindingRecord => ({
-  kind: 'queue-binding', destination: queue, source: exchange, routingKey, arguments: args,
+  kind: 'queue-binding',
+  destination: queue,
+  source: exchange,
+  routingKey,
+  arguments: args,
 });
 const eb = (destination: string, source: string, routingKey = '', args = {}): BindingRecord => ({
-  kind: 'exchange-binding', destination, source, routingKey, arguments: args,
+  kind: 'exchange-binding',
+  destination,
+  source,
+  routingKey,
+  arguments: args,
 });
 
-const names = (t: Topology): string[] => t.entities().map((e) => (e.kind === 'exchange' || e.kind === 'queue'
-  ? `${e.kind}:${e.name}`
-  : `${e.kind}:${e.source}->${e.destination}:${e.routingKey}`));
+const names = (t: Topology): string[] =>
+  t
+    .entities()
+    .map((e) =>
+      e.kind === 'exchange' || e.kind === 'queue' ? `${e.kind}:${e.name}` : `${e.kind}:${e.source}->${e.destination}:${e.routingKey}`,
+    );
 
 describe('Topology: recording', () => {
   it('records exchanges, queues and bindings and lists them exchanges, queues, bindings', () => {
@@ -28,9 +53,7 @@ describe('Topology: recording', () => {
     t.recordExchange(ex('x1', { type: 'topic' }));
     t.recordBinding(eb('x2', 'x1', 'k2'));
     t.recordExchange(ex('x2'));
-    expect(names(t)).toEqual([
-      'exchange:x1', 'exchange:x2', 'queue:q1', 'queue-binding:x1->q1:k', 'exchange-binding:x1->x2:k2',
-    ]);
+    expect(names(t)).toEqual(['exchange:x1', 'exchange:x2', 'queue:q1', 'queue-binding:x1->q1:k', 'exchange-binding:x1->x2:k2']);
     expect(t.queues.get('q1')?.durable).toBe(true);
     expect(t.exchanges.get('x1')?.type).toBe('topic');
   });
@@ -77,7 +100,7 @@ describe('Topology: recording', () => {
 });
 
 describe('Topology: deleting', () => {
-  it('deleting a queue forgets it and its bindings, not other queues\' bindings', () => {
+  it("deleting a queue forgets it and its bindings, not other queues' bindings", () => {
     const t = new Topology();
     t.recordExchange(ex('x'));
     t.recordQueue(q('q1'));
@@ -115,11 +138,15 @@ describe('Topology: deleting', () => {
     t.recordBinding(qb('q', 'up', 'unrelated'));
     t.deleteExchange('x');
     expect(names(t)).toEqual([
-      'exchange:up', 'exchange:down', 'queue:q', 'exchange-binding:up->down:unrelated', 'queue-binding:up->q:unrelated',
+      'exchange:up',
+      'exchange:down',
+      'queue:q',
+      'exchange-binding:up->down:unrelated',
+      'queue-binding:up->q:unrelated',
     ]);
   });
 
-  it('deleting an exchange does not touch a queue binding whose queue has the exchange\'s name', () => {
+  it("deleting an exchange does not touch a queue binding whose queue has the exchange's name", () => {
     const t = new Topology();
     t.recordExchange(ex('n'));
     t.recordExchange(ex('other'));
@@ -231,14 +258,29 @@ describe('Topology: renaming server-named queues', () => {
     t.recordBinding(eb('amq.gen-old', 'x')); // an exchange of that name: not a queue binding, untouched
     t.rename('amq.gen-old', 'amq.gen-new');
     expect(t.queues.has('amq.gen-old')).toBe(false);
-    expect(t.queues.get('amq.gen-new')).toEqual(q('amq.gen-new', { serverNamed: true, exclusive: true, autoDelete: true, arguments: { a: 1 } }));
+    expect(t.queues.get('amq.gen-new')).toEqual(
+      q('amq.gen-new', { serverNamed: true, exclusive: true, autoDelete: true, arguments: { a: 1 } }),
+    );
     const bs = [...t.bindings.values()];
-    expect(bs.filter((b) => b.kind === 'queue-binding' && b.destination === 'amq.gen-new').map((b) => b.source).sort()).toEqual(['amq.fanout', 'x']);
+    expect(
+      bs
+        .filter((b) => b.kind === 'queue-binding' && b.destination === 'amq.gen-new')
+        .map((b) => b.source)
+        .sort(),
+    ).toEqual(['amq.fanout', 'x']);
     expect(bs.some((b) => b.kind === 'queue-binding' && b.destination === 'amq.gen-old')).toBe(false);
     expect(bs.some((b) => b.kind === 'exchange-binding' && b.destination === 'amq.gen-old')).toBe(true);
     expect(bs.some((b) => b.destination === 'other')).toBe(true);
     // still exchanges, then queues, then bindings (order among bindings is free)
-    expect(t.entities().map((e) => (e.kind.endsWith('binding') ? 'binding' : e.kind))).toEqual(['exchange', 'queue', 'queue', 'binding', 'binding', 'binding', 'binding']);
+    expect(t.entities().map((e) => (e.kind.endsWith('binding') ? 'binding' : e.kind))).toEqual([
+      'exchange',
+      'queue',
+      'queue',
+      'binding',
+      'binding',
+      'binding',
+      'binding',
+    ]);
   });
 
   it('a renamed queue can be renamed again, deleted and cancelled under its new name', () => {

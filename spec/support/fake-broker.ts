@@ -25,32 +25,65 @@ import { Reader, Writer, type FieldTable } from '../../lib/protocol/primitives.j
 class Pipe extends Duplex {
   peer!: Pipe;
   eof = false;
-  constructor() { super({ allowHalfOpen: false }); }
+  constructor() {
+    super({ allowHalfOpen: false });
+  }
   override _read(): void {}
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void { this.later((p) => p.push(chunk)); cb(); }
-  override _final(cb: () => void): void { this.later((p) => { p.eof = true; p.push(null); }); cb(); }
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void { const p = this.peer; setImmediate(() => p.destroy()); cb(err); }
-  private later(f: (peer: Pipe) => void): void { const p = this.peer; setImmediate(() => { if (!p.destroyed && !p.eof) f(p); }); }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.later((p) => p.push(chunk));
+    cb();
+  }
+  override _final(cb: () => void): void {
+    this.later((p) => {
+      p.eof = true;
+      p.push(null);
+    });
+    cb();
+  }
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    const p = this.peer;
+    setImmediate(() => p.destroy());
+    cb(err);
+  }
+  private later(f: (peer: Pipe) => void): void {
+    const p = this.peer;
+    setImmediate(() => {
+      if (!p.destroyed && !p.eof) f(p);
+    });
+  }
 }
 
 /** A method the client sent, with `properties`, `body` and `bodyFrames` (sizes) for a publish. */
 export type Received<N extends MethodName = MethodName> = {
-  channel: number; name: N; args: MethodArgs[N]; properties?: BasicProperties; body?: Buffer; bodyFrames?: number[];
+  channel: number;
+  name: N;
+  args: MethodArgs[N];
+  properties?: BasicProperties;
+  body?: Buffer;
+  bodyFrames?: number[];
 };
 export type AnyReceived = { [N in MethodName]: Received<N> }[MethodName];
 export type ReceivedContent = Received<'basic.publish'> & { properties: BasicProperties; body: Buffer; bodyFrames: number[] };
 
 /** What the broker proposes in connection.start and connection.tune. */
 export interface HandshakeOptions {
-  frameMax?: number; channelMax?: number; heartbeat?: number; serverProperties?: FieldTable; mechanisms?: string; locales?: string;
+  frameMax?: number;
+  channelMax?: number;
+  heartbeat?: number;
+  serverProperties?: FieldTable;
+  mechanisms?: string;
+  locales?: string;
 }
 /** What the client answered during the handshake. */
 export interface HandshakeResult {
-  startOk: MethodArgs['connection.start-ok']; tuneOk: MethodArgs['connection.tune-ok']; open: MethodArgs['connection.open'];
+  startOk: MethodArgs['connection.start-ok'];
+  tuneOk: MethodArgs['connection.tune-ok'];
+  open: MethodArgs['connection.open'];
 }
 
 const SERVER_PROPERTIES: FieldTable = {
-  product: 'FakeBroker', version: '0.0.1',
+  product: 'FakeBroker',
+  version: '0.0.1',
   capabilities: { publisher_confirms: true, 'basic.nack': true, consumer_cancel_notify: true, 'connection.blocked': true },
 };
 
@@ -84,14 +117,20 @@ export class FakeBroker {
   private failure: Error | null = null;
 
   constructor() {
-    const client = new Pipe(), server = new Pipe();
+    const client = new Pipe(),
+      server = new Pipe();
     client.peer = server;
     server.peer = client;
     this.clientSocket = client;
     this.server = server;
     this.parser = new FrameParser((t, c, b, s, e) => this.onFrame(t, c, b.subarray(s, e)), 0);
     server.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.closed = new Promise((resolve) => server.on('close', () => { this.fail(new Error('FakeBroker: the connection is closed')); resolve(); }));
+    this.closed = new Promise((resolve) =>
+      server.on('close', () => {
+        this.fail(new Error('FakeBroker: the connection is closed'));
+        resolve();
+      }),
+    );
     FakeBroker.live.add(this);
   }
 
@@ -114,7 +153,10 @@ export class FakeBroker {
   private onFrame(type: number, channel: number, view: Buffer): void {
     const payload = Buffer.from(view);
     const c = this.content;
-    if (type === FRAME_HEARTBEAT) { this.heartbeats++; return; }
+    if (type === FRAME_HEARTBEAT) {
+      this.heartbeats++;
+      return;
+    }
     if (type === FRAME_METHOD) {
       if (c) throw new Error(`method frame on channel ${channel} in the middle of ${describe(c.r)}'s content`);
       const m = decodeMethod(new Reader(payload));
@@ -137,26 +179,41 @@ export class FakeBroker {
       c.r.bodyFrames?.push(payload.length);
       if (c.got > c.size) throw new Error(`body of ${c.got} bytes exceeds the announced ${c.size}`);
     } else throw new Error(`unknown frame type ${type}`);
-    if (c.size >= 0 && c.got === c.size) { c.r.body = Buffer.concat(c.chunks); this.content = null; this.arrived(c.r); }
+    if (c.size >= 0 && c.got === c.size) {
+      c.r.body = Buffer.concat(c.chunks);
+      this.content = null;
+      this.arrived(c.r);
+    }
   }
 
   private arrived(r: AnyReceived): void {
     this.received.push(r);
     const w = this.waiters.shift();
-    if (w) { clearTimeout(w.timer); w.resolve(r); } else this.queue.push(r);
+    if (w) {
+      clearTimeout(w.timer);
+      w.resolve(r);
+    } else this.queue.push(r);
   }
 
   private fail(err: Error): void {
     this.failure ??= err;
-    for (const w of this.waiters.splice(0)) { clearTimeout(w.timer); w.reject(err); }
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
   }
 
   /** Resolves with the client's protocol header. */
   protocolHeader(timeoutMs = 2000): Promise<Buffer> {
-    return this.header ? Promise.resolve(this.header) : new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`FakeBroker: no protocol header within ${timeoutMs} ms`)), timeoutMs);
-      this.headerWaiters.push(() => { clearTimeout(timer); resolve(this.header as Buffer); });
-    });
+    return this.header
+      ? Promise.resolve(this.header)
+      : new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`FakeBroker: no protocol header within ${timeoutMs} ms`)), timeoutMs);
+          this.headerWaiters.push(() => {
+            clearTimeout(timer);
+            resolve(this.header as Buffer);
+          });
+        });
   }
 
   /** The next client method not yet taken by next()/expect(). */
@@ -165,10 +222,18 @@ export class FakeBroker {
     if (r) return Promise.resolve(r);
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      const w: Waiter = { resolve, reject, timer: setTimeout(() => {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new Error(`FakeBroker: no client method within ${timeoutMs} ms; received so far: ${this.received.map((m) => m.name).join(', ') || 'nothing'}`));
-      }, timeoutMs) };
+      const w: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          reject(
+            new Error(
+              `FakeBroker: no client method within ${timeoutMs} ms; received so far: ${this.received.map((m) => m.name).join(', ') || 'nothing'}`,
+            ),
+          );
+        }, timeoutMs),
+      };
       this.waiters.push(w);
     });
   }
@@ -184,7 +249,7 @@ export class FakeBroker {
 
   /** The next client method, which must be a basic.publish with its content. */
   async expectContent(channel?: number, timeoutMs = 2000): Promise<ReceivedContent> {
-    return await this.expect('basic.publish', channel, timeoutMs) as ReceivedContent;
+    return (await this.expect('basic.publish', channel, timeoutMs)) as ReceivedContent;
   }
 
   /** Fails if any client method arrives (or is waiting unread) within `ms`. */
@@ -201,7 +266,12 @@ export class FakeBroker {
   }
   /** Encodes a content method + header + body frames (body split by `frameMax`). */
   encodeContent<N extends 'basic.deliver' | 'basic.get-ok' | 'basic.return'>(
-    channel: number, name: N, args: MethodInit[N], properties: BasicProperties, body: Buffer | string, frameMax = this.frameMax,
+    channel: number,
+    name: N,
+    args: MethodInit[N],
+    properties: BasicProperties,
+    body: Buffer | string,
+    frameMax = this.frameMax,
   ): Buffer {
     const b = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const w = new Writer(256);
@@ -215,16 +285,25 @@ export class FakeBroker {
   }
 
   /** Sends one method frame. */
-  send<N extends MethodName>(channel: number, name: N, args: MethodInit[N]): void { this.sendRaw(this.encode(channel, name, args)); }
+  send<N extends MethodName>(channel: number, name: N, args: MethodInit[N]): void {
+    this.sendRaw(this.encode(channel, name, args));
+  }
   /** Sends a content-bearing method with its header and body frames. */
   sendContent<N extends 'basic.deliver' | 'basic.get-ok' | 'basic.return'>(
-    channel: number, name: N, args: MethodInit[N], properties: BasicProperties, body: Buffer | string, opts: { frameMax?: number } = {},
+    channel: number,
+    name: N,
+    args: MethodInit[N],
+    properties: BasicProperties,
+    body: Buffer | string,
+    opts: { frameMax?: number } = {},
   ): void {
     this.sendRaw(this.encodeContent(channel, name, args, properties, body, opts.frameMax ?? this.frameMax));
   }
 
   /** Writes raw bytes (one socket chunk). */
-  sendRaw(buf: Buffer): void { if (!this.silent && !this.server.destroyed && !this.server.writableEnded) this.server.write(buf); }
+  sendRaw(buf: Buffer): void {
+    if (!this.silent && !this.server.destroyed && !this.server.writableEnded) this.server.write(buf);
+  }
 
   /** Writes `buf` as separate chunks of `size` bytes (or of the given sizes, then the rest). */
   sendChunks(buf: Buffer, size: number | number[]): void {
@@ -236,15 +315,23 @@ export class FakeBroker {
   }
 
   /** Ends the broker's side cleanly (FIN). */
-  end(): void { this.server.end(); }
+  end(): void {
+    this.server.end();
+  }
   /** Drops the connection abruptly. */
-  destroy(): void { FakeBroker.live.delete(this); this.server.destroy(); }
+  destroy(): void {
+    FakeBroker.live.delete(this);
+    this.server.destroy();
+  }
 
   /** Sends connection.start. */
   sendStart(o: HandshakeOptions = {}): void {
     this.send(0, 'connection.start', {
-      versionMajor: 0, versionMinor: 9, serverProperties: o.serverProperties ?? SERVER_PROPERTIES,
-      mechanisms: o.mechanisms ?? 'PLAIN AMQPLAIN', locales: o.locales ?? 'en_US',
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: o.serverProperties ?? SERVER_PROPERTIES,
+      mechanisms: o.mechanisms ?? 'PLAIN AMQPLAIN',
+      locales: o.locales ?? 'en_US',
     });
   }
 
@@ -272,10 +359,14 @@ export class FakeBroker {
 
 /** A fake broker and a connection to it, handshake done (callTimeout 2000 ms unless given). */
 export async function connectFake(
-  options: ConnectionOptions = {}, hs: HandshakeOptions = {},
+  options: ConnectionOptions = {},
+  hs: HandshakeOptions = {},
 ): Promise<{ broker: FakeBroker; conn: Connection; hs: HandshakeResult }> {
   const broker = new FakeBroker();
-  const [conn, res] = await Promise.all([Connection.connect({ callTimeout: 2000, ...options, socket: broker.clientSocket }), broker.handshake(hs)]);
+  const [conn, res] = await Promise.all([
+    Connection.connect({ callTimeout: 2000, ...options, socket: broker.clientSocket }),
+    broker.handshake(hs),
+  ]);
   return { broker, conn, hs: res };
 }
 
@@ -287,9 +378,15 @@ export function installGuards(): void {
   // Jest hands test code a copy of `process` whose events never fire: listen on the real one.
   const real = (process.on.constructor as FunctionConstructor)('return process')() as NodeJS.Process;
   const seen: unknown[] = [];
-  const onRejection = (reason: unknown): void => { seen.push(reason); };
-  beforeAll(() => { real.on('unhandledRejection', onRejection); });
-  afterAll(() => { real.off('unhandledRejection', onRejection); });
+  const onRejection = (reason: unknown): void => {
+    seen.push(reason);
+  };
+  beforeAll(() => {
+    real.on('unhandledRejection', onRejection);
+  });
+  afterAll(() => {
+    real.off('unhandledRejection', onRejection);
+  });
   afterEach(async () => {
     for (const b of [...FakeBroker.live]) b.destroy();
     await new Promise((r) => setTimeout(r, 20));

@@ -1,7 +1,7 @@
 // Shared fixtures of the FrameParser specs: frame builders, stream fixtures, split runners and
 // the malformed-input corpus.
-import { describe, it, expect, jest } from '@jest/globals';
-import { ArgumentError, FrameError } from '../../lib/errors.js';
+import { expect } from '@jest/globals';
+import { FrameError } from '../../lib/errors.js';
 import { FrameParser, type BodyPartHandler } from '../../lib/protocol/frame-parser.js';
 import { prng } from './prng.js';
 
@@ -104,7 +104,11 @@ export function chunksAt(stream: Buffer, cuts: readonly number[]): { chunks: Buf
  * for every push after which `parser.buffered` is not the size of the frame still incomplete.
  */
 export function pushChecked(
-  parser: FrameParser, chunks: readonly Buffer[], starts: readonly number[], where: string, before: (i: number) => void,
+  parser: FrameParser,
+  chunks: readonly Buffer[],
+  starts: readonly number[],
+  where: string,
+  before: (i: number) => void,
 ): string[] {
   const problems: string[] = [];
   let pushed = 0;
@@ -137,7 +141,9 @@ export function run(fixture: Fixture, cuts: readonly number[], frameMax: number)
     got.push({ type, channel, payload, chunk: current });
   }, frameMax);
   const where = `cuts [${cuts.join(',')}]`;
-  const problems = pushChecked(parser, chunks, starts, where, (i) => { current = i; });
+  const problems = pushChecked(parser, chunks, starts, where, (i) => {
+    current = i;
+  });
 
   if (got.length !== frames.length) {
     problems.push(`${where}: got ${got.length} frames, expected ${frames.length}`);
@@ -162,9 +168,7 @@ export function run(fixture: Fixture, cuts: readonly number[], frameMax: number)
       const chunk = chunks[i]!;
       if (chunkStart <= start && end <= chunkStart + chunk.length) {
         const zeroCopy =
-          have.payload.buffer === chunk.buffer &&
-          have.payload.byteOffset === chunk.byteOffset + start + 7 - chunkStart &&
-          have.chunk === i;
+          have.payload.buffer === chunk.buffer && have.payload.byteOffset === chunk.byteOffset + start + 7 - chunkStart && have.chunk === i;
         if (!zeroCopy) problems.push(`${where}: frame ${k} lies wholly in chunk ${i} but was copied`);
       }
     }
@@ -267,7 +271,6 @@ export const big = buildFixture(BIG_SPECS, 2);
 
 // ---------------------------------------------------------------------------------------------
 // Well-formed streams
-
 
 export interface Bad {
   name: string;

@@ -6,18 +6,12 @@
 import type { Duplex } from 'node:stream';
 
 import type { Channel } from '../../lib/channel/channel.js';
-import { REPUBLISHED_HEADER } from '../../lib/channel/channel-core.js';
 import { Connection } from '../../lib/connection/connection.js';
 import type { ConnectionOptions } from '../../lib/connection/options.js';
-import {
-  AccessRefused, type AMQPError, ChannelClosed, ConnectionForced, ConnectionLost, NotAllowed, PreconditionFailed, PublishBufferFull,
-  PublishNacked, StaleDelivery, Timeout,
-} from '../../lib/errors.js';
-import { Message } from '../../lib/message.js';
+import { AccessRefused, ConnectionLost } from '../../lib/errors.js';
 import type { MethodInit, MethodName } from '../../lib/protocol/generated/methods.js';
-import { Backoff, type ReconnectStrategy } from '../../lib/recovery/backoff.js';
-import type { TopologyEntity } from '../../lib/recovery/topology.js';
-import { FakeBroker, installGuards, type AnyReceived, type ReceivedContent } from './fake-broker.js';
+import { Backoff } from '../../lib/recovery/backoff.js';
+import { FakeBroker, installGuards, type AnyReceived } from './fake-broker.js';
 
 // ------------------------------------------------------------------ harness
 
@@ -47,7 +41,9 @@ export class SocketFactory {
   disposed = false;
   private ready: FakeBroker[] = [];
 
-  constructor() { factories.add(this); }
+  constructor() {
+    factories.add(this);
+  }
   private waiters: Array<(b: FakeBroker) => void> = [];
 
   readonly socket = (): Duplex | Promise<Duplex> => {
@@ -59,7 +55,8 @@ export class SocketFactory {
       const b = new FakeBroker();
       this.brokers.push(b);
       const w = this.waiters.shift();
-      if (w) w(b); else this.ready.push(b);
+      if (w) w(b);
+      else this.ready.push(b);
       return b.clientSocket;
     };
     return step === 'ok' ? make() : step.gate.then(make);
@@ -70,7 +67,10 @@ export class SocketFactory {
     const b = this.ready.shift();
     if (b) return Promise.resolve(b);
     return new Promise((resolve, reject) => {
-      const w = (x: FakeBroker): void => { clearTimeout(timer); resolve(x); };
+      const w = (x: FakeBroker): void => {
+        clearTimeout(timer);
+        resolve(x);
+      };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((x) => x !== w);
         reject(new Error(`no new connection attempt within ${timeoutMs} ms (calls so far: ${this.calls})`));
@@ -80,7 +80,11 @@ export class SocketFactory {
   }
 }
 
-export interface Setup { f: SocketFactory; conn: Connection; b1: FakeBroker }
+export interface Setup {
+  f: SocketFactory;
+  conn: Connection;
+  b1: FakeBroker;
+}
 
 export async function setup(opts: ConnectionOptions = {}): Promise<Setup> {
   const f = new SocketFactory();
@@ -94,7 +98,11 @@ export async function setup(opts: ConnectionOptions = {}): Promise<Setup> {
 
 /** Expects `name` (on `channel`) and answers `reply`; returns what the client sent. */
 export async function serve<N extends MethodName, R extends MethodName>(
-  b: FakeBroker, channel: number, name: N, reply: R, args: MethodInit[R],
+  b: FakeBroker,
+  channel: number,
+  name: N,
+  reply: R,
+  args: MethodInit[R],
 ): Promise<AnyReceived & { name: N }> {
   const m = await b.expect(name, channel);
   b.send(channel, reply, args);
@@ -107,20 +115,39 @@ export async function openChannel(conn: Connection, b: FakeBroker, id: number): 
 }
 
 /** Runs `call` while the broker answers `name` with `reply`. */
-export async function rpc<T, R extends MethodName>(b: FakeBroker, channel: number, call: Promise<T>, name: MethodName, reply: R, args: MethodInit[R]): Promise<T> {
+export async function rpc<T, R extends MethodName>(
+  b: FakeBroker,
+  channel: number,
+  call: Promise<T>,
+  name: MethodName,
+  reply: R,
+  args: MethodInit[R],
+): Promise<T> {
   const [r] = await Promise.all([call, serve(b, channel, name, reply, args)]);
   return r;
 }
 
 /** Settles `p` into the error it rejected with (or fails if it resolved). */
 export async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then((v) => { throw new Error(`expected a rejection, got ${String(v)}`); }, (e: unknown) => e);
+  return p.then(
+    (v) => {
+      throw new Error(`expected a rejection, got ${String(v)}`);
+    },
+    (e: unknown) => e,
+  );
 }
 
 /** Tracks whether `p` settled, without letting a rejection go unhandled. */
 export function track<T>(p: Promise<T>): { p: Promise<T>; settled: () => boolean } {
   let done = false;
-  p.then(() => { done = true; }, () => { done = true; });
+  p.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
   return { p, settled: () => done };
 }
 
@@ -132,7 +159,13 @@ export const tick = (ms = 10): Promise<void> => new Promise((r) => setTimeout(r,
 export const declareOk = (queue: string) => ({ queue, messageCount: 0, consumerCount: 0 });
 
 export function deliver(b: FakeBroker, ch: number, tag: string, deliveryTag: number, body: string): void {
-  b.sendContent(ch, 'basic.deliver', { consumerTag: tag, deliveryTag, redelivered: false, exchange: '', routingKey: 'q' }, { messageId: body }, Buffer.from(body));
+  b.sendContent(
+    ch,
+    'basic.deliver',
+    { consumerTag: tag, deliveryTag, redelivered: false, exchange: '', routingKey: 'q' },
+    { messageId: body },
+    Buffer.from(body),
+  );
 }
 
 /**

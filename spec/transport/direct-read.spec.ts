@@ -45,23 +45,34 @@ function delivery(channel: number, body: Buffer, between?: Buffer): Buffer {
  * Feeds `stream` through a Transport in reads of at most `maxRead` bytes (random when `rand` is
  * given). Returns the bodies received and how many body bytes the socket wrote in place.
  */
-function feed(stream: Buffer, maxRead: number, rand?: () => number): { bodies: Buffer[]; direct: number; slab: number; reads: number; others: number } {
+function feed(
+  stream: Buffer,
+  maxRead: number,
+  rand?: () => number,
+): { bodies: Buffer[]; direct: number; slab: number; reads: number; others: number } {
   const bodies: Buffer[] = [];
   let others = 0; // frames not for channel 1's content (heartbeats, other channels)
-  const assembler = new ContentAssembler(1, (_m, _p, body) => { bodies.push(Buffer.from(body)); });
+  const assembler = new ContentAssembler(1, (_m, _p, body) => {
+    bodies.push(Buffer.from(body));
+  });
   const reader = new SocketReader();
-  const t = new Transport(new PassThrough(), {
-    onFrame: (type, ch, buf, start, end) => {
-      if (ch !== 1 || type === 8) others++;
-      else if (type === 1) assembler.start(DELIVER);
-      else if (type === 2) assembler.header(buf, start, end);
-      else if (type === 3) assembler.bodyFrame(buf, start, end);
+  const t = new Transport(
+    new PassThrough(),
+    {
+      onFrame: (type, ch, buf, start, end) => {
+        if (ch !== 1 || type === 8) others++;
+        else if (type === 1) assembler.start(DELIVER);
+        else if (type === 2) assembler.header(buf, start, end);
+        else if (type === 3) assembler.bodyFrame(buf, start, end);
+      },
+      onBodyPart: (_ch, piece, done) => assembler.bodyPiece(piece, done),
+      onClose: () => {},
+      bodyTarget: (_ch, n) => assembler.target(n),
+      bodyRemaining: () => assembler.remaining,
     },
-    onBodyPart: (_ch, piece, done) => assembler.bodyPiece(piece, done),
-    onClose: () => {},
-    bodyTarget: (_ch, n) => assembler.target(n),
-    bodyRemaining: () => assembler.remaining,
-  }, FRAME_MAX, reader);
+    FRAME_MAX,
+    reader,
+  );
   let direct = 0;
   let slab = 0;
   let pos = 0;
@@ -73,7 +84,8 @@ function feed(stream: Buffer, maxRead: number, rand?: () => number): { bodies: B
     const n = Math.min(buf.length, limit, stream.length - pos);
     stream.copy(buf, 0, pos, pos + n);
     pos += n;
-    if (buf.buffer.byteLength === READ_SLAB) slab += n; // no body in these specs is 256 KiB long
+    if (buf.buffer.byteLength === READ_SLAB)
+      slab += n; // no body in these specs is 256 KiB long
     else direct += n;
     reader.onread.callback(n, buf);
   }
@@ -105,11 +117,15 @@ describe('direct reads into message bodies', () => {
     expect(r.reads).toBeLessThanOrEqual(2 * (1 + 9 + 1));
   });
 
-  it('heartbeats and other channels\' frames between body frames: bodies exact, frames all seen', () => {
+  it("heartbeats and other channels' frames between body frames: bodies exact, frames all seen", () => {
     const body = pattern(600_000, 9); // 5 body frames, 4 gaps
     const heartbeat = raw(8, 0, []);
     const other = raw(1, 2, [0, 60, 0, 80, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
-    const stream = Buffer.concat([delivery(1, body, heartbeat), delivery(1, body, other), delivery(1, body, Buffer.concat([heartbeat, other]))]);
+    const stream = Buffer.concat([
+      delivery(1, body, heartbeat),
+      delivery(1, body, other),
+      delivery(1, body, Buffer.concat([heartbeat, other])),
+    ]);
     const rand = prng(11);
     for (let run = 0; run < 40; run++) {
       const r = run === 0 ? feed(stream, 1 << 20) : feed(stream, 200_000, rand);
@@ -126,7 +142,9 @@ describe('direct reads into message bodies', () => {
       const maxRead = run % 2 === 0 ? 3000 : 200_000;
       const r = feed(stream, maxRead, rand);
       expect(r.bodies.map((b) => b.length)).toEqual(bodies.map((b) => b.length));
-      r.bodies.forEach((b, i) => expect(b.equals(bodies[i]!)).toBe(true));
+      r.bodies.forEach((b, i) => {
+        expect(b.equals(bodies[i]!)).toBe(true);
+      });
     }
   });
 

@@ -18,7 +18,9 @@ const heartbeats = (n: number): Buffer => Buffer.concat(Array.from({ length: n }
 function transportWith(reader: SocketReader, coalesceMs: number, mayCoalesce?: () => boolean, streaming?: () => boolean) {
   const frames: number[] = [];
   const handlers: TransportHandlers = {
-    onFrame: (type) => { frames.push(type); },
+    onFrame: (type) => {
+      frames.push(type);
+    },
     onClose: () => {},
     ...(mayCoalesce ? { mayCoalesce } : {}),
     ...(streaming ? { streaming } : {}),
@@ -29,7 +31,9 @@ function transportWith(reader: SocketReader, coalesceMs: number, mayCoalesce?: (
 }
 
 describe('read coalescing (Transport with a SocketReader)', () => {
-  afterEach(() => { jest.useRealTimers(); });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('a read of 16 or more frames pauses reading for coalesceMs, then resumes', () => {
     jest.useFakeTimers();
@@ -80,7 +84,12 @@ describe('read coalescing (Transport with a SocketReader)', () => {
     const b = transportWith(r2, 0);
     expect(r2.sink(heartbeats(40))).toBe(true);
     const r3 = new SocketReader();
-    const c = transportWith(r3, 1, () => false, () => true);
+    const c = transportWith(
+      r3,
+      1,
+      () => false,
+      () => true,
+    );
     expect(r3.sink(heartbeats(1))).toBe(true);
     expect(jest.getTimerCount()).toBe(0);
     for (const x of [a, b, c]) x.t.close();
@@ -110,7 +119,9 @@ describe('read coalescing (Transport with a SocketReader)', () => {
 describe('SocketReader over a real TCP socket', () => {
   it('hands out consecutive views of one slab, and stops reading while the sink says so', async () => {
     let peer: net.Socket | undefined;
-    const server = net.createServer((s) => { peer = s; });
+    const server = net.createServer((s) => {
+      peer = s;
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
     const reader = new SocketReader();
@@ -118,12 +129,20 @@ describe('SocketReader over a real TCP socket', () => {
     const views: Buffer[] = [];
     let keepReading = true;
     let got: (() => void) | undefined;
-    reader.sink = (c) => { chunks.push(Buffer.from(c)); views.push(c); got?.(); return keepReading; };
+    reader.sink = (c) => {
+      chunks.push(Buffer.from(c));
+      views.push(c);
+      got?.();
+      return keepReading;
+    };
     const sock = net.connect({ port, host: '127.0.0.1', onread: reader.onread });
     reader.attach(sock);
     await new Promise<void>((r) => sock.once('connect', () => r()));
     while (!peer) await new Promise((r) => setTimeout(r, 5));
-    const wait = (): Promise<void> => new Promise((r) => { got = r; });
+    const wait = (): Promise<void> =>
+      new Promise((r) => {
+        got = r;
+      });
 
     let w = wait();
     peer.write(Buffer.from('first'));

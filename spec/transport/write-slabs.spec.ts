@@ -13,7 +13,10 @@ function setup(tcp: boolean) {
   // a silent peer that copies what it is given as soon as it is given it (slabs get reused)
   const sock = new Duplex({
     read() {},
-    write(chunk: Buffer, _enc, cb) { got.push(Buffer.from(chunk)); cb(); },
+    write(chunk: Buffer, _enc, cb) {
+      got.push(Buffer.from(chunk));
+      cb();
+    },
   });
   const t = new Transport(sock, { onFrame: () => {}, onClose: () => {} }, 131072, tcp ? new SocketReader() : null);
   return { t, got };
