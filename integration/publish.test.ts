@@ -4,7 +4,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { Message, NoRoute, NotFound, PublishNacked, StaleDelivery, type Channel } from '../lib/index.js';
+import { Message, NoRoute, NotFound, PublishNacked, PublishReturned, StaleDelivery, type Channel } from '../lib/index.js';
 import { eventually, expectCount, privateQueue, rejectionOf, suite } from './harness.js';
 
 const s = suite();
@@ -139,7 +139,8 @@ describe('mandatory and missing exchanges', () => {
     const err = await rejectionOf(ch.basicPublish(new Message('lost'), { routingKey: rk, mandatory: true }));
     expect(err).toBeInstanceOf(NoRoute);
     expect(err.replyCode).toBe(312);
-    const ret = (err as NoRoute).returnedMessage;
+    expect(err).toBeInstanceOf(PublishReturned);
+    const ret = (err as PublishReturned).returnedMessage;
     expect(ret?.body).toBe('lost');
     expect(ret?.deliveryInfo?.routingKey).toBe(rk);
     const [ev] = await returned;

@@ -22,7 +22,6 @@
  * method that caused it. `errorForCode()` maps a reply code to its class; the code table it
  * covers is checked against the generated reply codes in spec/errors.spec.ts.
  */
-import type { Message } from './message.js';
 
 /** Where an error came from, as reported by the server's `channel.close` / `connection.close`. */
 export interface AMQPErrorInfo {
@@ -92,10 +91,7 @@ export class IrrecoverableConnectionError extends ConnectionError {}
 /** 311: the client tried to send content larger than the server accepts. */
 export class ContentTooLarge extends RecoverableChannelError {}
 /** 312: a mandatory message could not be routed to any queue. */
-export class NoRoute extends RecoverableChannelError {
-  /** The message the broker returned, when a confirm-mode publish was rejected with this error. */
-  returnedMessage: Message | undefined = undefined;
-}
+export class NoRoute extends RecoverableChannelError {}
 /** 313: an immediate message found no consumer. */
 export class NoConsumers extends RecoverableChannelError {}
 /** 405: the resource is locked, e.g. an exclusive queue of another connection. */

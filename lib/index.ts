@@ -30,7 +30,8 @@ export {
 export type { ChannelEvents, ChannelMode, ConsumerCallback } from './channel/channel-core.js';
 export { AbstractConsumer, type AbstractConsumerOptions } from './consumer/abstract-consumer.js';
 export { ConsumerIterator, type IterateOptions } from './consumer/iterator.js';
-export { Message, type DeliveryInfo, type MessageBody } from './message.js';
+export { Message, type DeliveryInfo, type JsonValue, type MessageBody, type MessageChannel } from './message.js';
+export { PublishReturned } from './channel/confirms.js';
 export type { BasicProperties } from './protocol/generated/properties.js';
 export { Decimal, Field, Typed, type FieldTable, type FieldType, type FieldValue } from './protocol/primitives.js';
 export type { TlsOptions } from './transport/socket.js';

@@ -1,14 +1,20 @@
 /**
  * Message: a body plus the 14 basic properties, and, for a received message, where it came from
  * (`deliveryInfo`) and the channel that can acknowledge it. Mirrors amqpy's `Message`.
+ *
+ * Bodies: bytes (Buffer or Uint8Array), a string (encoded in its `contentEncoding`, UTF-8 by
+ * default; see charset.ts for the labels), or any other JSON value (sent as `application/json`).
  */
-import { isUtf8 } from 'node:buffer';
 import { ArgumentError } from './errors.js';
+import { checkEncodable, decodeText, encodeText } from './charset.js';
 import type { BasicProperties } from './protocol/generated/properties.js';
 import type { FieldTable } from './protocol/primitives.js';
 
-/** The body types a message can be built from. A string is sent as UTF-8. */
-export type MessageBody = Buffer | Uint8Array | string;
+/** A JSON value: what a body other than bytes or a string may be. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** The body types a message can be built from. */
+export type MessageBody = Buffer | Uint8Array | string | JsonValue;
 
 /** Where a received message came from (basic.deliver, basic.get-ok or basic.return). */
 export interface DeliveryInfo {
@@ -30,91 +36,184 @@ export interface DeliveryInfo {
   replyText?: string;
 }
 
-/** @internal What a Message needs from its channel to acknowledge itself. */
-export interface MessageAcker {
-  /** @internal */
-  ackDelivery(msg: Message, multiple: boolean): void;
-  /** @internal */
-  nackDelivery(msg: Message, multiple: boolean, requeue: boolean): void;
-  /** @internal */
-  rejectDelivery(msg: Message, requeue: boolean): void;
+/**
+ * The channel a received message arrived on, as the message sees it (a `Channel` implements
+ * it): its id, and acknowledging deliveries by tag or by message.
+ */
+export interface MessageChannel {
+  /** The channel number. */
+  readonly channelId: number;
+  /** True while the channel can be used. */
+  readonly isOpen: boolean;
+  /** Acknowledges a delivery (basic.ack). */
+  basicAck(delivery: number | Message<unknown>, opts?: { multiple?: boolean }): void;
+  /** Negatively acknowledges a delivery (basic.nack). */
+  basicNack(delivery: number | Message<unknown>, opts?: { multiple?: boolean; requeue?: boolean }): void;
+  /** Rejects a delivery (basic.reject). */
+  basicReject(delivery: number | Message<unknown>, opts?: { requeue?: boolean }): void;
 }
 
-const TEXT_ENCODINGS = new Set(['utf-8', 'utf8', 'ascii', 'latin1', 'binary', 'utf16le', 'ucs2', 'base64', 'hex']);
+/** How a received message reaches back to its channel (one per channel generation; not public). */
+export interface DeliveryContext {
+  /** The public channel. */
+  readonly channel: MessageChannel;
+  /** Sends basic.ack / nack / reject for `msg`; StaleDelivery when the context is no longer current. */
+  settle(msg: Message<unknown>, how: 'ack' | 'nack' | 'reject', multiple: boolean, requeue: boolean): void;
+}
+
+/** Key of a received message's delivery context. Not exported from the package. */
+export const CONTEXT: unique symbol = Symbol('amqpts.deliveryContext');
+
+const JSON_TYPE = 'application/json';
+
+function isBytes(body: unknown): body is Uint8Array {
+  return body instanceof Uint8Array;
+}
+
+/** Validates a JSON body (finite numbers, plain objects and arrays, no cycles); returns its text. */
+function jsonText(body: unknown): string {
+  const t = typeof body;
+  if (t === 'bigint' || t === 'function' || t === 'symbol' || t === 'undefined' || (t === 'number' && !Number.isFinite(body))) {
+    throw new ArgumentError(`Message body must be bytes, a string or a JSON value, got ${t === 'number' ? String(body) : t}`);
+  }
+  try {
+    return JSON.stringify(body, (_k, v: unknown) => {
+      if (typeof v === 'bigint' || typeof v === 'function' || typeof v === 'symbol' || (typeof v === 'number' && !Number.isFinite(v))) {
+        throw new ArgumentError(`a JSON body cannot hold ${typeof v === 'number' ? String(v) : `a ${typeof v}`}`);
+      }
+      return v;
+    });
+  } catch (err) {
+    if (err instanceof ArgumentError) throw new ArgumentError(`Message body is not a JSON value: ${err.message}`);
+    throw new ArgumentError(`Message body is not a JSON value: ${String(err)}`, { cause: err });
+  }
+}
 
 /**
- * The body as a string when its contentEncoding is a text encoding Node knows and the bytes are
- * valid in it (a UTF-8-labelled body that is not valid UTF-8 stays a Buffer: decoding would
- * replace bytes and lose them); otherwise the Buffer itself.
+ * An AMQP message. `B` is the body's type: `Buffer | string` for received messages and by
+ * default, or the JSON type a message was built from.
  */
-function decodeText(body: Buffer, encoding: string | undefined): Buffer | string {
-  if (encoding === undefined) return body;
-  const enc = encoding.toLowerCase();
-  if (!TEXT_ENCODINGS.has(enc)) return body;
-  if ((enc === 'utf-8' || enc === 'utf8') && !isUtf8(body)) return body;
-  if (enc === 'ascii' && body.some((b) => b > 0x7f)) return body;
-  return body.toString(enc as BufferEncoding);
-}
-
-/** An AMQP message. */
-export class Message {
+export class Message<B = Buffer | string> {
   /**
-   * The body: a Buffer, or a string when it was built from one or decoded on receipt (channel
-   * option `autoDecode`, on by default, decodes bodies whose `contentEncoding` is a known text
-   * encoding and whose bytes are valid in it; others stay Buffers, byte for byte).
+   * The body: a Buffer, a string when it was built from one or decoded on receipt (channel option
+   * `autoDecode`, on by default, decodes bodies whose `contentEncoding` is a text encoding amqpts
+   * knows and whose bytes are valid in it; others stay Buffers, byte for byte), or the JSON value
+   * it was built from.
    */
-  body: Buffer | string;
+  body: B;
   /** The basic properties. */
   properties: BasicProperties;
-  /** Set on received messages. */
+  /** Where a received message came from; undefined on a message built to be sent. */
   deliveryInfo: DeliveryInfo | undefined;
-  /** The channel a received message arrived on (an object with ack/nack/reject), else undefined. */
-  channel: MessageAcker | undefined;
-  /** @internal The channel generation the delivery belongs to (stale after a reopen). */
-  generation = 0;
+  /**
+   * An address (Proton and Messenger style: `amqp://host/queue`, `/exchanges/x/key`); amqpts'
+   * channel API does not read it, the higher layers route by it.
+   */
+  address: string | undefined;
+  /** @internal Set on received messages: the channel generation that can acknowledge it. */
+  [CONTEXT]: DeliveryContext | undefined;
 
   /**
-   * @param body - the body; a string is sent as UTF-8 and sets `contentEncoding` to `utf-8`
-   *   unless one is given.
+   * @param body - bytes, a string (encoded in `contentEncoding`, which defaults to `utf-8`), or any
+   *   other JSON value (sent as JSON text, `contentType` defaulting to `application/json`).
    * @param properties - any of the 14 basic properties, e.g. `{ contentType, applicationHeaders,
    *   deliveryMode: 2 }`.
-   * @throws ArgumentError when the body is of another type.
+   * @throws ArgumentError when the body is none of those, or a string body's `contentEncoding` is
+   *   a label amqpts cannot encode.
    */
-  constructor(body: MessageBody = '', properties: BasicProperties = {}) {
-    if (typeof body === 'string') {
-      this.body = body;
+  constructor(body?: B, properties: BasicProperties = {}) {
+    const b: unknown = body === undefined ? '' : body;
+    if (typeof b === 'string') {
+      checkEncodable(properties.contentEncoding);
       this.properties = properties.contentEncoding === undefined ? { ...properties, contentEncoding: 'utf-8' } : properties;
-    } else if (Buffer.isBuffer(body)) {
-      this.body = body;
-      this.properties = properties;
-    } else if (body instanceof Uint8Array) {
-      this.body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    } else if (isBytes(b)) {
       this.properties = properties;
     } else {
-      throw new ArgumentError(`Message body must be a Buffer, Uint8Array or string, got ${typeof body}`);
+      jsonText(b);
+      this.properties = {
+        ...properties,
+        contentType: properties.contentType ?? JSON_TYPE,
+        contentEncoding: properties.contentEncoding ?? 'utf-8',
+      };
     }
+    this.body = (isBytes(b) && !Buffer.isBuffer(b) ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as B;
     this.deliveryInfo = undefined;
-    this.channel = undefined;
+    this.address = undefined;
+    this[CONTEXT] = undefined;
   }
 
   /** @internal Builds a received message; decodes the body to a string when asked and possible. */
-  static received(body: Buffer, properties: BasicProperties, info: DeliveryInfo, autoDecode: boolean): Message {
-    const m = new Message(body, properties); // one construction path: one object shape
-    if (autoDecode && properties.contentEncoding !== undefined) m.body = decodeText(body, properties.contentEncoding);
+  static received(
+    body: Buffer,
+    properties: BasicProperties,
+    info: DeliveryInfo,
+    autoDecode: boolean,
+    ctx: DeliveryContext | undefined,
+  ): Message {
+    const m = new Message<Buffer | string>(body, properties); // one construction path: one object shape
+    const label = properties.contentEncoding;
+    if (autoDecode && label !== undefined) m.body = decodeText(body, label) ?? body;
     m.deliveryInfo = info;
+    m[CONTEXT] = ctx;
     return m;
   }
 
-  /** The body as bytes (encoding a string body with its `contentEncoding`, UTF-8 by default). */
+  /**
+   * The body as bytes: bytes as they are, a string encoded in its `contentEncoding` (UTF-8 by
+   * default), a JSON value as its JSON text in UTF-8.
+   * @throws ArgumentError when a string cannot be encoded in its `contentEncoding`.
+   */
   get bodyBuffer(): Buffer {
-    if (typeof this.body !== 'string') return this.body;
-    const enc = this.properties.contentEncoding?.toLowerCase();
-    return Buffer.from(this.body, enc !== undefined && TEXT_ENCODINGS.has(enc) ? (enc as BufferEncoding) : 'utf8');
+    const b: unknown = this.body;
+    if (Buffer.isBuffer(b)) return b;
+    if (typeof b === 'string') return encodeText(b, this.properties.contentEncoding);
+    if (isBytes(b)) return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    return Buffer.from(jsonText(b), 'utf8');
+  }
+
+  /**
+   * The body parsed as JSON (bytes decoded by their `contentEncoding`, UTF-8 by default); a
+   * body built from a JSON value is returned as it is.
+   * @throws ArgumentError when the body is not valid JSON.
+   */
+  json<T = JsonValue>(): T {
+    const b: unknown = this.body;
+    if (!isBytes(b) && typeof b !== 'string') return b as T;
+    const label = this.properties.contentEncoding;
+    const text =
+      typeof b === 'string' ? b : ((label === undefined ? null : decodeText(Buffer.from(b), label)) ?? Buffer.from(b).toString('utf8'));
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw new ArgumentError(`the message body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
   }
 
   /** The `applicationHeaders` property (amqpy's `application_headers`). */
   get applicationHeaders(): FieldTable | undefined {
     return this.properties.applicationHeaders;
+  }
+
+  /**
+   * Proton's `subject`, carried on 0.9.1 as the application header `subject`. Setting it copies
+   * the headers table (a table shared with another message is never changed).
+   */
+  get subject(): string | undefined {
+    const s = this.properties.applicationHeaders?.['subject'];
+    return typeof s === 'string' ? s : Buffer.isBuffer(s) ? s.toString('utf8') : undefined;
+  }
+
+  set subject(value: string | undefined) {
+    if (value !== undefined && typeof value !== 'string') throw new ArgumentError(`subject must be a string, got ${typeof value}`);
+    const headers: FieldTable = { ...this.properties.applicationHeaders };
+    if (value === undefined) delete headers['subject'];
+    else headers['subject'] = value;
+    this.properties = { ...this.properties, applicationHeaders: headers };
+  }
+
+  /** The channel a received message arrived on; undefined for a message built to be sent. */
+  get channel(): MessageChannel | undefined {
+    return this[CONTEXT]?.channel;
   }
 
   /** The delivery tag of a received message. @throws ArgumentError for a message that was not received. */
@@ -123,11 +222,12 @@ export class Message {
     return this.deliveryInfo.deliveryTag;
   }
 
-  private acker(what: string): MessageAcker {
-    if (!this.channel || !this.deliveryInfo || this.deliveryInfo.deliveryTag === 0) {
+  private context(what: string): DeliveryContext {
+    const ctx = this[CONTEXT];
+    if (!ctx || !this.deliveryInfo || this.deliveryInfo.deliveryTag === 0) {
       throw new ArgumentError(`cannot ${what} a message that was not delivered by the broker`);
     }
-    return this.channel;
+    return ctx;
   }
 
   /**
@@ -136,7 +236,7 @@ export class Message {
    * The broker answers an unknown tag with a channel close 406 PRECONDITION_FAILED.
    */
   ack(options: { multiple?: boolean } = {}): void {
-    this.acker('ack').ackDelivery(this, options.multiple ?? false);
+    this.context('ack').settle(this, 'ack', options.multiple ?? false, false);
   }
 
   /**
@@ -144,7 +244,7 @@ export class Message {
    * @throws StaleDelivery when its channel has closed or reopened since delivery (never sent).
    */
   nack(options: { multiple?: boolean; requeue?: boolean } = {}): void {
-    this.acker('nack').nackDelivery(this, options.multiple ?? false, options.requeue ?? true);
+    this.context('nack').settle(this, 'nack', options.multiple ?? false, options.requeue ?? true);
   }
 
   /**
@@ -152,6 +252,6 @@ export class Message {
    * @throws StaleDelivery when its channel has closed or reopened since delivery (never sent).
    */
   reject(options: { requeue?: boolean } = {}): void {
-    this.acker('reject').rejectDelivery(this, options.requeue ?? true);
+    this.context('reject').settle(this, 'reject', false, options.requeue ?? true);
   }
 }

@@ -24,7 +24,7 @@ import {
   UnexpectedFrame,
   errorForCode,
 } from '../errors.js';
-import { Message, type MessageAcker } from '../message.js';
+import { CONTEXT, type DeliveryContext, Message, type MessageChannel } from '../message.js';
 import { ACK_METHOD, encodeDeliveryAck, encodeMethodFrame, encodePublish, PublishFrameCache } from '../protocol/content.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from '../protocol/frame.js';
 import {
@@ -126,7 +126,19 @@ const CONFIRM_STREAM = 512;
 const reader = new Reader(Buffer.alloc(0));
 
 /** @internal See the file header. Public members are documented on Channel. */
-export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements MessageAcker {
+/** One generation of a channel, as its deliveries see it: a delivery is fresh while its context is current. */
+class Generation implements DeliveryContext {
+  constructor(
+    readonly channel: MessageChannel,
+    private readonly core: ChannelCore,
+  ) {}
+
+  settle(msg: Message<unknown>, how: 'ack' | 'nack' | 'reject', multiple: boolean, requeue: boolean): void {
+    this.core.settleDelivery(msg, how, multiple, requeue);
+  }
+}
+
+export abstract class ChannelCore extends EventEmitter<ChannelEvents> {
   /** The channel number. */
   readonly channelId: number;
   /** Messages the broker returned (mandatory/immediate publishes it could not route), oldest first. */
@@ -137,8 +149,13 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   active = true;
   /** Decode text bodies to strings on receipt. */
   autoDecode: boolean;
-  /** @internal Incremented on every reopen; deliveries of older generations are stale. */
-  generation = 1;
+  /** @internal Renewed on every close or loss; deliveries of older generations are stale. */
+  protected generation: Generation = new Generation(this as unknown as MessageChannel, this);
+
+  /** @internal Starts a new generation: deliveries so far become stale. */
+  protected renewGeneration(): void {
+    this.generation = new Generation(this as unknown as MessageChannel, this);
+  }
   /** @internal */ protected state: ChannelState = 'opening';
   /** @internal True between channel.open-ok and the channel's close or loss: frames may be sent on it. */
   protected wireOpen = false;
@@ -301,9 +318,7 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
   private onContent(m: Method, props: BasicProperties, body: Buffer): void {
     if (m.name === 'basic.deliver') {
       const a = m.args; // basic.deliver's args have DeliveryInfo's shape: used as is, no copy
-      const msg = Message.received(body, props, a, this.autoDecode);
-      msg.channel = this;
-      msg.generation = this.generation;
+      const msg = Message.received(body, props, a, this.autoDecode, this.generation);
       const c = this.consumers.get(a.consumerTag);
       // a body that reaches no callback as a Buffer (no consumer, or decoded to a string) is free now
       if (!c || typeof msg.body === 'string') this.inbox.giveBack(body);
@@ -322,9 +337,8 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
           messageCount: a.messageCount,
         },
         this.autoDecode,
+        this.generation,
       );
-      msg.channel = this;
-      msg.generation = this.generation;
       if (this.rpc.accepts('basic.get-ok')) this.rpc.complete(msg);
     } else if (m.name === 'basic.return') {
       const a = m.args;
@@ -340,6 +354,7 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
           replyText: a.replyText,
         },
         this.autoDecode,
+        undefined,
       );
       this.returnedMessages.push(msg);
       this.confirms?.returned(msg);
@@ -393,7 +408,7 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
       this.finalize(err);
       return;
     }
-    this.generation++;
+    this.renewGeneration();
     this.rpc.pause();
     this.rpc.failInFlight(err);
     this.confirms?.failAll(err);
@@ -424,7 +439,7 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeError = err;
-    this.generation++;
+    this.renewGeneration();
     const reason = err ?? new ChannelClosed(`channel ${this.channelId} is closed`, { channelId: this.channelId });
     this.rpc.failAll(reason);
     this.confirms?.failAll(reason);
@@ -642,14 +657,16 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
 
   // ---------------------------------------------------------------- acks
 
-  private checkFresh(msg: Message, what: string): void {
+  private checkFresh(msg: Message<unknown>, what: string): void {
     // fresh = delivered since the channel last (re)opened; the state may still be 'reopening'
     // while consumers are restored, and their first deliveries are already fresh
-    if (msg.generation !== this.generation || this.state === 'closed' || this.state === 'closing') {
-      throw new StaleDelivery(
-        `cannot ${what} delivery ${msg.deliveryInfo?.deliveryTag ?? '?'}: channel ${this.channelId} closed or reopened since it was delivered; the broker will redeliver it`,
-        { channelId: this.channelId },
-      );
+    if (msg[CONTEXT] !== this.generation || this.state === 'closed' || this.state === 'closing') {
+      const whose = msg[CONTEXT]?.channel;
+      const why =
+        whose !== undefined && whose !== this.generation.channel
+          ? `it was delivered on channel ${whose.channelId}, not ${this.channelId}`
+          : `channel ${this.channelId} closed or reopened since it was delivered; the broker will redeliver it`;
+      throw new StaleDelivery(`cannot ${what} delivery ${msg.deliveryInfo?.deliveryTag ?? '?'}: ${why}`, { channelId: this.channelId });
     }
   }
 
@@ -668,21 +685,12 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> implements
     t.commit();
   }
 
-  /** @internal */
-  ackDelivery(msg: Message, multiple: boolean): void {
-    this.checkFresh(msg, 'ack');
-    this.sendAck(ACK_METHOD.ack, msg.deliveryTag, multiple ? 1 : 0);
-  }
-
-  /** @internal */
-  nackDelivery(msg: Message, multiple: boolean, requeue: boolean): void {
-    this.checkFresh(msg, 'nack');
-    this.sendAck(ACK_METHOD.nack, msg.deliveryTag, (multiple ? 1 : 0) | (requeue ? 2 : 0));
-  }
-
-  /** @internal */
-  rejectDelivery(msg: Message, requeue: boolean): void {
-    this.checkFresh(msg, 'reject');
-    this.sendAck(ACK_METHOD.reject, msg.deliveryTag, requeue ? 1 : 0);
+  /** @internal basic.ack / nack / reject of a received message, refused with StaleDelivery unless it is fresh. */
+  settleDelivery(msg: Message<unknown>, how: 'ack' | 'nack' | 'reject', multiple: boolean, requeue: boolean): void {
+    this.checkFresh(msg, how);
+    const tag = msg.deliveryTag;
+    if (how === 'ack') this.sendAck(ACK_METHOD.ack, tag, multiple ? 1 : 0);
+    else if (how === 'nack') this.sendAck(ACK_METHOD.nack, tag, (multiple ? 1 : 0) | (requeue ? 2 : 0));
+    else this.sendAck(ACK_METHOD.reject, tag, requeue ? 1 : 0);
   }
 }

@@ -10,7 +10,7 @@
 import PQueue from 'p-queue';
 import { type AMQPError, ArgumentError, ChannelClosed, PublishBufferFull } from '../errors.js';
 import { ConsumerIterator, type IterateOptions } from '../consumer/iterator.js';
-import { Message } from '../message.js';
+import { Message, type MessageChannel } from '../message.js';
 import type { MethodArgs } from '../protocol/generated/methods.js';
 import type { FieldTable } from '../protocol/primitives.js';
 import { ACK_METHOD } from '../protocol/content.js';
@@ -151,7 +151,7 @@ export interface ConfirmSelectOptions extends NowaitOptions {
 }
 
 /** A channel. Create one with `connection.channel()`. */
-export class Channel extends RecoverableChannel {
+export class Channel extends RecoverableChannel implements MessageChannel {
   private async simple(name: Parameters<Channel['call']>[0], args: never, opts: NowaitOptions, after?: () => void): Promise<void> {
     await this.call(name, args, opts.nowait ?? false, opts, after);
   }
@@ -485,13 +485,18 @@ export class Channel extends RecoverableChannel {
    *   NotFound (404) for a missing exchange arrives as a channel close and rejects the next call
    *   (or, in confirm mode, this publish).
    */
-  basicPublish(msg: Message, opts: PublishOptions = {}): Promise<void> {
+  basicPublish(msg: Message<unknown>, opts: PublishOptions = {}): Promise<void> {
     if (!(msg instanceof Message)) return Promise.reject(new ArgumentError('basicPublish: msg must be a Message'));
     const exchange = opts.exchange ?? '';
     const routingKey = opts.routingKey ?? '';
     const mandatory = opts.mandatory ?? false;
     const immediate = opts.immediate ?? false;
-    const body = typeof msg.body === 'string' ? msg.bodyBuffer : msg.body;
+    let body: Buffer;
+    try {
+      body = Buffer.isBuffer(msg.body) ? msg.body : msg.bodyBuffer;
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.canPublishNow() && !this.publishesWaiting)
       return this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate);
     const bad = this.unusable();
@@ -526,20 +531,20 @@ export class Channel extends RecoverableChannel {
   }
 
   /** Acknowledges a delivery by tag (or by message, which also refuses stale deliveries). */
-  basicAck(delivery: number | Message, opts: { multiple?: boolean } = {}): void {
-    if (delivery instanceof Message) this.ackDelivery(delivery, opts.multiple ?? false);
+  basicAck(delivery: number | Message<unknown>, opts: { multiple?: boolean } = {}): void {
+    if (delivery instanceof Message) this.settleDelivery(delivery, 'ack', opts.multiple ?? false, false);
     else this.sendAck(ACK_METHOD.ack, delivery, opts.multiple ? 1 : 0);
   }
 
   /** Negatively acknowledges a delivery (basic.nack; requeued by default). */
-  basicNack(delivery: number | Message, opts: { multiple?: boolean; requeue?: boolean } = {}): void {
-    if (delivery instanceof Message) this.nackDelivery(delivery, opts.multiple ?? false, opts.requeue ?? true);
+  basicNack(delivery: number | Message<unknown>, opts: { multiple?: boolean; requeue?: boolean } = {}): void {
+    if (delivery instanceof Message) this.settleDelivery(delivery, 'nack', opts.multiple ?? false, opts.requeue ?? true);
     else this.sendAck(ACK_METHOD.nack, delivery, (opts.multiple ? 1 : 0) | ((opts.requeue ?? true) ? 2 : 0));
   }
 
   /** Rejects a delivery (basic.reject; requeued by default). */
-  basicReject(delivery: number | Message, opts: { requeue?: boolean } = {}): void {
-    if (delivery instanceof Message) this.rejectDelivery(delivery, opts.requeue ?? true);
+  basicReject(delivery: number | Message<unknown>, opts: { requeue?: boolean } = {}): void {
+    if (delivery instanceof Message) this.settleDelivery(delivery, 'reject', false, opts.requeue ?? true);
     else this.sendAck(ACK_METHOD.reject, delivery, (opts.requeue ?? true) ? 1 : 0);
   }
 

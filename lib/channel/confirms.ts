@@ -4,13 +4,28 @@
  * Tags count up from 1 per confirm session. `basic.ack`/`basic.nack` with `multiple` settle every
  * pending tag up to theirs (a walk over a window array indexed by tag). A nack rejects with
  * PublishNacked. A mandatory publish that the broker returned (basic.return arrives before its
- * ack) rejects with NoRoute carrying the returned message.
+ * ack) rejects with PublishReturned (a NoRoute) carrying the returned message.
  * `waitForAll()` waits until nothing is outstanding (`maxUnconfirmed` is enforced by the channel).
  */
-import { type AMQPError, NoRoute, PublishNacked } from '../errors.js';
+import { type AMQPError, type AMQPErrorInfo, NoRoute, PublishNacked } from '../errors.js';
 import type { Message } from '../message.js';
 import type { BasicProperties } from '../protocol/generated/properties.js';
 import { deferred, type Deferred } from '../util/wait.js';
+
+/**
+ * A mandatory (or immediate) publish in confirm mode that the broker returned as unroutable
+ * (basic.return) before acking it: a NoRoute (312; NoConsumers' 313 text for immediate) that
+ * carries the message the broker returned.
+ */
+export class PublishReturned extends NoRoute {
+  /** The message as the broker returned it (`deliveryInfo` has its reply code and text). */
+  readonly returnedMessage: Message;
+
+  constructor(message: string, info: AMQPErrorInfo, returned: Message) {
+    super(message, info);
+    this.returnedMessage = returned;
+  }
+}
 
 /**
  * @internal One unconfirmed publish: its promise, what a basic.return is matched against, and
@@ -187,7 +202,7 @@ export class ConfirmTracker {
     if (nackError) rejectPending(p, nackError(tag));
     else if (p.returned) {
       const r = p.returned.deliveryInfo;
-      const err = new NoRoute(
+      const err = new PublishReturned(
         `${r?.replyCode ?? 312} ${r?.replyText ?? 'NO_ROUTE'}: message to exchange '${r?.exchange ?? ''}' with routing key '${r?.routingKey ?? ''}' was returned`,
         {
           replyCode: r?.replyCode ?? 312,
@@ -196,8 +211,8 @@ export class ConfirmTracker {
           methodId: 50,
           methodName: 'basic.return',
         },
+        p.returned,
       );
-      err.returnedMessage = p.returned;
       rejectPending(p, err);
     } else p.resolve();
   }

@@ -121,7 +121,7 @@ export abstract class RecoverableChannel extends ChannelCore {
     }
     this.state = 'reopening';
     this.wireOpen = false;
-    this.generation++;
+    this.renewGeneration();
     this.content.reset();
     this.rpc.pause();
     this.rpc.failInFlight(err);
