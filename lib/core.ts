@@ -24,6 +24,7 @@ export {
 export type { ChannelEvents, ChannelMode, ConsumerCallback } from './channel/channel-core.js';
 export { AbstractConsumer, type AbstractConsumerOptions } from './consumer/abstract-consumer.js';
 export { ConsumerIterator, type IterateOptions } from './consumer/iterator.js';
+export { AddressError, formatNode, parseAddress, parseNode, type AddressNode, type ParsedAddress } from './address.js';
 export { Message, type DeliveryInfo, type JsonValue, type MessageBody, type MessageChannel } from './message.js';
 export { PublishReturned } from './channel/confirms.js';
 export type { BasicProperties } from './protocol/generated/properties.js';
