@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import {
   AccessRefused,
   type AMQPError,
-  ChannelClosed,
+  ConnectionClosed,
   Connection,
   ConnectionForced,
   ConnectionLost,
@@ -357,12 +357,12 @@ describe('close, drainEvents, loop', () => {
     await Promise.all([a, b]);
     await conn.close();
     expect((await closed)[0]).toBeUndefined();
-    expect((await chClosed)[0]).toBeInstanceOf(ChannelClosed);
+    expect((await chClosed)[0]).toBeInstanceOf(ConnectionClosed);
     expect(conn.connected).toBe(false);
     expect(conn.isAlive()).toBe(false);
     expect(ch.isOpen).toBe(false);
-    expect(await rejectionOf(ch.queueDeclare(''))).toBeInstanceOf(ChannelClosed);
-    expect(await rejectionOf(conn.channel())).toBeInstanceOf(ChannelClosed);
+    expect(await rejectionOf(ch.queueDeclare(''))).toBeInstanceOf(ConnectionClosed);
+    expect(await rejectionOf(conn.channel())).toBeInstanceOf(ConnectionClosed);
     for (let i = 0; i < 50 && (await listConnections()).some((c) => c.connectionName === name); i++)
       await new Promise((r) => setTimeout(r, 100));
     expect((await listConnections()).some((c) => c.connectionName === name)).toBe(false);

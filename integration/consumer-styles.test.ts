@@ -352,7 +352,7 @@ describe('drainEvents and loop', () => {
   });
 });
 
-describe('lendBodies', () => {
+describe('recycleBodiesAfterCallback', () => {
   /** `n` bodies of `size` bytes, each filled from its own seed so a mix-up shows. */
   const makeBodies = (n: number, size: number): Buffer[] =>
     Array.from({ length: n }, (_, i) => {
@@ -370,7 +370,7 @@ describe('lendBodies', () => {
     const stores = new Set<ArrayBufferLike>();
     const intact: boolean[] = [];
     await ch.basicConsume(q, {
-      lendBodies: true,
+      recycleBodiesAfterCallback: true,
       callback: async (m) => {
         const body = m.body as Buffer;
         stores.add(body.buffer);
@@ -394,7 +394,7 @@ describe('lendBodies', () => {
     for (const b of sent) await ch.basicPublish(new Message(b), { routingKey: q });
     const stores = new Set<ArrayBufferLike>();
     const intact: boolean[] = [];
-    for await (const m of ch.consume(q, { prefetch: 3, lendBodies: true })) {
+    for await (const m of ch.consume(q, { prefetch: 3, recycleBodiesAfterCallback: true })) {
       const body = m.body as Buffer;
       stores.add(body.buffer);
       await sleep(5); // the next deliveries arrive meanwhile (prefetch 3) and are buffered

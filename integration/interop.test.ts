@@ -34,6 +34,7 @@ function allTypes(): FieldTable {
     d_int: Field.double(2),
     D: new Decimal(2, 314),
     D_typed: Field.decimal(3, 5),
+    D_negative: new Decimal(3, -12345),
     S: 'héllo ✓',
     S_empty: '',
     S_binary: Field.longstr(Buffer.from([0xff, 0xfe])),
@@ -78,6 +79,7 @@ const DECODED: FieldTable = {
   d_int: 2,
   D: new Decimal(2, 314),
   D_typed: new Decimal(3, 5),
+  D_negative: new Decimal(3, -12345),
   S: 'héllo ✓',
   S_empty: '',
   S_binary: Buffer.from([0xff, 0xfe]),
@@ -107,6 +109,7 @@ const TAGS = {
   d_int: 'd',
   D: 'D',
   D_typed: 'D',
+  D_negative: 'D',
   S: 'S',
   S_empty: 'S',
   S_binary: 'S',
@@ -227,6 +230,7 @@ describe('amqpts publishes', () => {
       d_int: v('d', 'long', 2), // pika truncates floats (to its 'long' int subclass)
       D: v('D', 'Decimal', '3.14'),
       D_typed: v('D', 'Decimal', '0.005'),
+      D_negative: v('D', 'Decimal', '-12.345'), // signed both ways
       S: v('S', 'str', 'héllo ✓'),
       S_empty: v('S', 'str', ''),
       S_binary: v('S', 'bytes', 'fffe'),
@@ -271,10 +275,10 @@ function expectedFromPika(sent: PikaSentValue): FieldValue {
     case 'l':
       return typeof value === 'string' ? BigInt(value) : (value as number);
     case 'D': {
-      // pika writes scale + the SIGNED 32-bit unscaled value; RabbitMQ and amqpts read it unsigned.
+      // pika writes scale + the SIGNED 32-bit unscaled value, and amqpts reads it signed too
       const [, sign, int, frac = ''] = /^(-?)(\d+)(?:\.(\d+))?$/.exec(value as string) ?? [];
       const raw = Number(`${sign ?? ''}${int ?? ''}${frac}`);
-      return new Decimal(frac.length, raw >>> 0);
+      return new Decimal(frac.length, raw);
     }
     default:
       return value as FieldValue; // t S I V: as rendered
@@ -341,7 +345,7 @@ describe('pika publishes', () => {
       int_big_negative: -(2 ** 40),
       int_big: 2 ** 31,
       decimal: new Decimal(2, 314),
-      decimal_negative: new Decimal(3, 2 ** 32 - 5),
+      decimal_negative: new Decimal(3, -5),
       datetime: new Date(TS * 1000),
       bytes: Buffer.from([0, 1, 0xfe, 0xff]),
       none: null,

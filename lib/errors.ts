@@ -4,6 +4,7 @@
  * ```
  * AMQPError
  * ├── ArgumentError                 bad input, caught locally before anything is sent
+ * │   └── UnencodableValue          a value the wire cannot carry (also `instanceof FrameSyntaxError`)
  * ├── Timeout                       a call's own timeout or AbortSignal fired
  * ├── ChannelError
  * │   ├── RecoverableChannelError   ContentTooLarge 311, NoRoute 312, NoConsumers 313,
@@ -11,6 +12,7 @@
  * │   │                             PublishNacked, ChannelClosed, StaleDelivery
  * │   └── IrrecoverableChannelError AccessRefused 403, NotFound 404
  * └── ConnectionError
+ *     ├── ConnectionClosed           the client closed the connection (close())
  *     ├── RecoverableConnectionError ConnectionForced 320, ResourceError 506, PublishBufferFull,
  *     │                              ConsumerCancelled, ConnectionLost (HeartbeatTimeout)
  *     └── IrrecoverableConnectionError InvalidPath 402, FrameError 501, FrameSyntaxError 502,
@@ -72,6 +74,13 @@ export class AMQPError extends Error {
 /** An argument was rejected locally, before anything went on the wire. */
 export class ArgumentError extends AMQPError {}
 
+/**
+ * A value the AMQP wire cannot carry (an integer out of range, a string too long, a header value
+ * of no field type...), refused before anything was sent. It is an ArgumentError, and amqpy code
+ * that catches `FrameSyntaxError` for the same mistakes catches it too (`instanceof` holds for both).
+ */
+export class UnencodableValue extends ArgumentError {}
+
 /** A call's timeout elapsed or its AbortSignal fired before the reply arrived. */
 export class Timeout extends AMQPError {}
 
@@ -83,6 +92,8 @@ export class RecoverableChannelError extends ChannelError {}
 export class IrrecoverableChannelError extends ChannelError {}
 /** A connection-level error: the connection is closed. */
 export class ConnectionError extends AMQPError {}
+/** The client closed the connection (`close()`): calls pending then, or made after, reject with it. */
+export class ConnectionClosed extends ConnectionError {}
 /** A connection error after which reconnecting can succeed. */
 export class RecoverableConnectionError extends ConnectionError {}
 /** A connection error that reconnecting with the same settings will not fix. */
@@ -111,8 +122,18 @@ export class ResourceError extends RecoverableConnectionError {}
 export class InvalidPath extends IrrecoverableConnectionError {}
 /** 501: a malformed frame was sent or received. */
 export class FrameError extends IrrecoverableConnectionError {}
-/** 502: a frame carried illegal field values. */
+/**
+ * 502: a frame carried illegal field values. As in amqpy, a value the client refuses to encode
+ * (`UnencodableValue`, raised before sending) is `instanceof FrameSyntaxError` too.
+ */
 export class FrameSyntaxError extends IrrecoverableConnectionError {}
+Object.defineProperty(FrameSyntaxError, Symbol.hasInstance, {
+  // `this` is the class `instanceof` was asked about: a subclass of FrameSyntaxError does not match
+  value: function hasInstance(this: object, value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    return this === FrameSyntaxError && value instanceof UnencodableValue;
+  },
+});
 /** 503: an invalid command sequence. */
 export class InvalidCommand extends IrrecoverableConnectionError {}
 /** 504: a frame was sent on a channel that is not open. */
@@ -144,7 +165,7 @@ export class PublishBufferFull extends RecoverableConnectionError {}
 
 type ErrorClass = new (message?: string, info?: AMQPErrorInfo) => AMQPError;
 
-/** Reply code -> error class, for every error code of AMQP 0.9.1 (the spec's soft and hard errors). */
+/** Reply code -> error class, for every error code of AMQP 0.9.1 (the spec's soft and hard errors). Not exported from the package. */
 export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   311: ContentTooLarge,
   312: NoRoute,

@@ -244,9 +244,14 @@ function genMethods(methods: Method[]): string {
     'SYNCHRONOUS_REQUESTS',
     methods.filter((m) => m.synchronous),
   );
+  o.push("/** The reply names of each synchronous request, as types: `ReplyMap['basic.get']` is `'basic.get-ok' | 'basic.get-empty'`. */");
+  o.push('export interface ReplyMap {');
+  for (const [req, r] of replies) o.push(`  '${req}': ${r.map((x) => `'${x}'`).join(' | ')};`);
+  o.push('}', '');
+  o.push('/** A synchronous request: a method that expects a reply. */', 'export type RequestName = keyof ReplyMap;', '');
   o.push(
     '/** The possible replies of each synchronous request. */',
-    'export const REPLIES: { readonly [N in MethodName]?: readonly MethodName[] } = {',
+    'export const REPLIES: { readonly [N in RequestName]: readonly ReplyMap[N][] } = {',
   );
   for (const [req, r] of replies) o.push(`  '${req}': [${r.map((x) => `'${x}'`).join(', ')}],`);
   o.push('};', '');

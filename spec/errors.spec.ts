@@ -6,13 +6,17 @@ import {
   ChannelError,
   ConnectionError,
   ERROR_CLASSES,
+  ArgumentError,
+  FrameSyntaxError,
   IrrecoverableChannelError,
   NotFound,
   PreconditionFailed,
   RecoverableChannelError,
   RecoverableConnectionError,
+  UnencodableValue,
   errorForCode,
 } from '../lib/errors.js';
+import { Field, type FieldValue, Writer } from '../lib/protocol/primitives.js';
 import { REPLY_CODES } from '../lib/protocol/generated/constants.js';
 
 describe('errors', () => {
@@ -49,5 +53,36 @@ describe('errors', () => {
   it('unknown codes fall back by level', () => {
     expect(errorForCode(999)).toBeInstanceOf(ChannelError);
     expect(errorForCode(999, {}, true)).toBeInstanceOf(ConnectionError);
+  });
+});
+
+describe('a value the wire cannot carry (amqpy: FrameSyntaxError)', () => {
+  const refusals: Array<[string, () => void]> = [
+    ['an octet out of range', () => new Writer().u8(300)],
+    ['a shortstr over 255 bytes', () => new Writer().shortstr('x'.repeat(256))],
+    ['a header value of no field type', () => new Writer().table({ f: (() => 1) as unknown as FieldValue })],
+    ['a decimal beyond 32 bits', () => Field.decimal(2, 2 ** 31)],
+  ];
+
+  it.each(refusals)('%s is an UnencodableValue: both an ArgumentError and a FrameSyntaxError', (_what, f) => {
+    let err: unknown;
+    try {
+      f();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UnencodableValue);
+    expect(err).toBeInstanceOf(ArgumentError);
+    expect(err).toBeInstanceOf(FrameSyntaxError);
+    expect(err).toBeInstanceOf(AMQPError);
+  });
+
+  it('other ArgumentErrors and subclasses of FrameSyntaxError keep their own identity', () => {
+    class Narrower extends FrameSyntaxError {}
+    expect(new ArgumentError('x')).not.toBeInstanceOf(FrameSyntaxError);
+    expect(new UnencodableValue('x')).not.toBeInstanceOf(Narrower);
+    expect(new Narrower('x')).toBeInstanceOf(FrameSyntaxError);
+    expect(errorForCode(502, {}, true)).toBeInstanceOf(FrameSyntaxError);
+    expect(errorForCode(502, {}, true)).not.toBeInstanceOf(ArgumentError);
   });
 });

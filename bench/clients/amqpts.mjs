@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Connection, Message } from '../../dist/index.js';
 import { publishBatch, windowed } from '../scenarios.mjs';
 
-/** AMQPTS_BENCH_LEND=0 measures consuming without `lendBodies` (the default of basicConsume). */
+/** AMQPTS_BENCH_LEND=0 measures consuming without `recycleBodiesAfterCallback` (the default of basicConsume). */
 const LEND = process.env.AMQPTS_BENCH_LEND !== '0';
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 
@@ -16,7 +16,7 @@ export default {
     publish:
       'ch.basicPublish(new Message(body), { routingKey }) resolves once written; every k-th promise awaited (k = 1000 msgs or 4 MiB)',
     confirm: 'ch.confirmSelect({ maxUnconfirmed: window }); basicPublish resolves on the broker ack; at most `window` promises pending',
-    consume: `ch.basicQos({ prefetchCount }); ch.basicConsume(q, { lendBodies: ${LEND}, callback }) (only bodies of 64 KiB and up are lent); msg.ack({ multiple: true }) every k-th, or msg.ack()`,
+    consume: `ch.basicQos({ prefetchCount }); ch.basicConsume(q, { recycleBodiesAfterCallback: ${LEND}, callback }) (only bodies of 64 KiB and up are lent); msg.ack({ multiple: true }) every k-th, or msg.ack()`,
     rpc: 'no RPC helper: echo server on a 2nd connection (prefetch 1, publish the reply, then ack); client consumes amq.rabbitmq.reply-to with noAck',
   },
 
@@ -74,7 +74,7 @@ export default {
           fail = rej;
         });
         const tag = await cch.basicConsume(q, {
-          lendBodies: LEND, // bodies of 64 KiB and up are recycled after the callback (it keeps none)
+          recycleBodiesAfterCallback: LEND, // bodies of 64 KiB and up are recycled after the callback (it keeps none)
           callback: (msg) => {
             seen++;
             check?.(msg.body);

@@ -1,169 +1,168 @@
 /**
- * Channel: amqpy's channel API in camelCase, keyword arguments as options objects. Every method
- * that waits for the broker takes `timeout` (ms, default: the connection's `callTimeout`) and
- * `signal`, and rejects with `Timeout` when either fires. Calls on one channel run one at a time,
- * in call order. Server errors close the channel; the call that caused it rejects with the typed
- * error (NotFound 404, AccessRefused 403, ResourceLocked 405, PreconditionFailed 406, ...) and the
- * channel reopens itself with its prefetch, mode and consumers restored (see channel-core.ts).
- * When the connection fails, every pending call rejects with the connection's error.
+ * Channel: amqpy's channel API in camelCase, keyword arguments as options objects (options.ts).
+ * Every method that waits for the broker takes `timeout` (ms, default: the connection's
+ * `callTimeout`) and `signal`, and rejects with `Timeout` when either fires. Calls on one channel
+ * run one at a time, in call order. Server errors close the channel; the call that caused it
+ * rejects with the typed error (NotFound 404, AccessRefused 403, ResourceLocked 405,
+ * PreconditionFailed 406, ...) and the channel reopens itself with its prefetch, mode and
+ * consumers restored (lifecycle.ts). When the connection fails, every pending call rejects with
+ * the connection's error.
+ *
+ * The class holds its parts: the link to the connection (id, state, RPC queue, sending), the
+ * settings a reopen restores, the consumer registry, the publisher, the inbound method table and
+ * the lifecycle. The connection drives a channel through the `ChannelPort` that `createChannel()`
+ * returns beside it; users never see that side.
  */
+import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
-import { type AMQPError, ArgumentError, ChannelClosed, PublishBufferFull } from '../errors.js';
-import { ConsumerIterator, type IterateOptions } from '../consumer/iterator.js';
+import { ArgumentError } from '../errors.js';
 import { Message, type MessageChannel } from '../message.js';
-import type { MethodArgs } from '../protocol/generated/methods.js';
-import type { FieldTable } from '../protocol/primitives.js';
-import { ACK_METHOD } from '../protocol/content.js';
-import { waitWith, type CallOptions } from '../util/wait.js';
-import { ConfirmTracker } from './confirms.js';
-import type { ConsumerCallback, ConsumerEntry } from './channel-core.js';
-import { RecoverableChannel } from './recovery.js';
+import { ACK_METHOD } from '../protocol/encode.js';
+import { type CallOptions, waitWith } from '../util/wait.js';
+import { ConsumerRegistry } from './consumers.js';
+import { Inbound } from './inbound.js';
+import { ConsumerIterator, type IterateOptions } from './iterator.js';
+import { Lifecycle } from './lifecycle.js';
+import { ChannelLink } from './link.js';
+import type {
+  CloseOptions,
+  ConfirmSelectOptions,
+  ConsumeOptions,
+  ExchangeBindOptions,
+  ExchangeDeclareOptions,
+  NowaitOptions,
+  PublishOptions,
+  QosOptions,
+  QueueBindOptions,
+  QueueDeclareOk,
+  QueueDeclareOptions,
+} from './options.js';
+import { Publisher } from './publisher.js';
+import { ChannelSettings } from './settings.js';
+import type { BindingRecord, ChannelEvents, ChannelHost, ChannelMode, ChannelPort, ConsumerEntry, ReceivedMessage } from './types.js';
 
-/** Options shared by declare-style calls that accept `nowait` and `arguments`. */
-export interface NowaitOptions extends CallOptions {
-  /** Do not wait for the broker's reply (errors then close the channel asynchronously). */
-  nowait?: boolean;
+/** The parts of a channel, as `createChannel` wires them. */
+interface Parts {
+  link: ChannelLink;
+  settings: ChannelSettings;
+  consumers: ConsumerRegistry;
+  publisher: Publisher;
+  inbound: Inbound;
+  lifecycle: Lifecycle;
 }
 
-/**
- * Options of `exchangeDeclare`. Defaults are the protocol's (all false); note that amqpy (after
- * py-amqp) defaulted `autoDelete` to true, which silently deletes entities: amqpts does not.
- */
-export interface ExchangeDeclareOptions extends NowaitOptions {
-  /** Only check that the exchange exists (404 NotFound if not). */
-  passive?: boolean;
-  /** Survive a broker restart (default false). */
-  durable?: boolean;
-  /** Delete when the last binding goes (default false). */
-  autoDelete?: boolean;
-  /** Not publishable by clients, only by exchange-to-exchange bindings (default false). */
-  internal?: boolean;
-  /** Extra arguments, e.g. `{ 'alternate-exchange': 'ae' }`. */
-  arguments?: FieldTable;
-}
-
-/**
- * Options of `queueDeclare`. Defaults are the protocol's (all false); unlike amqpy, `autoDelete`
- * is false by default.
- */
-export interface QueueDeclareOptions extends NowaitOptions {
-  /** Only check that the queue exists (404 NotFound if not). */
-  passive?: boolean;
-  /** Survive a broker restart (default false). */
-  durable?: boolean;
-  /** Used only by this connection, deleted when it closes (default false). */
-  exclusive?: boolean;
-  /** Delete when the last consumer unsubscribes (default false). */
-  autoDelete?: boolean;
-  /** Extra arguments, e.g. `{ 'x-message-ttl': 60000, 'x-queue-type': 'quorum' }`. */
-  arguments?: FieldTable;
-}
-
-/** What `queueDeclare` returns. */
-export interface QueueDeclareOk {
-  /** The queue name (the server-generated one for `''`). */
-  queue: string;
-  /** Messages ready in the queue. */
-  messageCount: number;
-  /** Active consumers on the queue. */
-  consumerCount: number;
-}
-
-/** Options of `queueBind` / `queueUnbind`. */
-export interface QueueBindOptions extends NowaitOptions {
-  /** Exchange to bind to (default `''`, which cannot be bound: name one). */
-  exchange?: string;
-  /** Binding key (default `''`). */
-  routingKey?: string;
-  /** Binding arguments (e.g. for headers exchanges). */
-  arguments?: FieldTable;
-}
-
-/** Options of `exchangeBind` / `exchangeUnbind`. */
-export interface ExchangeBindOptions extends NowaitOptions {
-  /** Binding key (default `''`). */
-  routingKey?: string;
-  /** Binding arguments. */
-  arguments?: FieldTable;
-}
-
-/** Options of `basicConsume`. */
-export interface ConsumeOptions extends NowaitOptions {
-  /** Consumer tag (default: the server generates one). */
-  consumerTag?: string;
-  /** Do not receive messages published on this connection (RabbitMQ ignores it). */
-  noLocal?: boolean;
-  /** Deliveries need no ack (default false). */
-  noAck?: boolean;
-  /** Be the only consumer of the queue (403 AccessRefused / 405 if another exists). */
-  exclusive?: boolean;
-  /** Consumer arguments, e.g. `{ 'x-priority': 10 }`. */
-  arguments?: FieldTable;
-  /** Called for every delivery; may be async. A throw or rejection reaches 'callbackError'. */
-  callback: ConsumerCallback;
-  /** Called when the server cancels the consumer (ConsumerCancelled) or the channel closes for good. */
-  onCancel?: (err: AMQPError) => void;
-  /**
-   * How many (async) callbacks may run at once for this consumer, independent of prefetch
-   * (default: no limit; each callback starts as its delivery arrives). Deliveries start in order.
-   */
-  concurrency?: number;
-  /**
-   * Lend large bodies (64 KiB and up) instead of giving them away (default false): each such
-   * body is read into a buffer the channel recycles once the callback returns, or once the
-   * promise it returned settles, so consuming large messages allocates no fresh memory (about a
-   * third less CPU for 1 MiB messages on Linux). `msg.body` must not be used after that: copy
-   * it (`Buffer.from(msg.body)`) to keep it, and await a `basicPublish` that forwards it (a
-   * publish writes the caller's buffer, zero-copy, until its promise resolves). A
-   * 'callbackError' listener sees the body still lent, for as long as it runs synchronously.
-   * Smaller bodies, and bodies decoded to strings, are unaffected. The channel keeps the buffers
-   * it got back for later deliveries (64 MiB of them at most) until it is closed.
-   */
-  lendBodies?: boolean;
-}
-
-/** Options of `basicPublish`. */
-export interface PublishOptions extends CallOptions {
-  /** Exchange (default `''`, the default exchange). */
-  exchange?: string;
-  /** Routing key (default `''`). */
-  routingKey?: string;
-  /** Return the message (basic.return, 'return' event) if no queue takes it. */
-  mandatory?: boolean;
-  /** Deprecated by RabbitMQ (it closes the connection with 540): leave false. */
-  immediate?: boolean;
-}
-
-/** Options of `basicQos`. */
-export interface QosOptions extends CallOptions {
-  /** Prefetch window in bytes (0 = no limit; RabbitMQ supports only 0). */
-  prefetchSize?: number;
-  /** Prefetch window in messages (0 = no limit). */
-  prefetchCount?: number;
-  /** Apply per channel instead of per consumer (RabbitMQ semantics). */
-  global?: boolean;
-}
-
-/** Options of `confirmSelect`. */
-export interface ConfirmSelectOptions extends NowaitOptions {
-  /** At most this many unconfirmed publishes; further publishes wait (default 0 = no limit). */
-  maxUnconfirmed?: number;
-}
+let make: (host: ChannelHost, id: number, autoDecode: boolean) => { channel: Channel; port: ChannelPort };
 
 /** A channel. Create one with `connection.channel()`. */
-export class Channel extends RecoverableChannel implements MessageChannel {
-  private async simple(name: Parameters<Channel['call']>[0], args: never, opts: NowaitOptions, after?: () => void): Promise<void> {
-    await this.call(name, args, opts.nowait ?? false, opts, after);
+export class Channel extends EventEmitter<ChannelEvents> implements MessageChannel {
+  readonly #p: Parts;
+
+  static {
+    make = (host, id, autoDecode) => {
+      const channel = new Channel(host, id, autoDecode);
+      return { channel, port: channel.#port() };
+    };
   }
+
+  private constructor(host: ChannelHost, id: number, autoDecode: boolean) {
+    super();
+    const link = new ChannelLink(id, host, this);
+    const settings = new ChannelSettings(autoDecode, host.hints);
+    const consumers = new ConsumerRegistry(settings);
+    const publisher = new Publisher(link, settings);
+    const lifecycle = new Lifecycle(link, settings, consumers, publisher, this);
+    const inbound = new Inbound(link, settings, consumers, publisher, this, (a) => lifecycle.onServerClose(a));
+    lifecycle.inbound = inbound;
+    this.#p = { link, settings, consumers, publisher, inbound, lifecycle };
+  }
+
+  #port(): ChannelPort {
+    const { link, consumers, publisher, inbound, lifecycle } = this.#p;
+    return {
+      open: (opts) => lifecycle.open(opts),
+      handleFrame: (type, buf, start, end) => inbound.handleFrame(type, buf, start, end),
+      handleBodyPart: (piece, done) => inbound.content.bodyPiece(piece, done),
+      bodyTarget: (n) => inbound.content.target(n),
+      get bodyRemaining() {
+        return inbound.content.remaining;
+      },
+      connectionLost: (err, republish) => lifecycle.connectionLost(err, republish),
+      recover: () => lifecycle.recover(),
+      connectionClosed: (err) => {
+        if (link.state !== 'closed') lifecycle.finalize(err);
+      },
+      wakePublishers: () => publisher.wake(),
+      renameConsumerQueue: (oldName, newName) => consumers.rename(oldName, newName),
+      consumersOn: (queue) => consumers.on(queue),
+    };
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** The channel number. */
+  get channelId(): number {
+    return this.#p.link.id;
+  }
+
+  /** True while the channel can be used (open, or reopening after a server close). */
+  get isOpen(): boolean {
+    return this.#p.link.usable;
+  }
+
+  /** Current mode: `none`, `tx` (after txSelect) or `confirm` (after confirmSelect). */
+  get mode(): ChannelMode {
+    return this.#p.settings.mode;
+  }
+
+  /** False while the server has paused this channel's publishing (channel.flow). */
+  get active(): boolean {
+    return this.#p.settings.active;
+  }
+
+  /** Publishes awaiting the broker's confirm (confirm mode; 0 otherwise). */
+  get unconfirmed(): number {
+    return this.#p.publisher.confirms?.size ?? 0;
+  }
+
+  /** Whether text bodies are decoded to strings on receipt (connection option `autoDecode` by default). */
+  get autoDecode(): boolean {
+    return this.#p.settings.autoDecode;
+  }
+
+  set autoDecode(on: boolean) {
+    if (typeof on !== 'boolean') throw new ArgumentError(`autoDecode must be a boolean, got ${typeof on}`);
+    this.#p.settings.autoDecode = on;
+  }
+
+  /**
+   * The latest messages the broker returned (mandatory publishes it could not route), oldest
+   * first: at most 100 messages and 8 MiB of bodies (older ones are dropped; the 'return' event
+   * sees every one). Taking messages out (`shift()`, amqpy's `returned_messages.get()`) is fine.
+   */
+  get returnedMessages(): ReceivedMessage[] {
+    return this.#p.inbound.returned;
+  }
+
+  /** Open channels inspect as what a person needs: id, state, mode, consumers. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const { link, settings, consumers } = this.#p;
+    return `Channel { id: ${link.id}, state: '${link.state}', mode: '${settings.mode}', consumers: ${consumers.size} }`;
+  }
+
+  /** `await using ch = await conn.channel()`: closes the channel at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#p.link.state !== 'closed') await this.close().catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- exchanges
 
   /**
    * Declares an exchange (exchange.declare).
    * @throws PreconditionFailed (406) when it exists with other settings; NotFound (404) when
    *   `passive` and missing; AccessRefused (403) for reserved `amq.` names or missing permissions;
-   *   CommandInvalid (503, connection) for an unknown type.
+   *   InvalidCommand (503, connection) for an unknown type; ArgumentError for bad arguments.
    */
-  exchangeDeclare(exchange: string, type: string, opts: ExchangeDeclareOptions = {}): Promise<void> {
-    const nowait = opts.nowait ?? false;
+  async exchangeDeclare(exchange: string, type: string, opts: ExchangeDeclareOptions = {}): Promise<void> {
     const rec = {
       kind: 'exchange' as const,
       name: exchange,
@@ -174,98 +173,71 @@ export class Channel extends RecoverableChannel implements MessageChannel {
       arguments: opts.arguments ?? {},
     };
     const passive = opts.passive ?? false;
-    return this.simple(
-      'exchange.declare',
-      {
-        exchange,
-        type,
-        passive,
-        durable: rec.durable,
-        autoDelete: rec.autoDelete,
-        internal: rec.internal,
-        nowait,
-        arguments: rec.arguments,
-      } as never,
-      opts,
-      () => {
-        if (!passive) this.host.topology.recordExchange(rec);
-      },
-    );
+    const args = { ...rec, exchange, passive, nowait: opts.nowait ?? false };
+    const record = (): void => {
+      if (!passive) this.#p.link.host.topology.recordExchange(rec);
+    };
+    if (opts.nowait) await this.#p.link.callNowait('exchange.declare', args, opts, record);
+    else await this.#p.link.call('exchange.declare', args, opts, record);
   }
 
   /**
    * Deletes an exchange (exchange.delete).
    * @throws PreconditionFailed (406) when `ifUnused` and it has bindings; AccessRefused (403).
    */
-  exchangeDelete(exchange: string, opts: NowaitOptions & { ifUnused?: boolean } = {}): Promise<void> {
-    return this.simple('exchange.delete', { exchange, ifUnused: opts.ifUnused ?? false, nowait: opts.nowait ?? false } as never, opts, () =>
-      this.host.topology.deleteExchange(exchange),
-    );
+  async exchangeDelete(exchange: string, opts: NowaitOptions & { ifUnused?: boolean } = {}): Promise<void> {
+    const args = { exchange, ifUnused: opts.ifUnused ?? false, nowait: opts.nowait ?? false };
+    const forget = (): void => this.#p.link.host.topology.deleteExchange(exchange);
+    if (opts.nowait) await this.#p.link.callNowait('exchange.delete', args, opts, forget);
+    else await this.#p.link.call('exchange.delete', args, opts, forget);
   }
 
   /**
    * Binds exchange `destination` to exchange `source` (exchange.bind, a RabbitMQ extension).
    * @throws NotFound (404) when either exchange is missing; AccessRefused (403).
    */
-  exchangeBind(destination: string, source: string, opts: ExchangeBindOptions = {}): Promise<void> {
-    const b = {
-      kind: 'exchange-binding' as const,
-      destination,
-      source,
-      routingKey: opts.routingKey ?? '',
-      arguments: opts.arguments ?? {},
-    };
-    return this.simple(
-      'exchange.bind',
-      {
-        destination,
-        source,
-        routingKey: b.routingKey,
-        nowait: opts.nowait ?? false,
-        arguments: b.arguments,
-      } as never,
-      opts,
-      () => this.host.topology.recordBinding(b),
-    );
+  async exchangeBind(destination: string, source: string, opts: ExchangeBindOptions = {}): Promise<void> {
+    const b = this.#binding('exchange-binding', destination, source, opts);
+    const args = { destination, source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments };
+    const record = (): void => this.#p.link.host.topology.recordBinding(b);
+    if (opts.nowait) await this.#p.link.callNowait('exchange.bind', args, opts, record);
+    else await this.#p.link.call('exchange.bind', args, opts, record);
   }
 
   /**
    * Removes an exchange-to-exchange binding (exchange.unbind).
    * @throws NotFound (404) when an exchange is missing; AccessRefused (403).
    */
-  exchangeUnbind(destination: string, source: string, opts: ExchangeBindOptions = {}): Promise<void> {
-    const b = {
-      kind: 'exchange-binding' as const,
-      destination,
-      source,
-      routingKey: opts.routingKey ?? '',
-      arguments: opts.arguments ?? {},
-    };
-    return this.simple(
-      'exchange.unbind',
-      {
-        destination,
-        source,
-        routingKey: b.routingKey,
-        nowait: opts.nowait ?? false,
-        arguments: b.arguments,
-      } as never,
-      opts,
-      () => this.host.topology.removeBinding(b),
-    );
+  async exchangeUnbind(destination: string, source: string, opts: ExchangeBindOptions = {}): Promise<void> {
+    const b = this.#binding('exchange-binding', destination, source, opts);
+    const args = { destination, source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments };
+    const forget = (): void => this.#p.link.host.topology.removeBinding(b);
+    if (opts.nowait) await this.#p.link.callNowait('exchange.unbind', args, opts, forget);
+    else await this.#p.link.call('exchange.unbind', args, opts, forget);
   }
+
+  #binding(
+    kind: BindingRecord['kind'],
+    destination: string,
+    source: string,
+    opts: { routingKey?: string; arguments?: BindingRecord['arguments'] },
+  ): BindingRecord {
+    return { kind, destination, source, routingKey: opts.routingKey ?? '', arguments: opts.arguments ?? {} };
+  }
+
+  // ---------------------------------------------------------------- queues
 
   /**
    * Declares a queue (queue.declare); `''` asks the server for a name.
    * @returns `{ queue, messageCount, consumerCount }`, or null with `nowait`.
    * @throws PreconditionFailed (406) when it exists with other settings; NotFound (404) when
    *   `passive` and missing; ResourceLocked (405) when exclusive to another connection;
-   *   AccessRefused (403) for reserved `amq.` names or missing permissions.
+   *   AccessRefused (403) for reserved `amq.` names or missing permissions; ArgumentError for bad
+   *   arguments (before sending).
    */
   queueDeclare(queue: string, opts: QueueDeclareOptions & { nowait: true }): Promise<null>;
   queueDeclare(queue?: string, opts?: QueueDeclareOptions): Promise<QueueDeclareOk>;
   async queueDeclare(queue = '', opts: QueueDeclareOptions = {}): Promise<QueueDeclareOk | null> {
-    const nowait = opts.nowait ?? false;
     const passive = opts.passive ?? false;
     const rec = {
       kind: 'queue' as const,
@@ -276,78 +248,40 @@ export class Channel extends RecoverableChannel implements MessageChannel {
       autoDelete: opts.autoDelete ?? false,
       arguments: opts.arguments ?? {},
     };
-    const record = (reply: unknown): unknown => {
-      const name = reply ? (reply as MethodArgs['queue.declare-ok']).queue : queue;
-      if (!passive && name !== '') this.host.topology.recordQueue({ ...rec, name });
-      return reply;
-    };
-    const r = (await this.call(
-      'queue.declare',
-      {
-        queue,
-        passive,
-        durable: rec.durable,
-        exclusive: rec.exclusive,
-        autoDelete: rec.autoDelete,
-        nowait,
-        arguments: rec.arguments,
-      },
-      nowait,
-      opts,
-      record,
-    )) as MethodArgs['queue.declare-ok'] | undefined;
-    return r ? { queue: r.queue, messageCount: r.messageCount, consumerCount: r.consumerCount } : null;
+    const topology = this.#p.link.host.topology;
+    const args = { ...rec, queue, passive, nowait: opts.nowait ?? false };
+    if (opts.nowait) {
+      await this.#p.link.callNowait('queue.declare', args, opts, () => {
+        if (!passive && queue !== '') topology.recordQueue(rec);
+      });
+      return null;
+    }
+    return await this.#p.link.call('queue.declare', args, opts, (r) => {
+      if (!passive) topology.recordQueue({ ...rec, name: r.queue });
+      return { queue: r.queue, messageCount: r.messageCount, consumerCount: r.consumerCount };
+    });
   }
 
   /**
    * Binds a queue to an exchange (queue.bind).
    * @throws NotFound (404) when the queue or exchange is missing; AccessRefused (403).
    */
-  queueBind(queue: string, opts: QueueBindOptions = {}): Promise<void> {
-    const b = {
-      kind: 'queue-binding' as const,
-      destination: queue,
-      source: opts.exchange ?? '',
-      routingKey: opts.routingKey ?? '',
-      arguments: opts.arguments ?? {},
-    };
-    return this.simple(
-      'queue.bind',
-      {
-        queue,
-        exchange: b.source,
-        routingKey: b.routingKey,
-        nowait: opts.nowait ?? false,
-        arguments: b.arguments,
-      } as never,
-      opts,
-      () => this.host.topology.recordBinding(b),
-    );
+  async queueBind(queue: string, opts: QueueBindOptions = {}): Promise<void> {
+    const b = this.#binding('queue-binding', queue, opts.exchange ?? '', opts);
+    const args = { queue, exchange: b.source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments };
+    const record = (): void => this.#p.link.host.topology.recordBinding(b);
+    if (opts.nowait) await this.#p.link.callNowait('queue.bind', args, opts, record);
+    else await this.#p.link.call('queue.bind', args, opts, record);
   }
 
   /**
    * Removes a queue binding (queue.unbind; the protocol has no nowait form).
    * @throws NotFound (404) when the queue or exchange is missing; AccessRefused (403).
    */
-  queueUnbind(queue: string, opts: Omit<QueueBindOptions, 'nowait'> = {}): Promise<void> {
-    const b = {
-      kind: 'queue-binding' as const,
-      destination: queue,
-      source: opts.exchange ?? '',
-      routingKey: opts.routingKey ?? '',
-      arguments: opts.arguments ?? {},
-    };
-    return this.simple(
-      'queue.unbind',
-      {
-        queue,
-        exchange: b.source,
-        routingKey: b.routingKey,
-        arguments: b.arguments,
-      } as never,
-      opts,
-      () => this.host.topology.removeBinding(b),
-    );
+  async queueUnbind(queue: string, opts: Omit<QueueBindOptions, 'nowait'> = {}): Promise<void> {
+    const b = this.#binding('queue-binding', queue, opts.exchange ?? '', opts);
+    const args = { queue, exchange: b.source, routingKey: b.routingKey, arguments: b.arguments };
+    await this.#p.link.call('queue.unbind', args, opts, () => this.#p.link.host.topology.removeBinding(b));
   }
 
   /**
@@ -356,9 +290,8 @@ export class Channel extends RecoverableChannel implements MessageChannel {
    * @throws NotFound (404); ResourceLocked (405) for another connection's exclusive queue.
    */
   async queuePurge(queue: string, opts: NowaitOptions = {}): Promise<number> {
-    const nowait = opts.nowait ?? false;
-    const r = (await this.call('queue.purge', { queue, nowait }, nowait, opts)) as MethodArgs['queue.purge-ok'] | undefined;
-    return r ? r.messageCount : 0;
+    if (opts.nowait) return await this.#p.link.callNowait('queue.purge', { queue, nowait: true }, opts, () => 0);
+    return await this.#p.link.call('queue.purge', { queue, nowait: false }, opts, (r) => r.messageCount);
   }
 
   /**
@@ -367,34 +300,30 @@ export class Channel extends RecoverableChannel implements MessageChannel {
    * @throws PreconditionFailed (406) when `ifUnused`/`ifEmpty` do not hold; ResourceLocked (405).
    */
   async queueDelete(queue: string, opts: NowaitOptions & { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
-    const nowait = opts.nowait ?? false;
-    const r = (await this.call(
-      'queue.delete',
-      {
-        queue,
-        ifUnused: opts.ifUnused ?? false,
-        ifEmpty: opts.ifEmpty ?? false,
-        nowait,
-      },
-      nowait,
-      opts,
-      (reply) => {
-        this.host.topology.deleteQueue(queue);
-        return reply;
-      },
-    )) as MethodArgs['queue.delete-ok'] | undefined;
-    return r ? r.messageCount : 0;
+    const args = { queue, ifUnused: opts.ifUnused ?? false, ifEmpty: opts.ifEmpty ?? false, nowait: opts.nowait ?? false };
+    const topology = this.#p.link.host.topology;
+    if (opts.nowait) {
+      return await this.#p.link.callNowait('queue.delete', args, opts, () => {
+        topology.deleteQueue(queue);
+        return 0;
+      });
+    }
+    return await this.#p.link.call('queue.delete', args, opts, (r) => {
+      topology.deleteQueue(queue);
+      return r.messageCount;
+    });
   }
+
+  // ---------------------------------------------------------------- basic
 
   /**
    * Sets the prefetch window (basic.qos); restored when the channel reopens.
    * @throws ArgumentError for negative or too large values (before sending);
-   *   NotImplemented (540, connection) for a non-zero prefetchSize on RabbitMQ.
+   *   AMQPNotImplementedError (540, connection) for a non-zero prefetchSize on RabbitMQ.
    */
   async basicQos(opts: QosOptions = {}): Promise<void> {
     const q = { prefetchSize: opts.prefetchSize ?? 0, prefetchCount: opts.prefetchCount ?? 0, global: opts.global ?? false };
-    await this.call('basic.qos', q, false, opts);
-    this.qos = [...this.qos.filter((x) => x.global !== q.global), q];
+    await this.#p.link.call('basic.qos', q, opts, () => this.#p.settings.setQos(q));
   }
 
   /**
@@ -402,8 +331,9 @@ export class Channel extends RecoverableChannel implements MessageChannel {
    * and callback, when the channel reopens.
    * @returns the consumer tag.
    * @throws NotFound (404) for a missing queue; AccessRefused (403) or ResourceLocked (405) for an
-   *   exclusive conflict; CommandInvalid (530/503, connection) for a reused tag; ArgumentError
-   *   (before sending) without a callback, for a bad `concurrency` or a non-boolean `lendBodies`.
+   *   exclusive conflict; InvalidCommand (503, connection) or NotAllowed (530) for a reused tag;
+   *   ArgumentError (before sending) without a callback, for a bad `concurrency` or a non-boolean
+   *   `recycleBodiesAfterCallback`.
    */
   async basicConsume(queue: string, opts: ConsumeOptions): Promise<string> {
     if (typeof opts?.callback !== 'function') throw new ArgumentError('basicConsume: options.callback (a function) is required');
@@ -414,8 +344,9 @@ export class Channel extends RecoverableChannel implements MessageChannel {
     if (conc !== undefined && !(Number.isInteger(conc) && conc >= 1)) {
       throw new ArgumentError(`basicConsume: concurrency must be a positive integer, got ${String(conc)}`);
     }
-    if (opts.lendBodies !== undefined && typeof opts.lendBodies !== 'boolean') {
-      throw new ArgumentError(`basicConsume: lendBodies must be a boolean, got ${typeof opts.lendBodies}`);
+    const recycle = opts.recycleBodiesAfterCallback;
+    if (recycle !== undefined && typeof recycle !== 'boolean') {
+      throw new ArgumentError(`basicConsume: recycleBodiesAfterCallback must be a boolean, got ${typeof recycle}`);
     }
     const entry: ConsumerEntry = {
       tag,
@@ -427,13 +358,7 @@ export class Channel extends RecoverableChannel implements MessageChannel {
       callback: opts.callback,
       onCancel: opts.onCancel,
       limiter: conc !== undefined ? new PQueue({ concurrency: conc }) : undefined,
-      lendBodies: opts.lendBodies ?? false,
-    };
-    const register = (reply: unknown): string => {
-      if (reply) entry.tag = (reply as MethodArgs['basic.consume-ok']).consumerTag;
-      this.consumers.set(entry.tag, entry);
-      this.cancelled.delete(entry.tag);
-      return entry.tag;
+      recycleBodies: recycle ?? false,
     };
     const args = {
       queue,
@@ -444,7 +369,13 @@ export class Channel extends RecoverableChannel implements MessageChannel {
       nowait,
       arguments: entry.arguments,
     };
-    return (await this.call('basic.consume', args, nowait, opts, register)) as string;
+    const register = (consumerTag: string): string => {
+      entry.tag = consumerTag;
+      this.#p.consumers.add(entry);
+      return consumerTag;
+    };
+    if (nowait) return await this.#p.link.callNowait('basic.consume', args, opts, () => register(tag));
+    return await this.#p.link.call('basic.consume', args, opts, (r) => register(r.consumerTag));
   }
 
   /**
@@ -452,16 +383,11 @@ export class Channel extends RecoverableChannel implements MessageChannel {
    * Unknown tags are ignored by the broker.
    */
   async basicCancel(consumerTag: string, opts: NowaitOptions = {}): Promise<void> {
-    const nowait = opts.nowait ?? false;
-    const drop = (): void => {
-      const c = this.consumers.get(consumerTag);
-      this.consumers.delete(consumerTag);
-      if (c) {
-        this.cancelled.set(consumerTag, c.noAck);
-        this.host.topology.consumerCancelled(c.queue, this.host.consumerCount(c.queue) > 0);
-      }
-    };
-    await this.call('basic.cancel', { consumerTag, nowait }, nowait, opts, drop);
+    const { link, consumers } = this.#p;
+    const host = link.host;
+    const drop = (): void => consumers.userCancelled(consumerTag, host.topology, (q) => host.consumerCount(q));
+    if (opts.nowait) await link.callNowait('basic.cancel', { consumerTag, nowait: true }, opts, drop);
+    else await link.call('basic.cancel', { consumerTag, nowait: false }, opts, drop);
   }
 
   /**
@@ -469,8 +395,8 @@ export class Channel extends RecoverableChannel implements MessageChannel {
    * @returns the message, or null when the queue is empty.
    * @throws NotFound (404) for a missing queue; ResourceLocked (405).
    */
-  async basicGet(queue = '', opts: CallOptions & { noAck?: boolean } = {}): Promise<Message | null> {
-    return (await this.call('basic.get', { queue, noAck: opts.noAck ?? false }, false, opts)) as Message | null;
+  basicGet(queue = '', opts: CallOptions & { noAck?: boolean } = {}): Promise<ReceivedMessage | null> {
+    return this.#p.link.call('basic.get', { queue, noAck: opts.noAck ?? false }, opts);
   }
 
   /**
@@ -479,46 +405,28 @@ export class Channel extends RecoverableChannel implements MessageChannel {
    * Waits, up to the timeout, while the broker blocks publishing or the channel is reopening.
    * While the connection is recovering, publishes wait in a buffer bounded in bytes (connection
    * option `publishBufferBytes`); when it is full they reject at once with PublishBufferFull.
-   * @throws ArgumentError for invalid arguments or properties (before anything is sent);
-   *   PublishNacked (confirm mode) when the broker nacks; NoRoute (312, confirm mode) when a
-   *   mandatory message was returned; Timeout; the channel's or connection's error when it closes.
-   *   NotFound (404) for a missing exchange arrives as a channel close and rejects the next call
-   *   (or, in confirm mode, this publish).
+   * @throws ArgumentError for invalid arguments, properties or a body that cannot be encoded in its
+   *   `contentEncoding` (before anything is sent); PublishNacked (confirm mode) when the broker
+   *   nacks; PublishReturned, a NoRoute (312), in confirm mode when a mandatory message was
+   *   returned; Timeout; the channel's or connection's error when it closes. NotFound (404) for a
+   *   missing exchange arrives as a channel close and rejects the next call (or, in confirm mode,
+   *   this publish).
    */
   basicPublish(msg: Message<unknown>, opts: PublishOptions = {}): Promise<void> {
     if (!(msg instanceof Message)) return Promise.reject(new ArgumentError('basicPublish: msg must be a Message'));
-    const exchange = opts.exchange ?? '';
-    const routingKey = opts.routingKey ?? '';
-    const mandatory = opts.mandatory ?? false;
-    const immediate = opts.immediate ?? false;
     let body: Buffer;
     try {
       body = Buffer.isBuffer(msg.body) ? msg.body : msg.bodyBuffer;
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.canPublishNow() && !this.publishesWaiting)
-      return this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate);
-    const bad = this.unusable();
-    if (bad) return Promise.reject(bad);
-    const send = (): Promise<void> => this.publishNow(body, msg.properties, exchange, routingKey, mandatory, immediate);
-    const what = `basicPublish (waiting: ${this.publishBlocker()})`;
-    if (!this.host.recovering) return this.queuePublish(send, opts, what);
-    const size = body.length;
-    if (!this.host.reserveOutage(size)) {
-      return Promise.reject(
-        new PublishBufferFull(
-          `basicPublish: the connection is recovering and its outage buffer is full (${size} more bytes do not fit); the message was not published`,
-        ),
-      );
-    }
-    let released = false;
-    return this.queuePublish(send, opts, what, () => {
-      if (!released) {
-        released = true;
-        this.host.releaseOutage(size);
-      }
-    });
+    const dest = {
+      exchange: opts.exchange ?? '',
+      routingKey: opts.routingKey ?? '',
+      mandatory: opts.mandatory ?? false,
+      immediate: opts.immediate ?? false,
+    };
+    return this.#p.publisher.publish(body, msg.properties, dest, opts);
   }
 
   /**
@@ -530,35 +438,48 @@ export class Channel extends RecoverableChannel implements MessageChannel {
     return new ConsumerIterator(this, queue, opts);
   }
 
-  /** Acknowledges a delivery by tag (or by message, which also refuses stale deliveries). */
+  /**
+   * Acknowledges a delivery by tag, or by message (which also refuses stale deliveries).
+   * @throws StaleDelivery for a message of an earlier generation or another channel; ChannelClosed
+   *   on a closed or reopening channel; ArgumentError for a bad tag. Nothing is sent then.
+   */
   basicAck(delivery: number | Message<unknown>, opts: { multiple?: boolean } = {}): void {
-    if (delivery instanceof Message) this.settleDelivery(delivery, 'ack', opts.multiple ?? false, false);
-    else this.sendAck(ACK_METHOD.ack, delivery, opts.multiple ? 1 : 0);
+    if (delivery instanceof Message) this.#p.link.settle(delivery, 'ack', opts.multiple ?? false, false);
+    else this.#p.link.sendAck(ACK_METHOD.ack, delivery, opts.multiple ? 1 : 0);
   }
 
-  /** Negatively acknowledges a delivery (basic.nack; requeued by default). */
+  /**
+   * Negatively acknowledges a delivery (basic.nack; requeued by default).
+   * @throws as basicAck.
+   */
   basicNack(delivery: number | Message<unknown>, opts: { multiple?: boolean; requeue?: boolean } = {}): void {
-    if (delivery instanceof Message) this.settleDelivery(delivery, 'nack', opts.multiple ?? false, opts.requeue ?? true);
-    else this.sendAck(ACK_METHOD.nack, delivery, (opts.multiple ? 1 : 0) | ((opts.requeue ?? true) ? 2 : 0));
+    const requeue = opts.requeue ?? true;
+    if (delivery instanceof Message) this.#p.link.settle(delivery, 'nack', opts.multiple ?? false, requeue);
+    else this.#p.link.sendAck(ACK_METHOD.nack, delivery, (opts.multiple ? 1 : 0) | (requeue ? 2 : 0));
   }
 
-  /** Rejects a delivery (basic.reject; requeued by default). */
+  /**
+   * Rejects a delivery (basic.reject; requeued by default).
+   * @throws as basicAck.
+   */
   basicReject(delivery: number | Message<unknown>, opts: { requeue?: boolean } = {}): void {
-    if (delivery instanceof Message) this.settleDelivery(delivery, 'reject', false, opts.requeue ?? true);
-    else this.sendAck(ACK_METHOD.reject, delivery, (opts.requeue ?? true) ? 1 : 0);
+    const requeue = opts.requeue ?? true;
+    if (delivery instanceof Message) this.#p.link.settle(delivery, 'reject', false, requeue);
+    else this.#p.link.sendAck(ACK_METHOD.reject, delivery, requeue ? 1 : 0);
   }
 
   /** Redelivers all unacknowledged messages of this channel (basic.recover). */
   async basicRecover(opts: CallOptions & { requeue?: boolean } = {}): Promise<void> {
-    await this.call('basic.recover', { requeue: opts.requeue ?? false }, false, opts);
+    await this.#p.link.call('basic.recover', { requeue: opts.requeue ?? false }, opts);
   }
 
   /**
    * Asynchronous basic.recover (deprecated in the spec). RabbitMQ supports only `requeue: true`;
    * with the default `requeue: false` it closes the connection with 540 NotImplemented.
+   * @throws ChannelClosed unless the channel is open.
    */
   basicRecoverAsync(opts: { requeue?: boolean } = {}): void {
-    this.sendNow('basic.recover-async', { requeue: opts.requeue ?? false });
+    this.#p.link.send('basic.recover-async', { requeue: opts.requeue ?? false });
   }
 
   /**
@@ -566,44 +487,46 @@ export class Channel extends RecoverableChannel implements MessageChannel {
    * @throws AMQPNotImplementedError (540, connection) for `flow(false)`: RabbitMQ accepts only
    *   `flow(true)` from clients.
    */
-  async flow(active: boolean, opts: CallOptions = {}): Promise<boolean> {
-    const r = (await this.call('channel.flow', { active }, false, opts)) as MethodArgs['channel.flow-ok'];
-    return r.active;
+  flow(active: boolean, opts: CallOptions = {}): Promise<boolean> {
+    return this.#p.link.call('channel.flow', { active }, opts, (r) => r.active);
   }
 
-  /** Puts the channel in transaction mode (tx.select); restored on reopen. */
+  // ---------------------------------------------------------------- tx and confirms
+
+  /** Puts the channel in transaction mode (tx.select); restored on reopen. @throws PreconditionFailed (406) in confirm mode. */
   async txSelect(opts: CallOptions = {}): Promise<void> {
-    await this.call('tx.select', {}, false, opts);
-    this.mode = 'tx';
+    await this.#p.link.call('tx.select', {}, opts, () => {
+      this.#p.settings.mode = 'tx';
+    });
   }
 
   /** Commits the current transaction. @throws PreconditionFailed (406) when not in tx mode. */
   async txCommit(opts: CallOptions = {}): Promise<void> {
-    await this.call('tx.commit', {}, false, opts);
+    await this.#p.link.call('tx.commit', {}, opts);
   }
 
   /** Rolls back the current transaction. @throws PreconditionFailed (406) when not in tx mode. */
   async txRollback(opts: CallOptions = {}): Promise<void> {
-    await this.call('tx.rollback', {}, false, opts);
+    await this.#p.link.call('tx.rollback', {}, opts);
   }
 
   /**
    * Puts the channel in publisher-confirm mode (confirm.select); from then on basicPublish
    * resolves on the broker's ack. Restored on reopen.
-   * @throws PreconditionFailed (406) when the channel is in tx mode.
+   * @throws PreconditionFailed (406) when the channel is in tx mode; ArgumentError for a bad
+   *   `maxUnconfirmed`.
    */
   async confirmSelect(opts: ConfirmSelectOptions = {}): Promise<void> {
     const max = opts.maxUnconfirmed ?? 0;
     if (!Number.isInteger(max) || max < 0)
       throw new ArgumentError(`confirmSelect: maxUnconfirmed must be a non-negative integer, got ${String(max)}`);
-    const nowait = opts.nowait ?? false;
-    const enable = (): void => {
-      if (!this.confirms) this.confirms = new ConfirmTracker();
-      this.mode = 'confirm';
-      this.maxUnconfirmed = max;
-    };
-    if (nowait) enable();
-    await this.call('confirm.select', { nowait }, nowait, opts, enable);
+    const enable = (): void => this.#p.publisher.enableConfirms(max);
+    if (opts.nowait) {
+      enable();
+      await this.#p.link.callNowait('confirm.select', { nowait: true }, opts);
+    } else {
+      await this.#p.link.call('confirm.select', { nowait: false }, opts, enable);
+    }
   }
 
   /**
@@ -611,32 +534,29 @@ export class Channel extends RecoverableChannel implements MessageChannel {
    * @throws ArgumentError when not in confirm mode; Timeout; the channel's error if it closes.
    */
   async waitForConfirms(opts: CallOptions = {}): Promise<void> {
-    if (!this.confirms) throw new ArgumentError('waitForConfirms: the channel is not in confirm mode (call confirmSelect first)');
-    await waitWith(this.confirms.waitForAll(), { timeout: opts.timeout ?? this.host.callTimeout, signal: opts.signal }, 'waitForConfirms');
+    const publisher = this.#p.publisher;
+    if (!publisher.confirms) throw new ArgumentError('waitForConfirms: the channel is not in confirm mode (call confirmSelect first)');
+    await waitWith(
+      publisher.waitForConfirms(),
+      { timeout: opts.timeout ?? this.#p.link.host.callTimeout, signal: opts.signal },
+      'waitForConfirms',
+    );
   }
 
   /**
    * Closes the channel (channel.close) after the calls queued before it. Consumers stop; pending
    * confirms reject with ChannelClosed. Closing a closed channel does nothing.
+   * @throws ChannelClosed when a close is already under way; Timeout.
    */
-  async close(opts: CallOptions & { replyCode?: number; replyText?: string; classId?: number; methodId?: number } = {}): Promise<void> {
-    if (this.state === 'closed') return;
-    if (this.state === 'closing') throw new ChannelClosed(`channel ${this.channelId} is already closing`, { channelId: this.channelId });
-    this.state = 'closing';
-    try {
-      await this.call(
-        'channel.close',
-        {
-          replyCode: opts.replyCode ?? 200,
-          replyText: opts.replyText ?? 'Normal shutdown',
-          classId: opts.classId ?? 0,
-          methodId: opts.methodId ?? 0,
-        },
-        false,
-        opts,
-      );
-    } finally {
-      this.finalize(undefined);
-    }
+  close(opts: CloseOptions = {}): Promise<void> {
+    return this.#p.lifecycle.close(opts);
   }
+}
+
+/**
+ * Creates a channel for `host` with id `id`, and the port its connection drives it through.
+ * Not part of the public API: `connection.channel()` is.
+ */
+export function createChannel(host: ChannelHost, id: number, autoDecode: boolean): { channel: Channel; port: ChannelPort } {
+  return make(host, id, autoDecode);
 }

@@ -6,24 +6,23 @@
  * arrival order. A callback that throws or rejects is reported through `onError` with its
  * message (the message is not acked); a consumer's `concurrency` limiter runs its callbacks.
  *
- * Lent bodies (the `lendBodies` consumer option): the body of a delivery of at least LEND_MIN
+ * Recycled bodies (the `recycleBodiesAfterCallback` consumer option): the body of a delivery of at least RECYCLE_MIN
  * bytes is read into a buffer from the channel's BodyPool, and once the callback returns (or the
  * promise it returned settles) the buffer goes back to the pool and a later delivery is read into
  * the same memory. Fresh memory costs the kernel a page fault and a page clear per 4 KiB, about
  * a third of the CPU of consuming 1 MiB messages on Linux; recycled memory costs neither. The
  * price is the contract: the body must not be used after the callback has finished.
  */
-import type { Message } from '../message.js';
-import type { ConsumerEntry } from './channel-core.js';
+import type { ConsumerEntry, ReceivedMessage } from './types.js';
 
-/** Bodies from this size are lent to consumers that asked for it; smaller ones are copied as usual. */
-export const LEND_MIN = 64 * 1024;
+/** Bodies from this size are recycled for consumers that asked for it; smaller ones are copied as usual. */
+export const RECYCLE_MIN = 64 * 1024;
 /** Free buffers the pool keeps, in bytes; buffers given back beyond it are left to the GC. */
 const POOL_MAX_BYTES = 64 * 1024 * 1024;
 /** Pool buffers are allocated in multiples of this. */
 const GRAIN = 64 * 1024;
 
-/** @internal Recycled body buffers for consumers with `lendBodies` (see the file header). */
+/** Recycled body buffers for consumers with `recycleBodiesAfterCallback` (see the file header). */
 export class BodyPool {
   private readonly free: ArrayBuffer[] = [];
   private freeBytes = 0;
@@ -65,16 +64,16 @@ export class BodyPool {
   }
 }
 
-/** @internal See the file header. */
+/** See the file header. */
 export class Inbox {
   private consumers: ConsumerEntry[] = [];
-  private messages: Message[] = [];
+  private messages: ReceivedMessage[] = [];
   private scheduled = false;
   private lender: BodyPool | null = null;
   private readonly run = (): void => this.dispatch();
 
   constructor(
-    private readonly onError: (err: unknown, msg: Message) => void,
+    private readonly onError: (err: unknown, msg: ReceivedMessage) => void,
     private readonly dispatched: () => void,
   ) {}
 
@@ -84,7 +83,7 @@ export class Inbox {
   }
 
   /** Queues `msg` for consumer `c`; dispatch follows in a microtask. */
-  push(c: ConsumerEntry, msg: Message): void {
+  push(c: ConsumerEntry, msg: ReceivedMessage): void {
     this.consumers.push(c);
     this.messages.push(msg);
     if (!this.scheduled) {
@@ -106,10 +105,10 @@ export class Inbox {
     this.messages = [];
     for (let i = 0; i < messages.length; i++) {
       const c = consumers[i] as ConsumerEntry;
-      const msg = messages[i] as Message;
+      const msg = messages[i] as ReceivedMessage;
       // a delivery that became stale while queued here is still handed over (an exclusive or
       // auto-delete queue dies with its connection and never redelivers it); its ack is refused
-      const lent = c.lendBodies ? msg.body : null;
+      const lent = c.recycleBodies ? msg.body : null;
       if (c.limiter) {
         const done = c.limiter.add(() => c.callback(msg)).catch((err: unknown) => this.onError(err, msg));
         if (lent) void done.then(() => this.giveBack(lent));

@@ -1,58 +1,67 @@
 /**
  * Connection: establishing (socket + handshake.ts under `connectTimeout`), channel-0 methods,
- * channel ids, frame demultiplexing, close, and recovery after a loss.
+ * channel ids, frame demultiplexing, close, and the hand-over to recovery after a loss.
  *
  * States: connecting -> open -> [recovering -> open ...] -> closing -> closed.
  *
  * Loss: a socket error or close, heartbeat silence, or a server connection.close with a
  * recoverable code (320 CONNECTION_FORCED, e.g. broker shutdown). With reconnect on (the default)
  * the connection then goes `recovering`: the call in flight on each channel rejects with the typed
- * cause, queued calls and new calls wait (each up to its own timeout), and a loop reconnects
- * round-robin over the URLs with the backoff strategy, re-declares the recorded topology, reopens
- * every channel with its id, prefetch, mode and consumers, and republishes unconfirmed messages.
- * Errors retrying cannot fix (403, 530, 402) end it. Without reconnect, or for an irrecoverable
- * error, every pending promise on every channel rejects at once with the cause and 'close' fires.
- * A `close()` the user asked for is never a loss. The connection never emits 'error'.
+ * cause, queued calls and new calls wait (each up to its own timeout), and recovery/reconnect.ts
+ * reconnects round-robin over the URLs with the backoff strategy, re-declares the recorded
+ * topology, reopens every channel and republishes unconfirmed messages. Without reconnect, or for
+ * an irrecoverable error, every pending promise on every channel rejects at once with the cause
+ * and 'close' fires. A `close()` the user asked for is never a loss: what it leaves pending
+ * rejects with ConnectionClosed. The connection never emits 'error'.
+ *
+ * The channels see the connection through a private ChannelHost object, and the connection drives
+ * each channel through its ChannelPort: neither is part of the public API.
  */
 import { EventEmitter } from 'node:events';
+import { createChannel, type Channel } from '../channel/channel.js';
+import type { ChannelHost, ChannelPort } from '../channel/types.js';
 import {
-  AccessRefused,
   AMQPError,
   ArgumentError,
-  ChannelClosed,
+  ConnectionClosed,
   ConnectionError,
   ConnectionLost,
-  InvalidPath,
-  NotAllowed,
   RecoverableConnectionError,
   ResourceError,
   errorForCode,
 } from '../errors.js';
-import { Channel } from '../channel/channel.js';
-import type { ChannelHost } from '../channel/channel-core.js';
-import { encodeMethodFrame } from '../protocol/content.js';
+import { encodeMethodFrame } from '../protocol/encode.js';
 import { FRAME_BODY, FRAME_HEARTBEAT, FRAME_METHOD, PROTOCOL_HEADER } from '../protocol/frame.js';
 import { decodeMethod, METHOD_NAME, type Method, type MethodInit, type MethodName } from '../protocol/generated/methods.js';
 import { Reader, type FieldTable } from '../protocol/primitives.js';
 import { Backoff, type ReconnectStrategy } from '../recovery/backoff.js';
-import { restoreTopology } from '../recovery/restore-topology.js';
+import { isFatal, reconnect, restoreConnection } from '../recovery/reconnect.js';
 import { Topology } from '../recovery/topology.js';
 import { openSocket } from '../transport/socket.js';
-import { Transport } from '../transport/transport.js';
-import { arm, checkTimeout, deferred, waitWith, type CallOptions, type Deferred } from '../util/wait.js';
-import { handshake } from './handshake.js';
+import { type ReadHints, Transport } from '../transport/transport.js';
+import { arm, type CallOptions, checkTimeout, type Deferred, deferred, waitWith } from '../util/wait.js';
 import type { ConnectionEvents, ConnectionState } from './events.js';
-import { resolveOptions, type ConnectionOptions, type ResolvedOptions } from './options.js';
+import { handshake } from './handshake.js';
+import { type ConnectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
 
 export type { ConnectionEvents, ConnectionState } from './events.js';
+
+/** Options of `close()`: the reply code and text sent to the broker. */
+export interface ConnectionCloseOptions extends CallOptions {
+  /** Reply code (default 200). */
+  replyCode?: number;
+  /** Reply text (default `Normal shutdown`). */
+  replyText?: string;
+  /** Class id of the method that caused the close (default 0). */
+  classId?: number;
+  /** Method id of the method that caused the close (default 0). */
+  methodId?: number;
+}
 
 interface Waiter0 {
   names: readonly MethodName[];
   d: Deferred<Method>;
 }
-
-const isFatal = (err: unknown): boolean =>
-  err instanceof AccessRefused || err instanceof NotAllowed || err instanceof InvalidPath || err instanceof ArgumentError;
 
 /**
  * What a frame handler throws: typed errors as they are, anything else as an internal error (541).
@@ -64,40 +73,39 @@ function asConnectionError(err: unknown): AMQPError {
     : new ConnectionError(`internal error handling a frame: ${String(err)}`, { replyCode: 541, cause: err });
 }
 
+/** An endpoint as a person reads it: scheme, user, host, port, vhost; never the password. */
 function describe(o: ResolvedOptions): string {
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   return `${o.tls ? 'amqps' : 'amqp'}://${encodeURIComponent(o.userid)}@${host}:${o.port}/${encodeURIComponent(o.virtualHost)}`;
 }
 
+const clientClosed = (): ConnectionClosed => new ConnectionClosed('the connection was closed by the client');
+
 /** An AMQP connection. Create one with `Connection.connect()`. */
-export class Connection extends EventEmitter<ConnectionEvents> implements ChannelHost {
-  /** Open channels by id. */
-  readonly channels = new Map<number, Channel>();
-  /** The server's properties from connection.start (product, version, capabilities...). */
-  serverProperties: FieldTable = {};
-  /** Negotiated highest channel id. */
-  channelMax = 0;
-  /** Negotiated largest frame size in bytes. */
-  frameMax = 0;
-  /** Negotiated heartbeat interval in seconds (0 = none). */
-  heartbeat = 0;
+export class Connection extends EventEmitter<ConnectionEvents> {
   /** Default timeout (ms) of channel calls. */
   readonly callTimeout: number;
-  /** True while the broker blocks publishing; see `blockedReason`. */
-  blocked = false;
-  /** The reason the broker gave for blocking, if blocked. */
-  blockedReason = '';
   /** Whether unconfirmed publishes are republished after recovery. */
   readonly republish: boolean;
-  /** @internal */ transport: Transport | null = null;
-  /** @internal */ closeError: AMQPError | null = null;
-  /** @internal */ readonly topology = new Topology();
+  private _serverProperties: FieldTable = {};
+  private _channelMax = 0;
+  private _frameMax = 0;
+  private _heartbeat = 0;
+  private _blocked = false;
+  private _blockedReason = '';
   private _state: ConnectionState = 'connecting';
+  private transport: Transport | null = null;
+  private closeError: AMQPError | null = null;
+  private readonly topology = new Topology();
+  private readonly hints: ReadHints = { streaming: 0, latencyBound: 0 };
+  private readonly open = new Map<number, { channel: Channel; port: ChannelPort }>();
   private readonly endpoints: ResolvedOptions[];
   private endpointIndex = 0;
   private current: ResolvedOptions;
   private readonly strategy: ReconnectStrategy | null;
-  private readonly input: ConnectionOptions;
+  private readonly socketOption: ConnectionOptions['socket'];
+  private readonly onBlocked: ((reason: string) => void) | undefined;
+  private readonly onUnblocked: (() => void) | undefined;
   private waiter0: Waiter0 | null = null;
   private eventWaiters: Deferred<void>[] = [];
   private openWaiters: Deferred<void>[] = [];
@@ -107,14 +115,17 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   private outageBytes = 0;
   private readonly outageLimit: number;
   private wakeSleep: (() => void) | null = null;
+  private readonly host: ChannelHost;
 
   private constructor(input: ConnectionOptions) {
     super();
-    this.input = input;
     const urls = input.urls ?? [];
     this.endpoints = urls.length > 0 ? urls.map((url) => resolveOptions({ ...input, url })) : [resolveOptions(input)];
     this.current = this.endpoints[0] as ResolvedOptions;
     this.callTimeout = this.current.callTimeout;
+    this.socketOption = input.socket;
+    this.onBlocked = input.onBlocked;
+    this.onUnblocked = input.onUnblocked;
     const rc = input.reconnect ?? !(input.socket !== undefined && typeof input.socket !== 'function');
     this.strategy =
       rc === false
@@ -127,14 +138,16 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     this.republish = input.republish ?? true;
     this.outageLimit = input.publishBufferBytes ?? 16 * 1024 * 1024;
     if (!(this.outageLimit >= 0)) throw new ArgumentError('publishBufferBytes must be >= 0');
+    this.host = this.makeHost();
   }
 
   /**
    * Connects and runs the AMQP handshake, trying each URL of `urls` in order. Accepts a URL,
    * options, or both (options win). Defaults: `amqp://guest:guest@localhost:5672/`.
    * @throws ArgumentError for invalid options; ConnectionLost when no host can be reached;
-   *   Timeout after `connectTimeout`; AccessRefused (403) for bad credentials; NotAllowed (530)
-   *   or InvalidPath (402) for an unknown or forbidden vhost.
+   *   Timeout after `connectTimeout` or when `signal` aborts; AccessRefused (403) for bad
+   *   credentials; NotAllowed (530) or InvalidPath (402) for an unknown or forbidden vhost;
+   *   FrameError (501) when the server proposes impossible limits.
    */
   static async connect(urlOrOptions?: string | ConnectionOptions, options: ConnectionOptions = {}): Promise<Connection> {
     const input: ConnectionOptions = typeof urlOrOptions === 'string' ? { ...options, url: urlOrOptions } : { ...urlOrOptions, ...options };
@@ -156,6 +169,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     throw last;
   }
 
+  // ---------------------------------------------------------------- read-only state
+
   /** The lifecycle state: connecting, open, recovering, closing or closed. */
   get state(): ConnectionState {
     return this._state;
@@ -166,21 +181,66 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     return this._state === 'open';
   }
 
-  /** @internal */
-  get recovering(): boolean {
-    return this._state === 'recovering';
+  /** Open channels by id (read-only: open channels with `channel()`, close them with `close()`). */
+  get channels(): ReadonlyMap<number, Channel> {
+    const m = new Map<number, Channel>();
+    for (const [id, c] of this.open) m.set(id, c.channel);
+    return m;
+  }
+
+  /** The server's properties from connection.start (product, version, capabilities...). */
+  get serverProperties(): Readonly<FieldTable> {
+    return this._serverProperties;
   }
 
   /** The server's advertised capabilities (`serverProperties.capabilities`). */
-  get serverCapabilities(): FieldTable {
-    const c = this.serverProperties['capabilities'];
+  get serverCapabilities(): Readonly<FieldTable> {
+    const c = this._serverProperties['capabilities'];
     return c !== null && typeof c === 'object' && !Array.isArray(c) && !Buffer.isBuffer(c) && !(c instanceof Date) ? (c as FieldTable) : {};
+  }
+
+  /** Negotiated highest channel id. */
+  get channelMax(): number {
+    return this._channelMax;
+  }
+
+  /** Negotiated largest frame size in bytes. */
+  get frameMax(): number {
+    return this._frameMax;
+  }
+
+  /** Negotiated heartbeat interval in seconds (0 = none). */
+  get heartbeat(): number {
+    return this._heartbeat;
+  }
+
+  /** True while the broker blocks publishing (memory or disk alarm); see `blockedReason`. */
+  get blocked(): boolean {
+    return this._blocked;
+  }
+
+  /** The reason the broker gave for blocking, if blocked. */
+  get blockedReason(): string {
+    return this._blockedReason;
   }
 
   /** True while the connection is open and its socket alive. */
   isAlive(): boolean {
     return this._state === 'open' && this.transport !== null && !this.transport.isDead;
   }
+
+  /** Inspects as what a person needs: where (no password), state, channels. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const o = this.current;
+    return `Connection { url: '${describe(o)}', user: '${o.userid}', vhost: '${o.virtualHost}', state: '${this._state}', channels: ${this.open.size} }`;
+  }
+
+  /** `await using conn = await Connection.connect()`: closes the connection at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---------------------------------------------------------------- establishing
 
   /**
    * Opens a socket to `ep` and runs the handshake, all under `connectTimeout` (and `signal`, which
@@ -199,7 +259,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     );
     this.serverCloseError = null;
     try {
-      const s = this.input.socket;
+      const s = this.socketOption;
       const opened =
         s === undefined
           ? await Promise.race([
@@ -209,41 +269,42 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
           : { socket: typeof s === 'function' ? await Promise.race([Promise.resolve(s()), failed.promise]) : s, reader: null };
       const sock = opened.socket;
       if (this._state === 'closing' || this._state === 'closed') {
-        // close() won the race: no handshake
-        sock.destroy();
-        throw this.closeError ?? new ChannelClosed('the connection was closed by the client');
+        sock.destroy(); // close() won the race: no handshake
+        throw this.closeError ?? clientClosed();
       }
       const t = new Transport(
         sock,
         {
-          onFrame: (ty, ch, b, s, e) => this.onFrame(ty, ch, b, s, e),
+          onFrame: (ty, ch, b, st, e) => this.onFrame(ty, ch, b, st, e),
           onBodyPart: (ch, p, done) => this.onBodyPart(ch, p, done),
           onClose: (err) => this.onTransportClose(t, err),
           onProtocolError: (err) => this.sendClose(err.replyCode || 501, err.replyText || err.message),
-          mayCoalesce: () => this.mayCoalesce(),
-          streaming: () => this.confirmStreaming(),
-          bodyTarget: (ch, n) => this.channels.get(ch)?.bodyTarget(n) ?? null,
-          bodyRemaining: (ch) => this.channels.get(ch)?.bodyRemaining ?? 0,
+          bodyTarget: (ch, n) => this.open.get(ch)?.port.bodyTarget(n) ?? null,
+          bodyRemaining: (ch) => this.open.get(ch)?.port.bodyRemaining ?? 0,
         },
         ep.frameMax,
         opened.reader,
+        this.hints,
       );
-      t.coalesceMs = ep.readCoalesce;
+      t.coalesceMs = ep.readBatchDelay;
       this.transport = t;
       this.current = ep;
-      t.out.bytes(PROTOCOL_HEADER);
-      t.commit();
+      t.send(PROTOCOL_HEADER.length, (w) => w.bytes(PROTOCOL_HEADER));
+      const io = {
+        expect0: (...n: MethodName[]) => this.expect0(...n),
+        send0: <N extends MethodName>(n: N, a: MethodInit[N]) => this.send0(n, a),
+      };
       const n = await Promise.race([
-        handshake(this, ep, (neg) => {
+        handshake(io, ep, (neg) => {
           t.setFrameMax(neg.frameMax);
           t.startHeartbeat(neg.heartbeat * 1000);
         }),
         failed.promise,
       ]);
-      this.serverProperties = n.serverProperties;
-      this.channelMax = n.channelMax;
-      this.frameMax = n.frameMax;
-      this.heartbeat = n.heartbeat;
+      this._serverProperties = n.serverProperties;
+      this._channelMax = n.channelMax;
+      this._frameMax = n.frameMax;
+      this._heartbeat = n.heartbeat;
     } catch (err) {
       this.transport?.fail(err instanceof AMQPError ? err : new ConnectionLost(String(err), { cause: err }));
       throw err;
@@ -262,36 +323,24 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
           throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - frame type ${type} on channel 0` }, true);
         return;
       }
-      this.channelFor(channel).handleFrame(type, buf, start, end);
+      this.portFor(channel).handleFrame(type, buf, start, end);
     } catch (err) {
       throw asConnectionError(err);
     }
   }
 
-  /** True while some channel has a stream of publisher confirms coming (see Channel.confirmStreaming). */
-  private confirmStreaming(): boolean {
-    for (const ch of this.channels.values()) if (ch.confirmStreaming) return true;
-    return false;
-  }
-
-  /** False while some channel consumes into a small window (a read pause would cost throughput). */
-  private mayCoalesce(): boolean {
-    for (const ch of this.channels.values()) if (ch.latencyBound) return false;
-    return true;
-  }
-
   /** The open channel a frame is for; a frame for any other channel is CHANNEL_ERROR (504). */
-  private channelFor(channel: number): Channel {
-    const ch = this.channels.get(channel);
-    if (!ch) throw errorForCode(504, { replyText: `CHANNEL_ERROR - frame for unknown channel ${channel}`, channelId: channel }, true);
-    return ch;
+  private portFor(channel: number): ChannelPort {
+    const c = this.open.get(channel);
+    if (!c) throw errorForCode(504, { replyText: `CHANNEL_ERROR - frame for unknown channel ${channel}`, channelId: channel }, true);
+    return c.port;
   }
 
   /** A piece of a body frame split across socket chunks (see TransportHandlers.onBodyPart). */
   private onBodyPart(channel: number, piece: Buffer, frameDone: boolean): void {
     try {
       if (channel === 0) throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - frame type ${FRAME_BODY} on channel 0` }, true);
-      this.channelFor(channel).handleBodyPart(piece, frameDone);
+      this.portFor(channel).handleBodyPart(piece, frameDone);
     } catch (err) {
       throw asConnectionError(err);
     }
@@ -307,14 +356,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     switch (m.name) {
       case 'connection.close': {
         const a = m.args;
+        const methodName = METHOD_NAME[(a.classId << 16) | a.methodId] ?? '';
         this.serverCloseError = errorForCode(
           a.replyCode,
-          {
-            replyText: a.replyText,
-            classId: a.classId,
-            methodId: a.methodId,
-            methodName: METHOD_NAME[(a.classId << 16) | a.methodId] ?? '',
-          },
+          { replyText: a.replyText, classId: a.classId, methodId: a.methodId, methodName },
           true,
         );
         this.send0('connection.close-ok', {});
@@ -322,15 +367,15 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
         return;
       }
       case 'connection.blocked':
-        this.blocked = true;
-        this.blockedReason = m.args.reason;
+        this._blocked = true;
+        this._blockedReason = m.args.reason;
         this.emit('blocked', m.args.reason);
-        this.input.onBlocked?.(m.args.reason);
+        this.onBlocked?.(m.args.reason);
         return;
       case 'connection.unblocked':
         this.unblock();
         this.emit('unblocked');
-        this.input.onUnblocked?.();
+        this.onUnblocked?.();
         return;
       default:
         throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - unexpected ${m.name} on channel 0` }, true);
@@ -338,13 +383,13 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   }
 
   private unblock(): void {
-    this.blocked = false;
-    this.blockedReason = '';
-    for (const ch of this.channels.values()) ch.wakePublishers();
+    this._blocked = false;
+    this._blockedReason = '';
+    for (const c of this.open.values()) c.port.wakePublishers();
   }
 
-  /** @internal Waits for the next channel-0 method among `names` (the handshake's and close's replies). */
-  expect0(...names: MethodName[]): Promise<Method> {
+  /** Waits for the next channel-0 method among `names` (the handshake's and close's replies). */
+  private expect0(...names: MethodName[]): Promise<Method> {
     const d = deferred<Method>();
     const t = this.transport;
     if (!t || t.isDead) d.reject(t?.error ?? this.closeError ?? new ConnectionLost('the connection is closed'));
@@ -352,19 +397,11 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     return d.promise;
   }
 
-  /** @internal Sends a channel-0 method. */
-  send0<N extends MethodName>(name: N, args: MethodInit[N]): void {
+  /** Sends a channel-0 method. */
+  private send0<N extends MethodName>(name: N, args: MethodInit[N]): void {
     const t = this.transport;
     if (!t || t.isDead) throw this.closeError ?? new ConnectionLost('the connection is closed');
-    t.reserve(1024);
-    const start = t.out.pos;
-    try {
-      encodeMethodFrame(t.out, 0, name, args, this.frameMax || this.current.frameMax);
-    } catch (err) {
-      t.rewind(start);
-      throw err;
-    }
-    t.commit();
+    t.send(1024, (w) => encodeMethodFrame(w, 0, name, args, this._frameMax || this.current.frameMax));
   }
 
   private sendClose(code: number, text: string): void {
@@ -386,7 +423,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     if (this._state === 'connecting') return; // establish() fails and says why
     if (this._state === 'recovering') {
       // died again mid-recovery: settle what the restore steps wait for; the loop goes on
-      for (const ch of this.channels.values()) ch.connectionLost(cause ?? new ConnectionLost('the connection closed'), this.republish);
+      for (const c of this.open.values()) c.port.connectionLost(cause ?? new ConnectionLost('the connection closed'), this.republish);
       return;
     }
     if (this._state === 'open' && this.strategy && cause instanceof RecoverableConnectionError) {
@@ -396,17 +433,17 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     this.terminate(cause);
   }
 
-  /** Closed for good: settle everything with `cause` (or ChannelClosed after a clean close). */
+  /** Closed for good: settle everything with `cause` (or ConnectionClosed after a clean close). */
   private terminate(cause: AMQPError | undefined): void {
     if (this._state === 'closed') return;
-    const reason = cause ?? new ChannelClosed('the connection was closed by the client');
+    const reason = cause ?? clientClosed();
     this.closeError = reason;
     this._state = 'closed';
     this.wakeSleep?.();
     const t = this.transport;
     if (t && !t.isDead) t.fail(reason);
-    for (const ch of [...this.channels.values()]) ch.connectionClosed(reason);
-    this.channels.clear();
+    for (const c of [...this.open.values()]) c.port.connectionClosed(reason);
+    this.open.clear();
     for (const list of [this.eventWaiters, this.openWaiters]) for (const d of list) d.reject(reason);
     this.eventWaiters = [];
     this.openWaiters = [];
@@ -418,51 +455,44 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   private beginRecovery(cause: AMQPError): void {
     this._state = 'recovering';
     const since = Date.now();
-    for (const ch of this.channels.values()) ch.connectionLost(cause, this.republish);
+    for (const c of this.open.values()) c.port.connectionLost(cause, this.republish);
     const ev = this.eventWaiters;
     this.eventWaiters = [];
     for (const d of ev) d.reject(cause);
-    if (this.blocked) this.unblock();
+    if (this._blocked) this.unblock();
+    const strategy = this.strategy as ReconnectStrategy;
+    const conn = this;
     queueMicrotask(() => {
       this.emit('disconnected', cause); // before the first 'reconnecting'
-      void this.recoveryLoop(since);
+      void reconnect(
+        {
+          get recovering() {
+            return conn._state === 'recovering';
+          },
+          nextEndpoint: () => {
+            const ep = this.endpoints[this.endpointIndex++ % this.endpoints.length] as ResolvedOptions;
+            return { url: describe(ep), connect: () => this.establish(ep) };
+          },
+          restore: () => this.restoreAll(),
+          sleep: (ms) => this.sleep(ms),
+          attempting: (info) => this.emit('reconnecting', info),
+          abandon: () => this.transport?.fail(this.closeError ?? clientClosed()),
+          giveUp: (err) => {
+            this.emit('recoveryFailed', err);
+            this.terminate(err);
+          },
+          recovered: (info) => {
+            this._state = 'open';
+            const ws = this.openWaiters;
+            this.openWaiters = [];
+            for (const d of ws) d.resolve();
+            this.emit('recovered', info);
+          },
+        },
+        strategy,
+        since,
+      );
     });
-  }
-
-  private async recoveryLoop(since: number): Promise<void> {
-    const strategy = this.strategy as ReconnectStrategy;
-    for (let attempt = 1; this._state === 'recovering'; attempt++) {
-      const delay = Math.max(0, strategy.next());
-      const ep = this.endpoints[this.endpointIndex++ % this.endpoints.length] as ResolvedOptions;
-      this.emit('reconnecting', { attempt, delay, url: describe(ep) });
-      if (delay > 0) await this.sleep(delay);
-      if (this._state !== 'recovering') return;
-      try {
-        await this.establish(ep);
-        if ((this._state as ConnectionState) !== 'recovering') {
-          // close() was called meanwhile
-          this.transport?.fail(this.closeError ?? new ChannelClosed('the connection was closed by the client'));
-          return;
-        }
-        if (!(await this.restoreAll())) continue;
-      } catch (err) {
-        if ((this._state as ConnectionState) !== 'recovering') return;
-        if (isFatal(err)) {
-          const e = err as AMQPError;
-          this.emit('recoveryFailed', e);
-          this.terminate(e);
-          return;
-        }
-        continue;
-      }
-      this._state = 'open';
-      strategy.reset();
-      const ws = this.openWaiters;
-      this.openWaiters = [];
-      for (const d of ws) d.resolve();
-      this.emit('recovered', { attempts: attempt, downtimeMs: Date.now() - since, url: describe(ep) });
-      return;
-    }
   }
 
   private sleep(ms: number): Promise<void> {
@@ -479,77 +509,85 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     });
   }
 
-  /** Re-declares the topology on a temporary channel, then recovers every channel. */
-  private async restoreAll(): Promise<boolean> {
-    if (this.topology.entities().length > 0) {
-      const id = this.allocateId();
-      const tmp = new Channel(this, id, false);
-      this.channels.set(id, tmp);
-      try {
-        await tmp.open({ timeout: this.callTimeout });
-        await restoreTopology(
-          tmp,
-          this.topology,
-          (entity, error) => this.emit('recoveryError', { entity, error }),
-          (oldName, newName) => {
-            for (const ch of this.channels.values()) ch.renameConsumerQueue(oldName, newName);
-          },
-        );
-        await tmp.close({ timeout: this.callTimeout });
-      } finally {
-        if (this.channels.get(id) === tmp) this.releaseChannel(id);
-      }
-    }
-    for (const ch of [...this.channels.values()]) {
-      if (!(await ch.recover())) {
-        if (this.transport === null || this.transport.isDead) return false;
-      }
-    }
-    return this.transport !== null && !this.transport.isDead;
+  private restoreAll(): Promise<boolean> {
+    return restoreConnection({
+      topology: this.topology,
+      openChannel: async () => {
+        const { channel, port } = this.addChannel(this.allocateId(), false);
+        await port.open({ timeout: this.callTimeout });
+        return channel;
+      },
+      ports: () => [...this.open.values()].map((c) => c.port),
+      alive: () => this.transport !== null && !this.transport.isDead,
+      entityFailed: (entity, error) => this.emit('recoveryError', { entity, error }),
+    });
   }
 
-  // ---------------------------------------------------------------- ChannelHost
+  // ---------------------------------------------------------------- channels
 
-  /** @internal */
-  releaseChannel(id: number): void {
-    this.channels.delete(id);
-    if (id < this.nextChannelId) this.nextChannelId = id;
+  /** The ChannelHost the channels see: the connection's state and services, nothing public. */
+  private makeHost(): ChannelHost {
+    const conn = this;
+    return {
+      get transport() {
+        return conn.transport;
+      },
+      get frameMax() {
+        return conn._frameMax;
+      },
+      callTimeout: this.callTimeout,
+      get blocked() {
+        return conn._blocked;
+      },
+      get closeError() {
+        return conn.closeError;
+      },
+      hints: this.hints,
+      topology: this.topology,
+      get recovering() {
+        return conn._state === 'recovering';
+      },
+      republish: this.republish,
+      get maxMessageSize() {
+        return conn.current.maxMessageSize;
+      },
+      releaseChannel: (id) => {
+        this.open.delete(id);
+        if (id < this.nextChannelId) this.nextChannelId = id;
+      },
+      eventDispatched: () => {
+        if (this.eventWaiters.length === 0) return;
+        const ws = this.eventWaiters;
+        this.eventWaiters = [];
+        for (const d of ws) d.resolve();
+      },
+      consumerCount: (queue) => {
+        let n = 0;
+        for (const c of this.open.values()) n += c.port.consumersOn(queue);
+        return n;
+      },
+      reserveOutage: (bytes) => {
+        if (this.outageBytes + bytes > this.outageLimit) return false;
+        this.outageBytes += bytes;
+        return true;
+      },
+      releaseOutage: (bytes) => {
+        this.outageBytes -= bytes;
+      },
+    };
   }
 
-  /** @internal */
-  eventDispatched(): void {
-    if (this.eventWaiters.length === 0) return;
-    const ws = this.eventWaiters;
-    this.eventWaiters = [];
-    for (const d of ws) d.resolve();
+  private addChannel(id: number, autoDecode: boolean): { channel: Channel; port: ChannelPort } {
+    const c = createChannel(this.host, id, autoDecode);
+    this.open.set(id, c);
+    return c;
   }
-
-  /** @internal */
-  consumerCount(queue: string): number {
-    let n = 0;
-    for (const ch of this.channels.values()) n += ch.consumersOn(queue);
-    return n;
-  }
-
-  /** @internal */
-  reserveOutage(bytes: number): boolean {
-    if (this.outageBytes + bytes > this.outageLimit) return false;
-    this.outageBytes += bytes;
-    return true;
-  }
-
-  /** @internal */
-  releaseOutage(bytes: number): void {
-    this.outageBytes -= bytes;
-  }
-
-  // ---------------------------------------------------------------- public API
 
   /**
    * Opens a channel (channel.open), or returns the open channel with `channelId` if there is one.
    * While the connection is recovering it waits (up to the timeout) for recovery first.
    * @throws ArgumentError for an id out of range; ResourceError when every id is taken;
-   *   the connection's error when it is closed; Timeout.
+   *   the connection's error when it is closed (ConnectionClosed after `close()`); Timeout.
    */
   async channel(channelId?: number, opts: CallOptions & { autoDecode?: boolean } = {}): Promise<Channel> {
     checkTimeout(opts.timeout);
@@ -561,40 +599,41 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     }
     if (this._state !== 'open') throw this.closeError ?? new ConnectionLost('the connection is not open');
     if (channelId !== undefined) {
-      if (!Number.isInteger(channelId) || channelId < 1 || channelId > this.channelMax) {
-        throw new ArgumentError(`channel id must be an integer in [1, ${this.channelMax}], got ${String(channelId)}`);
+      if (!Number.isInteger(channelId) || channelId < 1 || channelId > this._channelMax) {
+        throw new ArgumentError(`channel id must be an integer in [1, ${this._channelMax}], got ${String(channelId)}`);
       }
-      const existing = this.channels.get(channelId);
-      if (existing) return existing;
+      const existing = this.open.get(channelId);
+      if (existing) return existing.channel;
     }
     const id = channelId ?? this.allocateId();
-    const ch = new Channel(this, id, opts.autoDecode ?? this.current.autoDecode);
-    this.channels.set(id, ch);
+    const c = this.addChannel(id, opts.autoDecode ?? this.current.autoDecode);
     try {
-      await ch.open({ timeout, signal: opts.signal });
+      await c.port.open({ timeout, signal: opts.signal });
     } catch (err) {
-      if (this.channels.get(id) === ch) this.releaseChannel(id);
+      if (this.open.get(id) === c) this.host.releaseChannel(id);
       throw err;
     }
-    return ch;
+    return c.channel;
   }
 
   private allocateId(): number {
-    for (let id = this.nextChannelId; id <= this.channelMax; id++) {
-      if (!this.channels.has(id)) {
+    for (let id = this.nextChannelId; id <= this._channelMax; id++) {
+      if (!this.open.has(id)) {
         this.nextChannelId = id + 1;
         return id;
       }
     }
-    throw new ResourceError(`all ${this.channelMax} channel ids are in use`, { replyCode: 506 });
+    throw new ResourceError(`all ${this._channelMax} channel ids are in use`, { replyCode: 506 });
   }
+
+  // ---------------------------------------------------------------- closing and events
 
   /**
    * Closes the connection (connection.close), waiting for the broker's close-ok up to `timeout`
    * (default callTimeout); stops any recovery. Every channel closes; pending promises reject with
-   * ChannelClosed. Closing a closed connection does nothing.
+   * ConnectionClosed. Closing a closed connection does nothing; it never rejects.
    */
-  close(opts: CallOptions & { replyCode?: number; replyText?: string; classId?: number; methodId?: number } = {}): Promise<void> {
+  close(opts: ConnectionCloseOptions = {}): Promise<void> {
     if (this._state === 'closed') return Promise.resolve();
     if (this.closing) return this.closing;
     const wasOpen = this._state === 'open';
@@ -607,12 +646,16 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
       return this.closing;
     }
     const done = this.expect0('connection.close-ok');
-    this.send0('connection.close', {
-      replyCode: opts.replyCode ?? 200,
-      replyText: opts.replyText ?? 'Normal shutdown',
-      classId: opts.classId ?? 0,
-      methodId: opts.methodId ?? 0,
-    });
+    try {
+      this.send0('connection.close', {
+        replyCode: opts.replyCode ?? 200,
+        replyText: opts.replyText ?? 'Normal shutdown',
+        classId: opts.classId ?? 0,
+        methodId: opts.methodId ?? 0,
+      });
+    } catch {
+      // an invalid replyText or code: close without telling the broker why
+    }
     this.closing = waitWith(done, { timeout: opts.timeout ?? this.callTimeout, signal: opts.signal }, 'connection.close')
       .then(
         () => undefined,
@@ -652,7 +695,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
         await this.drainEvents(opts);
       } catch (err) {
         const state = this._state as ConnectionState;
-        if (state === 'closed' && this.closeError instanceof ChannelClosed) return;
+        if (state === 'closed' && this.closeError instanceof ConnectionClosed) return;
         if (state === 'recovering' || state === 'open') {
           if (!(err instanceof RecoverableConnectionError)) throw err; // e.g. Timeout
           continue; // the connection was lost and is coming back: keep draining

@@ -4,7 +4,8 @@
  * our capabilities) -> [secure / secure-ok] -> tune / tune-ok (channel_max and frame_max: the
  * lower non-zero value; heartbeat: ours if set, else the server's) -> open / open-ok.
  */
-import { ConnectionLost, IrrecoverableConnectionError } from '../errors.js';
+import { ConnectionLost, FrameError, IrrecoverableConnectionError } from '../errors.js';
+import { FRAME_MIN_SIZE } from '../protocol/generated/constants.js';
 import type { Method, MethodInit, MethodName } from '../protocol/generated/methods.js';
 import { Writer, type FieldTable } from '../protocol/primitives.js';
 import { VERSION } from '../version.js';
@@ -36,10 +37,10 @@ export interface Negotiated {
 }
 
 function saslResponse(o: ResolvedOptions): Buffer {
-  if (o.loginMethod === 'PLAIN') return Buffer.from(`\0${o.userid}\0${o.password}`, 'utf8');
+  if (o.loginMethod === 'PLAIN') return Buffer.from(`\0${o.userid}\0${o.password.reveal()}`, 'utf8');
   if (o.loginMethod === 'EXTERNAL') return Buffer.alloc(0);
   const w = new Writer(128);
-  w.table({ LOGIN: o.userid, PASSWORD: o.password });
+  w.table({ LOGIN: o.userid, PASSWORD: o.password.reveal() });
   return Buffer.from(w.result().subarray(4));
 }
 
@@ -70,6 +71,13 @@ export async function handshake(io: HandshakeIO, o: ResolvedOptions, tuned: (n: 
     tune = await io.expect0('connection.tune', 'connection.secure');
   }
   if (tune.name !== 'connection.tune') throw new ConnectionLost('handshake: expected connection.tune');
+  const t = tune.args;
+  if (t.frameMax !== 0 && t.frameMax < FRAME_MIN_SIZE) {
+    throw new FrameError(`the server proposed frame_max ${t.frameMax}, below the protocol's minimum of ${FRAME_MIN_SIZE} bytes`, {
+      replyCode: 501,
+      methodName: 'connection.tune',
+    });
+  }
   const lower = (a: number, b: number): number => (a === 0 ? b : b === 0 ? a : Math.min(a, b));
   const n: Negotiated = {
     serverProperties,

@@ -5,11 +5,13 @@
  * brackets). One deliberate deviation: a path of exactly `/` means the default vhost `/`, as it
  * does in most clients, not the empty vhost.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import { ArgumentError } from '../errors.js';
 import type { FieldTable } from '../protocol/primitives.js';
 import type { BackoffOptions, ReconnectStrategy } from '../recovery/backoff.js';
 import type { TlsOptions } from '../transport/socket.js';
+import { hidePassword, redactUrl, Secret } from '../util/secret.js';
 
 /** SASL mechanisms amqpts can log in with. */
 export type LoginMethod = 'PLAIN' | 'AMQPLAIN' | 'EXTERNAL';
@@ -54,13 +56,19 @@ export interface ConnectionOptions {
   /** TCP_NODELAY (default true). */
   noDelay?: boolean;
   /**
-   * Read coalescing, in ms (default 1; 0 turns it off). When one socket read brings a burst of
-   * frames (a busy consumer, say), or while a channel has 512 or more publishes awaiting confirms,
-   * reading pauses this long so that the next read takes a larger batch: much less client CPU per
-   * message, for at most this much added latency on a busy stream. Round-trip replies, consumers
-   * with a prefetch under 100, and TLS or user-supplied streams are never delayed.
+   * Up to this many ms of added latency on a busy stream, to batch socket reads (default 1; 0 turns
+   * it off). What you get: much less client CPU per message. When one socket read brings a burst
+   * of frames (a busy consumer, say), or while a channel has 512 or more publishes awaiting
+   * confirms, reading pauses this long so that the next read takes a larger batch. Round-trip
+   * replies, consumers with a prefetch under 100, and TLS or user-supplied streams are never delayed.
    */
-  readCoalesce?: number;
+  readBatchDelay?: number;
+  /**
+   * The largest message body the client accepts from the server, in bytes (default 128 MiB,
+   * RabbitMQ's own default limit). A content header announcing more closes the connection with a
+   * FrameError before anything is allocated.
+   */
+  maxMessageSize?: number;
   /** Default timeout (ms) of every channel call that waits for the broker (default 60000; Infinity for none). */
   callTimeout?: number;
   /** Decode text bodies to strings on receipt (default true, as amqpy); a channel can override it. */
@@ -94,7 +102,8 @@ export interface ResolvedOptions {
   tls: TlsOptions | undefined;
   connectTimeout: number;
   userid: string;
-  password: string;
+  /** The password, shown as `***` everywhere but in the SASL response. */
+  password: Secret;
   loginMethod: LoginMethod;
   virtualHost: string;
   locale: string;
@@ -103,10 +112,14 @@ export interface ResolvedOptions {
   heartbeat: number | undefined;
   clientProperties: FieldTable;
   noDelay: boolean;
-  readCoalesce: number;
+  readBatchDelay: number;
+  maxMessageSize: number;
   callTimeout: number;
   autoDecode: boolean;
 }
+
+/** The largest Buffer this Node.js can allocate: no body can be larger. */
+const BUFFER_MAX = bufferConstants.MAX_LENGTH;
 
 const LOGIN_METHODS: readonly LoginMethod[] = ['PLAIN', 'AMQPLAIN', 'EXTERNAL'];
 
@@ -118,17 +131,22 @@ function intParam(v: string | null, name: string, min: number, max: number): num
   return n;
 }
 
-/** Parses an `amqp://` or `amqps://` URL into options. @throws ArgumentError for a malformed URL. */
+/**
+ * Parses an `amqp://` or `amqps://` URL into options (which show the password as `***` in
+ * util.inspect and JSON).
+ * @throws ArgumentError for a malformed URL (its password masked in the message).
+ */
 export function parseUrl(url: string): ConnectionOptions {
+  if (typeof url !== 'string') throw new ArgumentError(`an AMQP URL must be a string, got ${typeof url}`);
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new ArgumentError(`invalid AMQP URL: ${JSON.stringify(url)}`);
+    throw new ArgumentError(`invalid AMQP URL: ${JSON.stringify(redactUrl(url))}`);
   }
   const scheme = u.protocol.replace(/:$/, '');
   if (scheme !== 'amqp' && scheme !== 'amqps') throw new ArgumentError(`AMQP URL scheme must be amqp or amqps, got ${scheme}`);
-  const o: ConnectionOptions = {};
+  const o: ConnectionOptions = hidePassword({});
   if (scheme === 'amqps') o.ssl = true;
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host) o.host = decodeURIComponent(host);
@@ -182,9 +200,16 @@ export function resolveOptions(input: ConnectionOptions): ResolvedOptions {
   if (!(connectTimeout >= 0)) throw new ArgumentError(`connectTimeout must be >= 0 ms, got ${String(connectTimeout)}`);
   const callTimeout = o.callTimeout ?? 60000;
   if (!(callTimeout >= 0)) throw new ArgumentError(`callTimeout must be >= 0 ms, got ${String(callTimeout)}`);
-  const readCoalesce = o.readCoalesce ?? 1;
-  if (!(readCoalesce >= 0 && readCoalesce <= 1000))
-    throw new ArgumentError(`readCoalesce must be from 0 to 1000 ms, got ${String(readCoalesce)}`);
+  const readBatchDelay = o.readBatchDelay ?? 1;
+  if (!(readBatchDelay >= 0 && readBatchDelay <= 1000)) {
+    throw new ArgumentError(`readBatchDelay must be from 0 to 1000 ms, got ${String(readBatchDelay)}`);
+  }
+  const maxMessageSize = o.maxMessageSize ?? 128 * 1024 * 1024;
+  if (!Number.isSafeInteger(maxMessageSize) || maxMessageSize < 0 || maxMessageSize > BUFFER_MAX) {
+    throw new ArgumentError(
+      `maxMessageSize must be an integer number of bytes from 0 to ${BUFFER_MAX} (the largest Buffer), got ${String(maxMessageSize)}`,
+    );
+  }
   const loginMethod = o.loginMethod ?? 'PLAIN';
   if (!LOGIN_METHODS.includes(loginMethod)) throw new ArgumentError(`loginMethod must be one of ${LOGIN_METHODS.join(', ')}`);
   return {
@@ -196,9 +221,10 @@ export function resolveOptions(input: ConnectionOptions): ResolvedOptions {
     frameMax,
     channelMax,
     callTimeout,
-    readCoalesce,
+    readBatchDelay,
+    maxMessageSize,
     userid: o.userid ?? 'guest',
-    password: o.password ?? 'guest',
+    password: new Secret(o.password ?? 'guest'),
     virtualHost: o.virtualHost ?? '/',
     locale: o.locale ?? 'en_US',
     heartbeat: o.heartbeat,

@@ -14,7 +14,8 @@
  */
 import type { AMQPError } from '../errors.js';
 import type { Message } from '../message.js';
-import type { Channel, ConsumeOptions } from '../channel/channel.js';
+import type { Channel } from '../channel/channel.js';
+import type { ConsumeOptions } from '../channel/options.js';
 import type { CallOptions } from '../util/wait.js';
 
 /** Options of an AbstractConsumer: basicConsume's options without the callbacks. */
@@ -44,7 +45,7 @@ export abstract class AbstractConsumer {
 
   /**
    * Handles one delivery. May be async; a throw or rejection reaches the channel's 'callbackError'
-   * event. With the `lendBodies` option a large `msg.body` is valid only until run() returns or
+   * event. With the `recycleBodiesAfterCallback` option a large `msg.body` is valid only until run() returns or
    * its promise settles.
    */
   abstract run(msg: Message): void | Promise<void>;

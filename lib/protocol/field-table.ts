@@ -5,8 +5,8 @@
  *
  * Field tables use RabbitMQ's type tags (not the 0-9-1 spec's, which disagree on several):
  * `t` bool, `b` int8, `B` uint8, `s` int16, `u` uint16, `I` int32, `i` uint32, `l` int64,
- * `f` float32, `d` float64, `D` decimal (uint8 scale + uint32 value, both unsigned as in
- * rabbit_binary_parser), `S` longstr, `A` array, `T` timestamp (uint64 seconds), `F` table,
+ * `f` float32, `d` float64, `D` decimal (uint8 scale + a 32-bit value read and written signed, as
+ * amqpy, pika and the Java client do; the broker only passes the bits through), `S` longstr, `A` array, `T` timestamp (uint64 seconds), `F` table,
  * `V` void, `x` byte array. Any other tag (including `L`) is a {@link FrameError}.
  *
  * Encoding a plain value infers its tag: boolean → t, string → S, integer in int32 range → I,
@@ -32,11 +32,12 @@
  * non-UTF-8 `S` stays `S`. Exceptions: a `t` octet other than 0/1 re-encodes as 1, NaN payload
  * bits are not kept, and of duplicate keys the last wins. `{...t}` drops the remembered tags.
  *
- * Only `Writer`'s and `Reader`'s types are imported from `primitives.ts`, which imports this
- * module at runtime, so there is no runtime import cycle.
+ * It reads and writes through the narrow `PrimitiveReader` / `PrimitiveWriter` shapes that
+ * `primitives.ts`'s Reader and Writer have, and imports nothing from that module (which imports
+ * this one), so the two form no import cycle.
  */
 import { isUtf8 } from 'node:buffer';
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, UnencodableValue } from '../errors.js';
 import {
   Decimal,
   FIELD_TYPES,
@@ -57,7 +58,43 @@ import {
   type FieldType,
   type FieldValue,
 } from './field-values.js';
-import type { Reader, Writer } from './primitives.js';
+
+/** What the table codec writes through: `Writer` (primitives.ts) has this shape. */
+export interface PrimitiveWriter {
+  buf: Buffer;
+  pos: number;
+  ensure(n: number): void;
+  u8(v: number): void;
+  u16(v: number): void;
+  u32(v: number): void;
+  i8(v: number): void;
+  i16(v: number): void;
+  i32(v: number): void;
+  i64(v: number | bigint): void;
+  f32(v: number): void;
+  f64(v: number): void;
+  shortstr(s: string, field?: string): void;
+  longstr(s: string | Uint8Array): void;
+  timestamp(d: Date | number | bigint): void;
+}
+
+/** What the table codec reads through: `Reader` (primitives.ts) has this shape. */
+export interface PrimitiveReader {
+  buf: Buffer;
+  pos: number;
+  end: number;
+  u8(): number;
+  u16(): number;
+  u32(): number;
+  i8(): number;
+  i16(): number;
+  i32(): number;
+  i64safe(): number | bigint;
+  f32(): number;
+  f64(): number;
+  shortstr(): string;
+  longstr(): Buffer;
+}
 
 /** Containers being encoded (for cycles); key path of a failed encode, filled while unwinding. */
 const SEEN: object[] = [];
@@ -74,19 +111,19 @@ export function encodeError(e: unknown, field: string | undefined): unknown {
   SEEN.length = 0;
   if (!(e instanceof ArgumentError)) return e;
   const prefix = field === undefined ? where : where === '' ? field : `${field}: ${where}`;
-  return new ArgumentError(prefix === '' ? e.message : `${prefix}: ${e.message}`);
+  return new UnencodableValue(prefix === '' ? e.message : `${prefix}: ${e.message}`);
 }
 
-function enter(w: Writer, v: object): number {
-  if (SEEN.length >= MAX_DEPTH) throw new ArgumentError(`nested deeper than ${MAX_DEPTH} levels`);
-  if (SEEN.includes(v)) throw new ArgumentError('circular reference');
+function enter(w: PrimitiveWriter, v: object): number {
+  if (SEEN.length >= MAX_DEPTH) throw new UnencodableValue(`nested deeper than ${MAX_DEPTH} levels`);
+  if (SEEN.includes(v)) throw new UnencodableValue('circular reference');
   SEEN.push(v);
   w.ensure(4);
   w.pos += 4;
   return w.pos;
 }
 
-function leave(w: Writer, start: number): void {
+function leave(w: PrimitiveWriter, start: number): void {
   SEEN.pop();
   const n = w.pos - start;
   w.pos = start - 4;
@@ -95,7 +132,7 @@ function leave(w: Writer, start: number): void {
 }
 
 /** @internal Writes table `t` (u32 length + entries) at `w.pos`; a failed encode leaves its key path in PATH. */
-export function writeTableBody(w: Writer, t: FieldTable): void {
+export function writeTableBody(w: PrimitiveWriter, t: FieldTable): void {
   const start = enter(w, t);
   const tags = (t as { [FIELD_TYPES]?: Record<string, unknown> })[FIELD_TYPES];
   let key = '';
@@ -114,7 +151,7 @@ export function writeTableBody(w: Writer, t: FieldTable): void {
 }
 
 /** @internal Writes array `a` (u32 length + values) at `w.pos`, as {@link writeTableBody}. */
-export function writeArrayBody(w: Writer, a: readonly FieldValue[]): void {
+export function writeArrayBody(w: PrimitiveWriter, a: readonly FieldValue[]): void {
   const start = enter(w, a);
   const tags = (a as { [FIELD_TYPES]?: unknown[] })[FIELD_TYPES];
   let i = 0;
@@ -128,23 +165,23 @@ export function writeArrayBody(w: Writer, a: readonly FieldValue[]): void {
 }
 
 /** Writes tag + value, using the remembered tag `hint` when `v` still fits it. */
-function writeValue(w: Writer, v: unknown, hint: unknown): void {
+function writeValue(w: PrimitiveWriter, v: unknown, hint: unknown): void {
   if (hint !== undefined && compatible(hint, v)) return writeAs(w, hint as FieldType, v);
   const tag = inferTag(v);
   if (tag === undefined) {
-    throw new ArgumentError(
+    throw new UnencodableValue(
       typeof v === 'number'
         ? `integer ${v} is beyond Number.MAX_SAFE_INTEGER; use a bigint or Field.double()`
         : `cannot encode ${describe(v)} in a field table`,
     );
   }
   if (!(v instanceof Typed)) return writeAs(w, tag, v);
-  if (!typedOk(tag, v.value)) throw new ArgumentError(`cannot encode ${describe(v.value)} as field type '${String(tag)}'`);
+  if (!typedOk(tag, v.value)) throw new UnencodableValue(`cannot encode ${describe(v.value)} as field type '${String(tag)}'`);
   writeAs(w, tag, v.value);
 }
 
 /** Writes `v` with tag `tag`; `v` has been checked to fit. */
-function writeAs(w: Writer, tag: FieldType, v: unknown): void {
+function writeAs(w: PrimitiveWriter, tag: FieldType, v: unknown): void {
   w.u8(tag.charCodeAt(0));
   switch (tag) {
     case 't':
@@ -169,7 +206,7 @@ function writeAs(w: Writer, tag: FieldType, v: unknown): void {
       return w.f64(v as number);
     case 'D':
       w.u8((v as Decimal).scale);
-      return w.u32((v as Decimal).value);
+      return w.i32((v as Decimal).value);
     case 'S':
       return w.longstr(v as string | Uint8Array);
     case 'x':
@@ -186,7 +223,7 @@ function writeAs(w: Writer, tag: FieldType, v: unknown): void {
 }
 
 /** Sets `end` to the end of a u32-length-prefixed block; returns the previous end. */
-function openBlock(r: Reader, depth: number): number {
+function openBlock(r: PrimitiveReader, depth: number): number {
   if (depth >= MAX_DEPTH) throw malformed(`field table nested deeper than ${MAX_DEPTH} levels`);
   const n = r.u32(),
     saved = r.end;
@@ -221,7 +258,7 @@ function tagLost(tag: FieldType, v: FieldValue): boolean {
 }
 
 /** @internal Reads a table (u32 length + entries) at `r.pos`; `depth` counts enclosing tables/arrays. */
-export function readTable(r: Reader, depth: number): FieldTable {
+export function readTable(r: PrimitiveReader, depth: number): FieldTable {
   const saved = openBlock(r, depth);
   const t: FieldTable = {};
   let types: Record<string, FieldType> | undefined;
@@ -240,7 +277,7 @@ export function readTable(r: Reader, depth: number): FieldTable {
 }
 
 /** @internal Reads an array (u32 length + values) at `r.pos`, as {@link readTable}. */
-export function readArray(r: Reader, depth: number): FieldValue[] {
+export function readArray(r: PrimitiveReader, depth: number): FieldValue[] {
   const saved = openBlock(r, depth);
   const a: FieldValue[] = [];
   let types: FieldType[] | undefined;
@@ -256,7 +293,7 @@ export function readArray(r: Reader, depth: number): FieldValue[] {
   return a;
 }
 
-function readTag(r: Reader): FieldType {
+function readTag(r: PrimitiveReader): FieldType {
   const code = r.u8();
   const tag = TAG_BY_CODE[code];
   if (tag === undefined) throw malformed(`unknown field type tag 0x${code.toString(16).padStart(2, '0')} at offset ${r.pos - 1}`);
@@ -269,7 +306,7 @@ function copyOf(b: Buffer): Buffer {
   return out;
 }
 
-function readValue(r: Reader, tag: FieldType, depth: number): FieldValue {
+function readValue(r: PrimitiveReader, tag: FieldType, depth: number): FieldValue {
   switch (tag) {
     case 'S': {
       const n = r.u32(),
@@ -315,7 +352,7 @@ function readValue(r: Reader, tag: FieldType, depth: number): FieldValue {
       return r.f64();
     case 'D': {
       const scale = r.u8();
-      return new Decimal(scale, r.u32());
+      return new Decimal(scale, r.i32());
     }
     case 'x':
       return copyOf(r.longstr());

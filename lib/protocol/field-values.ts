@@ -6,10 +6,9 @@
  * How values map to tags on the wire, and back, is documented with the codec in
  * `field-table.ts`. This module also holds the `@internal` tag tables, limits, validation and
  * error helpers shared by that codec and by `Writer`/`Reader` in `primitives.ts`. It depends on
- * neither at runtime (only on `Reader`'s type), so the three modules form no import cycle.
+ * neither, so the three modules form no import cycle.
  */
-import { ArgumentError, FrameError } from '../errors.js';
-import type { Reader } from './primitives.js';
+import { FrameError, UnencodableValue } from '../errors.js';
 
 /** A field-value type tag, as RabbitMQ reads and writes it. */
 export type FieldType = 't' | 'b' | 'B' | 's' | 'u' | 'I' | 'i' | 'l' | 'f' | 'd' | 'D' | 'S' | 'A' | 'T' | 'F' | 'V' | 'x';
@@ -41,20 +40,20 @@ export interface FieldTable {
  */
 export const FIELD_TYPES: unique symbol = Symbol('amqpts.fieldTypes');
 
-/** An AMQP decimal (`D`): `value / 10 ** scale`; scale is 0..255, value 0..2^32-1. */
+/** An AMQP decimal (`D`): `value / 10 ** scale`; scale is 0..255, value a signed 32-bit integer. */
 export class Decimal {
   /**
    * @param scale - Number of decimal digits, an integer 0..255.
-   * @param value - The unscaled value, an integer 0..4294967295.
+   * @param value - The unscaled value, a signed 32-bit integer (-2147483648..2147483647), as amqpy, pika and the Java client read and write it.
    */
   constructor(
     readonly scale: number,
     readonly value: number,
   ) {
     if (typeof scale !== 'number' || (scale & 0xff) !== scale)
-      throw new ArgumentError(`decimal scale must be an integer 0..255, got ${String(scale)}`);
-    if (typeof value !== 'number' || value >>> 0 !== value)
-      throw new ArgumentError(`decimal value must be an integer 0..4294967295, got ${String(value)}`);
+      throw new UnencodableValue(`decimal scale must be an integer 0..255, got ${String(scale)}`);
+    if (typeof value !== 'number' || (value | 0) !== value)
+      throw new UnencodableValue(`decimal value must be an integer -2147483648..2147483647, got ${String(value)}`);
   }
 
   /** The decimal as a (possibly rounded) number. */
@@ -73,7 +72,7 @@ export class Typed {
     readonly type: FieldType,
     readonly value: FieldValue,
   ) {
-    if (!typedOk(type, value)) throw new ArgumentError(`cannot encode ${describe(value)} as field type '${String(type)}'`);
+    if (!typedOk(type, value)) throw new UnencodableValue(`cannot encode ${describe(value)} as field type '${String(type)}'`);
   }
 }
 
@@ -150,13 +149,13 @@ export function describe(v: unknown): string {
   return `a ${typeof v}`;
 }
 
-/** @internal An ArgumentError whose message is prefixed by `field` when given. */
-export function argError(field: string | undefined, msg: string): ArgumentError {
-  return new ArgumentError(field === undefined ? msg : `${field}: ${msg}`);
+/** @internal An UnencodableValue whose message is prefixed by `field` when given. */
+export function argError(field: string | undefined, msg: string): UnencodableValue {
+  return new UnencodableValue(field === undefined ? msg : `${field}: ${msg}`);
 }
 
-/** @internal An ArgumentError for a value that is not `what`. */
-export function intError(field: string | undefined, v: unknown, what: string): ArgumentError {
+/** @internal An UnencodableValue for a value that is not `what`. */
+export function intError(field: string | undefined, v: unknown, what: string): UnencodableValue {
   return argError(field, `expected ${what}, got ${describe(v)}`);
 }
 
@@ -244,7 +243,7 @@ export function inferTag(v: unknown): FieldType | undefined {
 }
 
 /** @internal The FrameError for reading `n` bytes at `r.pos` when fewer are left. */
-export function truncated(r: Reader, n: number): FrameError {
+export function truncated(r: { readonly pos: number; readonly end: number }, n: number): FrameError {
   return new FrameError(`truncated frame: need ${n} bytes at offset ${r.pos}, ${r.end - r.pos} left`, { replyCode: 501 });
 }
 

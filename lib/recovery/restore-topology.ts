@@ -6,7 +6,8 @@
  */
 import { ChannelError, type AMQPError } from '../errors.js';
 import type { Channel } from '../channel/channel.js';
-import type { Topology, TopologyEntity } from './topology.js';
+import type { TopologyEntity } from '../channel/types.js';
+import type { Topology } from './topology.js';
 
 /**
  * @internal Runs the re-declaration. `onRename(old, new)` is called as soon as a server-named queue

@@ -8,49 +8,16 @@
  * channels). An auto-delete queue whose last consumer the user cancelled, and an auto-delete
  * exchange whose last binding the user removed, are gone on the broker too, so they are dropped.
  */
-import type { FieldTable } from '../protocol/primitives.js';
+import type { BindingRecord, ExchangeRecord, QueueRecord, TopologyEntity, TopologyRecorder } from '../channel/types.js';
 
-/** A recorded exchange. */
-export interface ExchangeRecord {
-  kind: 'exchange';
-  name: string;
-  type: string;
-  durable: boolean;
-  autoDelete: boolean;
-  internal: boolean;
-  arguments: FieldTable;
-}
-
-/** A recorded queue. */
-export interface QueueRecord {
-  kind: 'queue';
-  name: string;
-  /** Declared as `''`: the broker picks a new name on every declare. */
-  serverNamed: boolean;
-  durable: boolean;
-  exclusive: boolean;
-  autoDelete: boolean;
-  arguments: FieldTable;
-}
-
-/** A recorded binding: of a queue to an exchange, or of an exchange to an exchange. */
-export interface BindingRecord {
-  kind: 'queue-binding' | 'exchange-binding';
-  destination: string;
-  source: string;
-  routingKey: string;
-  arguments: FieldTable;
-}
-
-/** Anything recovery re-declares. */
-export type TopologyEntity = ExchangeRecord | QueueRecord | BindingRecord;
+export type { BindingRecord, ExchangeRecord, QueueRecord, TopologyEntity } from '../channel/types.js';
 
 function bindingKey(b: BindingRecord): string {
   return JSON.stringify([b.kind, b.destination, b.source, b.routingKey, b.arguments]);
 }
 
-/** @internal See the file header. */
-export class Topology {
+/** See the file header. */
+export class Topology implements TopologyRecorder {
   readonly exchanges = new Map<string, ExchangeRecord>();
   readonly queues = new Map<string, QueueRecord>();
   readonly bindings = new Map<string, BindingRecord>();

@@ -2,15 +2,19 @@
  * Transport: owns the socket, turns inbound bytes into frames (FrameParser) and outbound frames
  * into as few socket writes as possible.
  *
- * Writing. Callers encode frames straight into `out` (a Writer over a slab buffer) and call
- * `commit()`. Everything committed in one tick is flushed once, on `process.nextTick`, as a single
- * `socket.write()` of a slab slice (zero copies after encoding). Large bodies are not copied into
- * the slab: `appendExternal()` queues them zero-copy and the batch goes out corked (one writev).
+ * Writing. `send(size, encode)` is the one way in: `encode` writes frames straight into the
+ * outgoing slab (a Writer) and may hand large bodies over zero-copy; if it throws, nothing it wrote
+ * is kept. Everything sent in one tick is flushed once, on `process.nextTick`, as a single
+ * `socket.write()` of a slab slice (zero copies after encoding); with zero-copy bodies the batch
+ * goes out corked (one writev).
  * Flushed slab bytes are never rewritten: the next batch continues after them, and a new slab is
  * taken when the current one is nearly full, so the socket can keep references to old slices.
  *
  * Backpressure is a promise: `written()` resolves once the current batch is in the socket, and
  * after `'drain'` if the socket's buffer was full; it rejects when the transport dies.
+ *
+ * Reading hints: whether a read may pause to batch the next one (see `onData`) depends on counters
+ * the channels keep up to date in a `ReadHints` object, read here on every read, never asked for.
  *
  * Heartbeats: `startHeartbeat(ms)` sends a heartbeat frame when we have written nothing for half
  * an interval and declares the peer dead (HeartbeatTimeout) when it has sent nothing for two.
@@ -35,6 +39,21 @@ const DIRECT_READ_MIN = 16 * 1024;
 /** A frame's end octet plus the next frame's header. */
 const FRAME_GAP = 8;
 
+/**
+ * Counters the connection's channels keep for the transport (see `Transport.onData`): how many
+ * channels stream publisher confirms (hundreds of publishes outstanding), and how many consume into
+ * a window small enough that a reading pause would cost throughput.
+ */
+export interface ReadHints {
+  /** Channels with a stream of confirms coming: reads pause even when they bring few frames. */
+  streaming: number;
+  /** Channels consuming into a small window (prefetch under 100): reads never pause. */
+  latencyBound: number;
+}
+
+/** Encodes frames into the transport's outgoing buffer; may pass large buffers to `external` (zero-copy). */
+export type Encoder = (w: Writer, external: (b: Buffer) => void) => void;
+
 /** @internal Callbacks from the transport to its connection. */
 export interface TransportHandlers {
   /** A complete frame, its payload at `buf[start..end)`; `buf` may be a socket chunk: copy to keep. */
@@ -49,17 +68,6 @@ export interface TransportHandlers {
   onClose(err: AMQPError | undefined): void;
   /** Called before the transport fails on malformed bytes or a frame the connection rejected. */
   onProtocolError?(err: AMQPError): void;
-  /**
-   * Asked when a read looked like part of a stream: may reading pause for a moment? False when
-   * some consumer's window is small enough for the pause to cost throughput.
-   */
-  mayCoalesce?(): boolean;
-  /**
-   * Optional: true while the peer streams to us at a rate set by our own pipeline rather than by
-   * round trips (a channel with many publishes awaiting confirms), however few frames one read
-   * brings.
-   */
-  streaming?(): boolean;
   /** Where the next `n` body bytes of `channel` belong, to read them there (no copy); or null. */
   bodyTarget?(channel: number, n: number): Buffer | null;
   /** Body bytes still to come for the message `channel` is receiving. */
@@ -68,8 +76,8 @@ export interface TransportHandlers {
 
 /** @internal See the file header. */
 export class Transport {
-  /** Where callers encode outbound frames; call `commit()` afterwards. */
-  readonly out: Writer;
+  /** Where `send()` encodes outbound frames. */
+  private readonly out: Writer;
   /** Maximum frame size; applies to inbound frames too. */
   private readonly parser: FrameParser;
   private start = 0;
@@ -87,6 +95,7 @@ export class Transport {
   private dead: AMQPError | null = null;
   private closedCleanly = false;
   private readonly flushCb = (): void => this.flush();
+  private readonly externalCb = (b: Buffer): void => this.appendExternal(b);
   private coalesceTimer: NodeJS.Timeout | undefined;
   private readonly resumeCb = (): void => {
     this.coalesceTimer = undefined;
@@ -100,6 +109,7 @@ export class Transport {
     private readonly handlers: TransportHandlers,
     frameMax: number,
     private readonly reader: SocketReader | null = null,
+    private readonly hints: ReadHints = { streaming: 0, latencyBound: 0 },
   ) {
     this.out = new Writer(SLAB_SIZE);
     this.parser = new FrameParser(handlers.onFrame, frameMax, handlers.onBodyPart);
@@ -134,8 +144,32 @@ export class Transport {
     this.parser.frameMax = frameMax;
   }
 
+  /**
+   * Encodes frames into the outgoing batch: makes room for `size` bytes (more grows the buffer),
+   * runs `encode`, and schedules a flush. When `encode` throws, whatever it wrote (zero-copy parts
+   * included) is dropped and the error propagates: nothing of a failed encode reaches the socket.
+   * @throws ConnectionLost (or the transport's error) when the transport is dead.
+   */
+  send(size: number, encode: Encoder): void {
+    if (this.isDead) throw this.dead ?? new ConnectionLost('the connection is closed');
+    this.reserve(size);
+    const out = this.out;
+    const pos = out.pos;
+    const start = this.start;
+    const parts = this.parts.length;
+    try {
+      encode(out, this.externalCb);
+    } catch (err) {
+      out.pos = pos;
+      this.start = start;
+      this.parts.length = parts;
+      throw err;
+    }
+    this.commit();
+  }
+
   /** Makes room for at least `n` more bytes in `out` without copying already-flushed bytes. */
-  reserve(n: number): void {
+  private reserve(n: number): void {
     const out = this.out;
     if (out.buf.length - out.pos >= n) return;
     if (out.pos > this.start) this.parts.push(out.buf.subarray(this.start, out.pos));
@@ -155,13 +189,8 @@ export class Transport {
     if (this.reader !== null && slab.length === SLAB_SIZE) this.retired.push(slab);
   }
 
-  /** Discards bytes encoded into `out` since `pos` (an encode that failed half-way). */
-  rewind(pos: number): void {
-    this.out.pos = pos;
-  }
-
   /** Schedules a flush of everything encoded into `out` so far. */
-  commit(): void {
+  private commit(): void {
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(this.flushCb);
@@ -169,7 +198,7 @@ export class Transport {
   }
 
   /** Queues `buf` after what is in `out`, without copying it. */
-  appendExternal(buf: Buffer): void {
+  private appendExternal(buf: Buffer): void {
     const out = this.out;
     if (out.pos > this.start) this.parts.push(out.buf.subarray(this.start, out.pos));
     this.start = out.pos;
@@ -294,8 +323,8 @@ export class Transport {
    * the frames it brings (on a VM, most of a small delivery's cost), so this roughly halves the
    * CPU of a busy consumer. Replies to round trips (an RPC answer, a prefetch-1 delivery) come a
    * few frames at a time and are never delayed; nor are streams into a small consumer window.
-   * Publisher confirms come a few per read however fast they stream, so a channel with hundreds
-   * of publishes outstanding (`streaming()`) counts as a stream whatever the read brought.
+   * Publisher confirms come a few per read however fast they stream, so while a channel has
+   * hundreds of publishes outstanding (`hints.streaming`) any read counts as part of a stream.
    */
   private onData(chunk: Buffer): boolean {
     this.chunksRead++;
@@ -318,8 +347,8 @@ export class Transport {
   /** Whether a read that brought `frames` whole frames should pause reading (see `onData`). */
   private pauseAfter(frames: number): boolean {
     if (this.coalesceMs <= 0 || this.reader === null || frames === 0 || this.isDead || this.coalesceTimer !== undefined) return false;
-    const h = this.handlers;
-    return (frames >= STREAM_FRAMES || (h.streaming?.() ?? false)) && (h.mayCoalesce?.() ?? true);
+    const h = this.hints;
+    return (frames >= STREAM_FRAMES || h.streaming > 0) && h.latencyBound === 0;
   }
 
   /** Starts heartbeats with the negotiated interval (milliseconds); 0 disables them. */

@@ -1,7 +1,7 @@
 import { describe, it, expect, jest } from '@jest/globals';
 
 import type { Channel } from '../../lib/channel/channel.js';
-import { BodyPool, LEND_MIN } from '../../lib/channel/inbox.js';
+import { BodyPool, RECYCLE_MIN } from '../../lib/channel/inbox.js';
 import type { Message } from '../../lib/message.js';
 import { connectFake, installGuards, type FakeBroker } from '../support/fake-broker.js';
 import { seededBytes } from '../support/prng.js';
@@ -40,7 +40,7 @@ describe('BodyPool', () => {
     const pool = new BodyPool();
     const big = pool.take(4096 * KiB);
     pool.give(big);
-    expect(pool.take(LEND_MIN).buffer).not.toBe(big.buffer);
+    expect(pool.take(RECYCLE_MIN).buffer).not.toBe(big.buffer);
     const many = Array.from({ length: 80 }, () => pool.take(1024 * KiB));
     for (const m of many) pool.give(m);
     expect(pool.size).toBeLessThanOrEqual(64 * 1024 * KiB);
@@ -49,7 +49,7 @@ describe('BodyPool', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Through a connection (fake broker): lendBodies on a consumer
+// Through a connection (fake broker): recycleBodiesAfterCallback on a consumer
 
 const deliver = (tag: number) => ({ consumerTag: 'ct', deliveryTag: tag, redelivered: false, exchange: '', routingKey: 'q' });
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -63,10 +63,10 @@ async function setup(): Promise<{ broker: FakeBroker; ch: Channel }> {
 async function consume(
   ch: Channel,
   broker: FakeBroker,
-  lendBodies: boolean,
+  recycleBodiesAfterCallback: boolean,
   callback: (m: Message) => void | Promise<void>,
 ): Promise<void> {
-  const c = ch.basicConsume('q', { consumerTag: 'ct', lendBodies, callback });
+  const c = ch.basicConsume('q', { consumerTag: 'ct', recycleBodiesAfterCallback, callback });
   await broker.expect('basic.consume', 1);
   broker.send(1, 'basic.consume-ok', { consumerTag: 'ct' });
   await c;
@@ -79,7 +79,7 @@ async function until(cond: () => boolean): Promise<void> {
   expect(cond()).toBe(true);
 }
 
-describe('lendBodies', () => {
+describe('recycleBodiesAfterCallback', () => {
   it('a synchronous callback gets byte-exact bodies, and later deliveries reuse the memory of earlier ones', async () => {
     const { broker, ch } = await setup();
     const sent = bodies(4, 300 * KiB);
@@ -166,7 +166,7 @@ describe('lendBodies', () => {
     const seen: Array<{ store: ArrayBufferLike; intact: boolean }> = [];
     const c = ch.basicConsume('q', {
       consumerTag: 'ct',
-      lendBodies: true,
+      recycleBodiesAfterCallback: true,
       concurrency: 1,
       callback: async (m) => {
         const i = seen.length;
@@ -190,7 +190,7 @@ describe('lendBodies', () => {
     expect(seen.slice(0, 3).map((x) => x.store)).toContain(seen[3]?.store);
   });
 
-  it('without lendBodies every body is its own buffer and stays intact after later deliveries', async () => {
+  it('without recycleBodiesAfterCallback every body is its own buffer and stays intact after later deliveries', async () => {
     const { broker, ch } = await setup();
     const sent = bodies(3, 300 * KiB);
     const got: Buffer[] = [];
@@ -206,11 +206,11 @@ describe('lendBodies', () => {
   });
 });
 
-describe('lendBodies with the consume() iterator', () => {
+describe('recycleBodiesAfterCallback with the consume() iterator', () => {
   it('a yielded body stays intact until the loop asks for the next message, then its memory is reused', async () => {
     const { broker, ch } = await setup();
     const sent = bodies(3, 200 * KiB);
-    const it = ch.consume('q', { consumerTag: 'ct', lendBodies: true });
+    const it = ch.consume('q', { consumerTag: 'ct', recycleBodiesAfterCallback: true });
     const first = it.next();
     await broker.expect('basic.consume', 1);
     broker.send(1, 'basic.consume-ok', { consumerTag: 'ct' });

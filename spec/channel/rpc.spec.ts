@@ -218,8 +218,16 @@ describe('invalid arguments are refused locally', () => {
     ['consume without a callback', (ch) => ch.basicConsume('q', {} as never), 'basic.consume'],
     ['nowait consume without a tag', (ch) => ch.basicConsume('q', { nowait: true, callback: () => {} }), 'basic.consume'],
     ['a consume concurrency of 0', (ch) => ch.basicConsume('q', { concurrency: 0, callback: () => {} }), 'basic.consume'],
-    ['lendBodies given as a string', (ch) => ch.basicConsume('q', { lendBodies: 'false' as never, callback: () => {} }), 'basic.consume'],
-    ['an iterator with lendBodies given as a number', (ch) => ch.consume('q', { lendBodies: 1 as never }).next(), 'basic.consume'],
+    [
+      'recycleBodiesAfterCallback given as a string',
+      (ch) => ch.basicConsume('q', { recycleBodiesAfterCallback: 'false' as never, callback: () => {} }),
+      'basic.consume',
+    ],
+    [
+      'an iterator with recycleBodiesAfterCallback given as a number',
+      (ch) => ch.consume('q', { recycleBodiesAfterCallback: 1 as never }).next(),
+      'basic.consume',
+    ],
     ['a negative maxUnconfirmed', (ch) => ch.confirmSelect({ maxUnconfirmed: -1 }), 'confirm.select'],
   ])('%s -> ArgumentError and nothing is sent', async (_what, call, method) => {
     const { broker, ch } = await setup();

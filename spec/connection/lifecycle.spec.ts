@@ -6,6 +6,7 @@ import {
   AMQPError,
   ArgumentError,
   ChannelClosed,
+  ConnectionClosed,
   ChannelNotOpen,
   ConnectionError,
   ConnectionForced,
@@ -65,7 +66,7 @@ describe('client close', () => {
     await expect(conn.close()).resolves.toBeUndefined();
   });
 
-  it('rejects pending calls with ChannelClosed', async () => {
+  it('rejects pending calls with ConnectionClosed (the client closed the connection)', async () => {
     const { broker, conn } = await connectFake();
     const ch = await openChannel(conn, broker);
     const pending = rejection(ch.queueDeclare('q'));
@@ -74,7 +75,7 @@ describe('client close', () => {
     await broker.expect('connection.close', 0);
     broker.send(0, 'connection.close-ok', {});
     await closing;
-    expect(await pending).toBeInstanceOf(ChannelClosed);
+    expect(await pending).toBeInstanceOf(ConnectionClosed);
   });
 
   it('gives up waiting for close-ok after its timeout and still closes the socket', async () => {

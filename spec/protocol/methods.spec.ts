@@ -212,8 +212,9 @@ describe('generated methods', () => {
 
   it('has consistent REPLIES, SYNCHRONOUS_REQUESTS and HAS_CONTENT', () => {
     expect(SYNCHRONOUS_REQUESTS.size).toBeGreaterThan(20);
+    const replyTable: Partial<Record<MethodName, readonly MethodName[]>> = REPLIES;
     for (const req of SYNCHRONOUS_REQUESTS) {
-      const replies = REPLIES[req];
+      const replies = replyTable[req];
       expect(replies?.length).toBeGreaterThan(0);
       for (const r of replies ?? []) {
         expect(METHOD_ID[r]).toBeDefined();
@@ -224,7 +225,7 @@ describe('generated methods', () => {
     expect(REPLIES['basic.get']).toEqual(['basic.get-ok', 'basic.get-empty']);
     expect(REPLIES['queue.declare']).toEqual(['queue.declare-ok']);
     expect(REPLIES['exchange.unbind']).toEqual(['exchange.unbind-ok']);
-    expect(REPLIES['basic.publish']).toBeUndefined();
+    expect(replyTable['basic.publish']).toBeUndefined();
     expect([...HAS_CONTENT].sort()).toEqual(['basic.deliver', 'basic.get-ok', 'basic.publish', 'basic.return']);
   });
 

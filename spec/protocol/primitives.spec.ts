@@ -193,7 +193,9 @@ const TAGS: [string, string, FieldValue, FieldValue][] = [
   ['d', '643ff0000000000000', 1, Field.double(1)],
   ['d fraction', '643ff8000000000000', 1.5, 1.5],
   ['D', '44020000303a', new Decimal(2, 12346), new Decimal(2, 12346)],
-  ['D unsigned', '4400ffffffff', new Decimal(0, 4294967295), Field.decimal(0, 4294967295)],
+  ['D negative (signed, as amqpy, pika and Java read it)', '4403ffffcfc7', new Decimal(3, -12345), Field.decimal(3, -12345)],
+  ['D minimum', '440080000000', new Decimal(0, -2147483648), new Decimal(0, -2147483648)],
+  ['D maximum', '44007fffffff', new Decimal(0, 2147483647), new Decimal(0, 2147483647)],
   ['S', '53000000026869', 'hi', 'hi'],
   ['S utf8', '530000000368c3a9', 'hé', 'hé'],
   ['S not utf8', '5300000002fffe', hex('fffe'), Field.longstr(hex('fffe'))],
@@ -475,13 +477,16 @@ describe('field tables', () => {
     expect(() => Field.int64(2n ** 63n)).toThrow(ArgumentError);
     expect(() => Field.float('1' as unknown as number)).toThrow(ArgumentError);
     expect(() => Field.decimal(256, 1)).toThrow(ArgumentError);
-    expect(() => Field.decimal(1, -1)).toThrow(ArgumentError);
+    expect(() => Field.decimal(1, 2147483648)).toThrow(ArgumentError);
+    expect(() => Field.decimal(1, -2147483649)).toThrow(ArgumentError);
+    expect(() => Field.decimal(1, 1.5)).toThrow(ArgumentError);
     expect(() => Field.bytes('x' as unknown as Uint8Array)).toThrow(ArgumentError);
     expect(() => Field.timestamp(-1)).toThrow(ArgumentError);
     expect(() => new Typed('F', [] as FieldValue)).toThrow(ArgumentError);
     expect(() => new Typed('Q' as 'F', {})).toThrow(ArgumentError);
     expect(Field.timestamp(new Date(5000)).value).toEqual(new Date(5000));
     expect(new Decimal(2, 150).toNumber()).toBe(1.5);
+    expect(new Decimal(2, -150).toNumber()).toBe(-1.5);
     expect(encodeTable({ a: Field.timestamp(1700000000) })).toEqual(table(entry('a', '54000000006553f100')));
     expect(encodeTable({ a: Field.bool(false), b: Field.longstr('hi') })).toEqual(table(entry('a', '7400'), entry('b', '53000000026869')));
   });

@@ -1,5 +1,5 @@
 import { Connection } from '../../lib/connection/connection.js';
-import { AccessRefused, type AMQPError, ChannelClosed, ConnectionLost, NotAllowed } from '../../lib/errors.js';
+import { AccessRefused, type AMQPError, ConnectionClosed, ConnectionLost, NotAllowed } from '../../lib/errors.js';
 import { Message } from '../../lib/message.js';
 import type { ReconnectStrategy } from '../../lib/recovery/backoff.js';
 import { conns, SocketFactory, setup, openChannel, rpc, rejection, once, tick, sorted, logEvents } from '../support/recovery-harness.js';
@@ -91,7 +91,7 @@ describe('close() during recovery', () => {
     await conn.close();
     expect(Date.now() - started).toBeLessThan(1000);
     expect(conn.state).toBe('closed');
-    for (const p of [unconfirmed, queued, buffered, waitingChannel, drain]) expect(await p).toBeInstanceOf(ChannelClosed);
+    for (const p of [unconfirmed, queued, buffered, waitingChannel, drain]) expect(await p).toBeInstanceOf(ConnectionClosed);
     await tick(30);
     expect(sorted(events)).toEqual(['disconnected:ConnectionLost', 'reconnecting:1:60000', 'close:clean']);
     expect(f.calls).toBe(1);
@@ -107,7 +107,7 @@ describe('close() during recovery', () => {
     await b2.protocolHeader(); // the handshake hangs here
     const queued = rejection(ch.queueDeclare('q'));
     await conn.close();
-    expect(await queued).toBeInstanceOf(ChannelClosed);
+    expect(await queued).toBeInstanceOf(ConnectionClosed);
     await b2.closed;
     await tick(150);
     expect(conn.state).toBe('closed');

@@ -4,7 +4,7 @@
  * broker side of the reconnect step by step.
  */
 import { describe, expect, it } from '@jest/globals';
-import { REPUBLISHED_HEADER } from '../../lib/channel/channel-core.js';
+import { REPUBLISHED_HEADER } from '../../lib/channel/types.js';
 import {
   type AMQPError,
   ConnectionForced,
@@ -16,7 +16,8 @@ import {
   Timeout,
 } from '../../lib/errors.js';
 import { Message } from '../../lib/message.js';
-import type { TopologyEntity } from '../../lib/recovery/topology.js';
+import type { Topology, TopologyEntity } from '../../lib/recovery/topology.js';
+import type { Connection } from '../../lib/connection/connection.js';
 import type { ReceivedContent } from '../support/fake-broker.js';
 import {
   setup,
@@ -32,6 +33,9 @@ import {
   sorted,
   logEvents,
 } from '../support/recovery-harness.js';
+
+/** What the connection recorded for recovery (private state, read by these white-box specs). */
+const topologyOf = (c: Connection): Topology => (c as unknown as { topology: Topology }).topology;
 
 describe('recovery after the socket dies', () => {
   it('redeclares the topology in order, reopens channel ids with qos/mode/consumers and republishes unconfirmed messages', async () => {
@@ -520,7 +524,7 @@ describe('recovery after the socket dies', () => {
     expect(consume.args).toMatchObject({ consumerTag: 'c', queue: 'amq.gen-3' });
     await once(conn, 'recovered');
     expect(sorted(events)).toEqual(['disconnected:ConnectionLost', 'reconnecting:1:0', 'reconnecting:2:100', 'recovered:2']);
-    expect([...conn.topology.queues.keys()]).toEqual(['amq.gen-3']);
+    expect([...topologyOf(conn).queues.keys()]).toEqual(['amq.gen-3']);
   });
 
   it('an auto-delete queue whose consumers went away with a closed channel is not declared again', async () => {
@@ -533,7 +537,7 @@ describe('recovery after the socket dies', () => {
       consumerTag: 'c',
     });
     await rpc(b1, 1, ch.close(), 'channel.close', 'channel.close-ok', {});
-    expect(conn.topology.entities()).toEqual([]);
+    expect(topologyOf(conn).entities()).toEqual([]);
     const recovered = once(conn, 'recovered');
     b1.destroy();
     const b2 = await f.next();

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, expect as jestExpect } from '@jest/glob
 
 import { Connection } from '../../lib/connection/connection.js';
 import type { ConnectionOptions } from '../../lib/connection/options.js';
-import { encodeMethodFrame } from '../../lib/protocol/content.js';
+import { encodeMethodFrame } from '../../lib/protocol/encode.js';
 import { FrameParser } from '../../lib/protocol/frame-parser.js';
 import { encodeFrame, FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from '../../lib/protocol/frame.js';
 import { decodeMethod, HAS_CONTENT, type MethodArgs, type MethodInit, type MethodName } from '../../lib/protocol/generated/methods.js';

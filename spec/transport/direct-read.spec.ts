@@ -4,7 +4,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { PassThrough } from 'node:stream';
 
-import { ContentAssembler } from '../../lib/channel/content.js';
+import { ContentAssembler } from '../../lib/channel/assembler.js';
 import type { Method } from '../../lib/protocol/generated/methods.js';
 import { SocketReader } from '../../lib/transport/socket.js';
 import { Transport } from '../../lib/transport/transport.js';
@@ -52,9 +52,13 @@ function feed(
 ): { bodies: Buffer[]; direct: number; slab: number; reads: number; others: number } {
   const bodies: Buffer[] = [];
   let others = 0; // frames not for channel 1's content (heartbeats, other channels)
-  const assembler = new ContentAssembler(1, (_m, _p, body) => {
-    bodies.push(Buffer.from(body));
-  });
+  const assembler = new ContentAssembler(
+    1,
+    (_m, _p, body) => {
+      bodies.push(Buffer.from(body));
+    },
+    Number.MAX_SAFE_INTEGER,
+  );
   const reader = new SocketReader();
   const t = new Transport(
     new PassThrough(),
@@ -159,7 +163,7 @@ describe('direct reads into message bodies', () => {
 describe('ContentAssembler.target', () => {
   it('hands out the body room for the next n bytes, and a piece read there is not copied again', () => {
     const got: Buffer[] = [];
-    const a = new ContentAssembler(1, (_m, _p, b) => got.push(b));
+    const a = new ContentAssembler(1, (_m, _p, b) => got.push(b), Number.MAX_SAFE_INTEGER);
     expect(a.target(10)).toBeNull(); // nothing in progress
     a.start(DELIVER);
     a.header(contentHeader(100));

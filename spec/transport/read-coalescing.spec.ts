@@ -3,31 +3,34 @@ import net from 'node:net';
 import { PassThrough } from 'node:stream';
 
 import type { Channel } from '../../lib/channel/channel.js';
+import type { Connection } from '../../lib/connection/connection.js';
 import { resolveOptions } from '../../lib/connection/options.js';
 import { ArgumentError } from '../../lib/errors.js';
 import { Message } from '../../lib/message.js';
 import { HEARTBEAT_FRAME } from '../../lib/protocol/frame.js';
 import { SocketReader } from '../../lib/transport/socket.js';
-import { Transport, type TransportHandlers } from '../../lib/transport/transport.js';
-import { connectFake, installGuards } from '../support/fake-broker.js';
+import { type ReadHints, Transport, type TransportHandlers } from '../../lib/transport/transport.js';
+import { connectFake, type FakeBroker, installGuards } from '../support/fake-broker.js';
+
+/** The connection's read hints (private state, observed by this white-box spec). */
+const hintsOf = (c: Connection): ReadHints => (c as unknown as { hints: ReadHints }).hints;
 
 installGuards();
 
 const heartbeats = (n: number): Buffer => Buffer.concat(Array.from({ length: n }, () => HEARTBEAT_FRAME));
 
-function transportWith(reader: SocketReader, coalesceMs: number, mayCoalesce?: () => boolean, streaming?: () => boolean) {
+function transportWith(reader: SocketReader, coalesceMs: number, hints: Partial<ReadHints> = {}) {
   const frames: number[] = [];
   const handlers: TransportHandlers = {
     onFrame: (type) => {
       frames.push(type);
     },
     onClose: () => {},
-    ...(mayCoalesce ? { mayCoalesce } : {}),
-    ...(streaming ? { streaming } : {}),
   };
-  const t = new Transport(new PassThrough(), handlers, 131072, reader);
+  const h: ReadHints = { streaming: 0, latencyBound: 0, ...hints };
+  const t = new Transport(new PassThrough(), handlers, 131072, reader, h);
   t.coalesceMs = coalesceMs;
-  return { t, frames };
+  return { t, frames, hints: h };
 }
 
 describe('read coalescing (Transport with a SocketReader)', () => {
@@ -61,15 +64,14 @@ describe('read coalescing (Transport with a SocketReader)', () => {
 
   it('while the connection reports a confirm stream, a read of even one frame pauses', () => {
     jest.useFakeTimers();
-    let streaming = true;
     const reader = new SocketReader();
     const resume = jest.spyOn(reader, 'resume');
-    const { t } = transportWith(reader, 1, undefined, () => streaming);
+    const { t, hints } = transportWith(reader, 1, { streaming: 1 });
     expect(reader.sink(heartbeats(1))).toBe(false);
     jest.advanceTimersByTime(1);
     expect(resume).toHaveBeenCalledTimes(1);
     expect(reader.sink(Buffer.alloc(0))).toBe(true); // no whole frame: nothing to wait for
-    streaming = false;
+    hints.streaming = 0;
     expect(reader.sink(heartbeats(2))).toBe(true);
     expect(jest.getTimerCount()).toBe(0);
     t.close();
@@ -78,18 +80,13 @@ describe('read coalescing (Transport with a SocketReader)', () => {
   it('no pause when the connection says a consumer window is small (even in a confirm stream), or when coalescing is off', () => {
     jest.useFakeTimers();
     const r1 = new SocketReader();
-    const a = transportWith(r1, 1, () => false);
+    const a = transportWith(r1, 1, { latencyBound: 1 });
     expect(r1.sink(heartbeats(40))).toBe(true);
     const r2 = new SocketReader();
     const b = transportWith(r2, 0);
     expect(r2.sink(heartbeats(40))).toBe(true);
     const r3 = new SocketReader();
-    const c = transportWith(
-      r3,
-      1,
-      () => false,
-      () => true,
-    );
+    const c = transportWith(r3, 1, { latencyBound: 2, streaming: 1 });
     expect(r3.sink(heartbeats(1))).toBe(true);
     expect(jest.getTimerCount()).toBe(0);
     for (const x of [a, b, c]) x.t.close();
@@ -108,11 +105,11 @@ describe('read coalescing (Transport with a SocketReader)', () => {
     expect(resume).not.toHaveBeenCalled();
   });
 
-  it('readCoalesce defaults to 1 ms and is validated', () => {
-    expect(resolveOptions({}).readCoalesce).toBe(1);
-    expect(resolveOptions({ readCoalesce: 0 }).readCoalesce).toBe(0);
-    expect(() => resolveOptions({ readCoalesce: -1 })).toThrow(ArgumentError);
-    expect(() => resolveOptions({ readCoalesce: Number.NaN })).toThrow(ArgumentError);
+  it('readBatchDelay defaults to 1 ms and is validated', () => {
+    expect(resolveOptions({}).readBatchDelay).toBe(1);
+    expect(resolveOptions({ readBatchDelay: 0 }).readBatchDelay).toBe(0);
+    expect(() => resolveOptions({ readBatchDelay: -1 })).toThrow(ArgumentError);
+    expect(() => resolveOptions({ readBatchDelay: Number.NaN })).toThrow(ArgumentError);
   });
 });
 
@@ -172,9 +169,10 @@ describe('SocketReader over a real TCP socket', () => {
   });
 });
 
-describe('Channel.confirmStreaming (which publishers count as a stream)', () => {
-  it('turns true at 512 unconfirmed publishes and false again once acks bring it under', async () => {
+describe('confirm streams in the read hints (which publishers count as a stream)', () => {
+  it('a channel counts at 512 unconfirmed publishes and no longer once acks bring it under', async () => {
     const { broker, conn } = await connectFake();
+    const hints = hintsOf(conn);
     const [ch] = await Promise.all([conn.channel(), broker.openChannel()]);
     const select = ch.confirmSelect();
     await broker.expect('confirm.select', 1);
@@ -182,21 +180,22 @@ describe('Channel.confirmStreaming (which publishers count as a stream)', () => 
     await select;
     const pubs: Promise<void>[] = [];
     for (let i = 0; i < 511; i++) pubs.push(ch.basicPublish(new Message('x'), { routingKey: 'q' }));
-    expect(ch.confirmStreaming).toBe(false);
+    expect(hints.streaming).toBe(0);
     pubs.push(ch.basicPublish(new Message('x'), { routingKey: 'q' }));
-    expect(ch.confirmStreaming).toBe(true);
+    expect(hints.streaming).toBe(1);
     broker.send(1, 'basic.ack', { deliveryTag: 1, multiple: false });
     await pubs[0];
-    expect(ch.confirmStreaming).toBe(false);
+    expect(hints.streaming).toBe(0);
     broker.send(1, 'basic.ack', { deliveryTag: 512, multiple: true });
     await Promise.all(pubs);
-    expect(ch.confirmStreaming).toBe(false);
+    expect(hints.streaming).toBe(0);
   });
 });
 
-describe('Channel.latencyBound (which consumers forbid a read pause)', () => {
-  async function consumer(prefetch: number | undefined): Promise<Channel> {
+describe('latency-bound consumers in the read hints (which consumers forbid a read pause)', () => {
+  async function consumer(prefetch: number | undefined): Promise<{ ch: Channel; hints: ReadHints; broker: FakeBroker }> {
     const { broker, conn } = await connectFake();
+    const hints = hintsOf(conn);
     const [ch] = await Promise.all([conn.channel(), broker.openChannel()]);
     if (prefetch !== undefined) {
       const q = ch.basicQos({ prefetchCount: prefetch });
@@ -204,18 +203,38 @@ describe('Channel.latencyBound (which consumers forbid a read pause)', () => {
       broker.send(1, 'basic.qos-ok', {});
       await q;
     }
-    expect(ch.latencyBound).toBe(false); // no consumer yet
+    expect(hints.latencyBound).toBe(0); // no consumer yet
     const c = ch.basicConsume('q', { consumerTag: 'ct', callback: () => {} });
     await broker.expect('basic.consume', 1);
     broker.send(1, 'basic.consume-ok', { consumerTag: 'ct' });
     await c;
-    return ch;
+    return { ch, hints, broker };
   }
 
   it('prefetch 1..99 with a consumer: bound; 100+, or unlimited: not', async () => {
-    expect((await consumer(1)).latencyBound).toBe(true);
-    expect((await consumer(99)).latencyBound).toBe(true);
-    expect((await consumer(100)).latencyBound).toBe(false);
-    expect((await consumer(undefined)).latencyBound).toBe(false);
+    expect((await consumer(1)).hints.latencyBound).toBe(1);
+    expect((await consumer(99)).hints.latencyBound).toBe(1);
+    expect((await consumer(100)).hints.latencyBound).toBe(0);
+    expect((await consumer(undefined)).hints.latencyBound).toBe(0);
+  });
+
+  it('the count goes back down when the consumer is cancelled or its channel closes', async () => {
+    const { ch, hints, broker } = await consumer(10);
+    expect(hints.latencyBound).toBe(1);
+    const cancel = ch.basicCancel('ct');
+    await broker.expect('basic.cancel', 1);
+    broker.send(1, 'basic.cancel-ok', { consumerTag: 'ct' });
+    await cancel;
+    expect(hints.latencyBound).toBe(0);
+    const again = ch.basicConsume('q', { consumerTag: 'ct2', callback: () => {} });
+    await broker.expect('basic.consume', 1);
+    broker.send(1, 'basic.consume-ok', { consumerTag: 'ct2' });
+    await again;
+    expect(hints.latencyBound).toBe(1);
+    const closing = ch.close();
+    await broker.expect('channel.close', 1);
+    broker.send(1, 'channel.close-ok', {});
+    await closing;
+    expect(hints.latencyBound).toBe(0);
   });
 });

@@ -3,6 +3,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { Duplex } from 'node:stream';
 
+import type { Writer } from '../../lib/protocol/primitives.js';
 import { SocketReader } from '../../lib/transport/socket.js';
 import { Transport } from '../../lib/transport/transport.js';
 
@@ -22,15 +23,18 @@ function setup(tcp: boolean) {
   return { t, got };
 }
 
-/** Encodes `n` records of 4 KiB, each filled with its index, through reserve()/commit(). */
+/** Encodes `n` records of 4 KiB, each filled with its index, through send(). */
 function encode(t: Transport, from: number, n: number): void {
   for (let i = from; i < from + n; i++) {
-    t.reserve(4096);
-    t.out.buf.fill(i & 0xff, t.out.pos, t.out.pos + 4096);
-    t.out.pos += 4096;
-    t.commit();
+    t.send(4096, (w) => {
+      w.buf.fill(i & 0xff, w.pos, w.pos + 4096);
+      w.pos += 4096;
+    });
   }
 }
+
+/** The transport's current outgoing slab (private state, observed by this white-box spec). */
+const slab = (t: Transport): ArrayBufferLike => (t as unknown as { out: Writer }).out.buf.buffer;
 
 function expectRecords(got: Buffer[], n: number): void {
   const all = Buffer.concat(got);
@@ -52,10 +56,10 @@ describe('outbound slab reuse', () => {
     for (let batch = 0; batch < 6; batch++) {
       // 200 records of 4 KiB = 800 KiB per tick: several slabs per batch
       for (let k = 0; k < 200; k++) {
-        const before = t.out.buf.buffer;
+        const before = slab(t);
         encode(t, total, 1);
         total++;
-        const now = t.out.buf.buffer;
+        const now = slab(t);
         if (now !== before) {
           if (seen.has(now)) reused++;
           seen.add(now);
@@ -73,16 +77,16 @@ describe('outbound slab reuse', () => {
 
   it('other streams (TLS, user sockets) never reuse a slab: the stream may still hold the bytes', async () => {
     const { t, got } = setup(false);
-    const seen = new Set<ArrayBufferLike>([t.out.buf.buffer]);
+    const seen = new Set<ArrayBufferLike>([slab(t)]);
     let switches = 0;
     for (let batch = 0; batch < 3; batch++) {
       for (let k = 0; k < 200; k++) {
-        const before = t.out.buf.buffer;
+        const before = slab(t);
         encode(t, batch * 200 + k, 1);
-        if (t.out.buf.buffer !== before) {
+        if (slab(t) !== before) {
           switches++;
-          expect(seen.has(t.out.buf.buffer)).toBe(false);
-          seen.add(t.out.buf.buffer);
+          expect(seen.has(slab(t))).toBe(false);
+          seen.add(slab(t));
         }
       }
       await t.written();

@@ -2540,8 +2540,43 @@ export const SYNCHRONOUS_REQUESTS: ReadonlySet<MethodName> = new Set<MethodName>
   'tx.rollback',
 ]);
 
+/** The reply names of each synchronous request, as types: `ReplyMap['basic.get']` is `'basic.get-ok' | 'basic.get-empty'`. */
+export interface ReplyMap {
+  'connection.start': 'connection.start-ok';
+  'connection.secure': 'connection.secure-ok';
+  'connection.tune': 'connection.tune-ok';
+  'connection.open': 'connection.open-ok';
+  'connection.close': 'connection.close-ok';
+  'connection.update-secret': 'connection.update-secret-ok';
+  'channel.open': 'channel.open-ok';
+  'channel.flow': 'channel.flow-ok';
+  'channel.close': 'channel.close-ok';
+  'access.request': 'access.request-ok';
+  'exchange.declare': 'exchange.declare-ok';
+  'exchange.delete': 'exchange.delete-ok';
+  'exchange.bind': 'exchange.bind-ok';
+  'exchange.unbind': 'exchange.unbind-ok';
+  'queue.declare': 'queue.declare-ok';
+  'queue.bind': 'queue.bind-ok';
+  'queue.purge': 'queue.purge-ok';
+  'queue.delete': 'queue.delete-ok';
+  'queue.unbind': 'queue.unbind-ok';
+  'basic.qos': 'basic.qos-ok';
+  'basic.consume': 'basic.consume-ok';
+  'basic.cancel': 'basic.cancel-ok';
+  'basic.get': 'basic.get-ok' | 'basic.get-empty';
+  'basic.recover': 'basic.recover-ok';
+  'confirm.select': 'confirm.select-ok';
+  'tx.select': 'tx.select-ok';
+  'tx.commit': 'tx.commit-ok';
+  'tx.rollback': 'tx.rollback-ok';
+}
+
+/** A synchronous request: a method that expects a reply. */
+export type RequestName = keyof ReplyMap;
+
 /** The possible replies of each synchronous request. */
-export const REPLIES: { readonly [N in MethodName]?: readonly MethodName[] } = {
+export const REPLIES: { readonly [N in RequestName]: readonly ReplyMap[N][] } = {
   'connection.start': ['connection.start-ok'],
   'connection.secure': ['connection.secure-ok'],
   'connection.tune': ['connection.tune-ok'],

@@ -11,7 +11,7 @@
  * can be interleaved inside it. Bodies up to COPY_LIMIT are copied into the writer (cheapest for
  * small messages); larger ones are handed over zero-copy through `external`.
  */
-import { ArgumentError } from '../errors.js';
+import { UnencodableValue } from '../errors.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_METHOD } from './frame.js';
 import { encodeBasicPublish, encodeMethod, type MethodInit, type MethodName } from './generated/methods.js';
 import { encodeProperties, type BasicProperties } from './generated/properties.js';
@@ -37,7 +37,7 @@ function beginFrame(w: Writer, type: number, channel: number): number {
 function endFrame(w: Writer, sizePos: number, frameMax: number, what: string): void {
   const size = w.pos - sizePos - 4;
   if (frameMax > 0 && size + 8 > frameMax) {
-    throw new ArgumentError(`${what}: frame of ${size + 8} bytes exceeds the negotiated frame_max ${frameMax}`);
+    throw new UnencodableValue(`${what}: frame of ${size + 8} bytes exceeds the negotiated frame_max ${frameMax}`);
   }
   w.buf.writeUInt32BE(size, sizePos);
   w.ensure(1);
@@ -45,7 +45,7 @@ function endFrame(w: Writer, sizePos: number, frameMax: number, what: string): v
 }
 
 /**
- * Encodes one method frame. Throws ArgumentError (leaving `w.pos` wherever it got to: callers
+ * Encodes one method frame. Throws UnencodableValue (an ArgumentError) (leaving `w.pos` wherever it got to: callers
  * rewind) when an argument cannot be encoded or the frame exceeds frameMax.
  */
 export function encodeMethodFrame<N extends MethodName>(w: Writer, channel: number, name: N, args: MethodInit[N], frameMax: number): void {
@@ -83,11 +83,11 @@ export const ACK_METHOD = { ack: 80, reject: 90, nack: 120 } as const;
 /**
  * Encodes basic.ack / basic.nack / basic.reject straight into `w` (the consume hot path: 21 bytes,
  * no generic dispatch). `bits`: ack: multiple = 1; nack: multiple = 1, requeue = 2; reject: requeue = 1.
- * @throws ArgumentError for a delivery tag that is not a non-negative safe integer.
+ * @throws UnencodableValue (an ArgumentError) for a delivery tag that is not a non-negative safe integer.
  */
 export function encodeDeliveryAck(w: Writer, channel: number, methodId: number, deliveryTag: number, bits: number): void {
   if (!Number.isSafeInteger(deliveryTag) || deliveryTag < 0) {
-    throw new ArgumentError(`delivery tag must be a non-negative integer, got ${String(deliveryTag)}`);
+    throw new UnencodableValue(`delivery tag must be a non-negative integer, got ${String(deliveryTag)}`);
   }
   w.ensure(21);
   const b = w.buf;

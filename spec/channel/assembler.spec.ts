@@ -1,7 +1,7 @@
 import { describe, it, expect, jest } from '@jest/globals';
 
 import type { Channel } from '../../lib/channel/channel.js';
-import { ContentAssembler } from '../../lib/channel/content.js';
+import { ContentAssembler } from '../../lib/channel/assembler.js';
 import type { Connection } from '../../lib/connection/connection.js';
 import { UnexpectedFrame } from '../../lib/errors.js';
 import type { Message } from '../../lib/message.js';
@@ -11,6 +11,9 @@ import { decodeMethod, encodeMethod, type Method } from '../../lib/protocol/gene
 import { encodeProperties, type BasicProperties } from '../../lib/protocol/generated/properties.js';
 import { Reader, Writer } from '../../lib/protocol/primitives.js';
 import { connectFake, installGuards, type FakeBroker, type HandshakeOptions } from '../support/fake-broker.js';
+
+/** No size limit beyond the largest safe body. */
+const MAX = Number.MAX_SAFE_INTEGER;
 
 installGuards();
 
@@ -73,7 +76,7 @@ function pipeline(): {
   const done: Done[] = [];
   let whole = 0;
   let pieces = 0;
-  const assembler = new ContentAssembler(1, (method, props, body) => done.push({ method, props, body }));
+  const assembler = new ContentAssembler(1, (method, props, body) => done.push({ method, props, body }), MAX);
   const parser = new FrameParser(
     (type, _channel, buf, start, end) => {
       if (type === FRAME_METHOD) assembler.start(decodeMethod(new Reader(buf, start, end)));
@@ -147,7 +150,7 @@ describe('ContentAssembler: body pieces', () => {
   });
 
   it('completes only at a frame end, after all body bytes', () => {
-    const a = new ContentAssembler(1, (_m, _p, body) => got.push(body));
+    const a = new ContentAssembler(1, (_m, _p, body) => got.push(body), MAX);
     const got: Buffer[] = [];
     a.start(deliverMethod());
     a.header(headerPayload(6));
@@ -162,7 +165,7 @@ describe('ContentAssembler: body pieces', () => {
 
   it('combines pieces of one frame with whole frames and pieces of the next', () => {
     const got: Buffer[] = [];
-    const a = new ContentAssembler(1, (_m, _p, body) => got.push(body));
+    const a = new ContentAssembler(1, (_m, _p, body) => got.push(body), MAX);
     a.start(deliverMethod());
     a.header(headerPayload(9));
     a.bodyPiece(Buffer.from([1, 2]), false);
@@ -176,7 +179,7 @@ describe('ContentAssembler: body pieces', () => {
 
   it('uses a single piece holding the whole body as is (no copy)', () => {
     const got: Buffer[] = [];
-    const a = new ContentAssembler(1, (_m, _p, body) => got.push(body));
+    const a = new ContentAssembler(1, (_m, _p, body) => got.push(body), MAX);
     a.start(deliverMethod());
     a.header(headerPayload(4));
     const piece = Buffer.from([9, 8, 7, 6]);
@@ -185,7 +188,7 @@ describe('ContentAssembler: body pieces', () => {
   });
 
   it('body piece without a content header -> UnexpectedFrame 505', () => {
-    const a = new ContentAssembler(3, () => undefined);
+    const a = new ContentAssembler(3, () => undefined, MAX);
     const e1 = (() => {
       try {
         a.bodyPiece(Buffer.from([1]), false);
@@ -201,7 +204,7 @@ describe('ContentAssembler: body pieces', () => {
   });
 
   it('body pieces beyond the announced size -> UnexpectedFrame 505', () => {
-    const a = new ContentAssembler(1, () => undefined);
+    const a = new ContentAssembler(1, () => undefined, MAX);
     a.start(deliverMethod());
     a.header(headerPayload(4));
     a.bodyPiece(Buffer.from([1, 2, 3]), false);

@@ -6,11 +6,11 @@
  * stays bounded; with `noAck` and no prefetch it is unbounded). Leaving the loop (break, return,
  * throw) cancels the consumer and requeues what it received but did not yield. A server-sent cancel (queue deleted) or the channel closing for
  * good ends the loop with the typed error (ConsumerCancelled, ...); it never yields `null`.
- * With `lendBodies`, each delivery's callback stays pending until the loop has moved past its
- * message, which is what keeps a lent body valid for the loop body.
+ * With `recycleBodiesAfterCallback`, each delivery's callback stays pending until the loop has
+ * moved past its message, which is what keeps a recycled body valid for the loop body.
  */
 import type { AMQPError } from '../errors.js';
-import type { Message } from '../message.js';
+import type { ReceivedMessage } from './types.js';
 import type { CallOptions } from '../util/wait.js';
 import type { FieldTable } from '../protocol/primitives.js';
 
@@ -27,26 +27,27 @@ export interface IterateOptions extends CallOptions {
   /** Consumer arguments. */
   arguments?: FieldTable;
   /**
-   * Lend large bodies (64 KiB and up; default false), as basicConsume's `lendBodies` does: a
-   * yielded message's body stays valid until the loop asks for the next message or ends, and
-   * then its memory is reused for a later delivery. Copy what you keep (`Buffer.from(msg.body)`).
+   * Recycle the memory of large bodies (64 KiB and up; default false), as basicConsume's option
+   * does: a yielded message's body stays valid until the loop asks for the next message or ends,
+   * and then its memory is reused for a later delivery. What you must not do: keep the body past
+   * that without copying it (`Buffer.from(msg.body)`).
    */
-  lendBodies?: boolean;
+  recycleBodiesAfterCallback?: boolean;
 }
 
-/** @internal What the iterator needs from a channel. */
+/** What the iterator needs from a channel. */
 export interface IterableChannel {
   basicQos(opts: CallOptions & { prefetchCount?: number }): Promise<void>;
   basicConsume(
     queue: string,
     opts: {
-      callback: (msg: Message) => void | Promise<void>;
+      callback: (msg: ReceivedMessage) => void | Promise<void>;
       onCancel: (err: AMQPError) => void;
       noAck?: boolean;
       exclusive?: boolean;
       consumerTag?: string;
       arguments?: FieldTable;
-      lendBodies?: boolean;
+      recycleBodiesAfterCallback?: boolean;
     } & CallOptions,
   ): Promise<string>;
   basicCancel(tag: string, opts?: CallOptions): Promise<void>;
@@ -54,15 +55,15 @@ export interface IterableChannel {
 }
 
 /** The async iterator returned by `channel.consume()`. */
-export class ConsumerIterator implements AsyncIterableIterator<Message> {
+export class ConsumerIterator implements AsyncIterableIterator<ReceivedMessage> {
   /** The consumer tag, once consuming has started. */
   consumerTag: string | undefined;
-  private buffer: Message[] = [];
-  /** With lendBodies: the callbacks' pending settlements, parallel to `buffer`. */
+  private buffer: ReceivedMessage[] = [];
+  /** With recycled bodies: the callbacks' pending settlements, parallel to `buffer`. */
   private releases: Array<() => void> = [];
-  /** With lendBodies: settles the callback of the message yielded last, which gives its body back. */
+  /** With recycled bodies: settles the callback of the message yielded last, which gives its body back. */
   private lent: (() => void) | null = null;
-  private waiter: { resolve: (r: IteratorResult<Message>) => void; reject: (e: unknown) => void } | null = null;
+  private waiter: { resolve: (r: IteratorResult<ReceivedMessage>) => void; reject: (e: unknown) => void } | null = null;
   private error: unknown = null;
   private done = false;
   private starting: Promise<void> | null = null;
@@ -89,7 +90,7 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
         ...(o.exclusive !== undefined ? { exclusive: o.exclusive } : {}),
         ...(o.consumerTag !== undefined ? { consumerTag: o.consumerTag } : {}),
         ...(o.arguments !== undefined ? { arguments: o.arguments } : {}),
-        ...(o.lendBodies !== undefined ? { lendBodies: o.lendBodies } : {}),
+        ...(o.recycleBodiesAfterCallback !== undefined ? { recycleBodiesAfterCallback: o.recycleBodiesAfterCallback } : {}),
         callback: (msg) => this.push(msg),
         onCancel: (err) => this.fail(err),
       });
@@ -97,14 +98,14 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
     return this.starting;
   }
 
-  /** Takes a delivery; with lendBodies the returned promise settles when its body may be reused. */
-  private push(msg: Message): Promise<void> | undefined {
+  /** Takes a delivery; with recycled bodies the returned promise settles when its body may be reused. */
+  private push(msg: ReceivedMessage): Promise<void> | undefined {
     if (this.done) {
       this.requeue(msg); // arrived between return() and the broker's cancel-ok
       return undefined;
     }
     let release: (() => void) | null = null;
-    const settled = this.opts.lendBodies
+    const settled = this.opts.recycleBodiesAfterCallback
       ? new Promise<void>((r) => {
           release = r;
         })
@@ -121,7 +122,7 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
     return settled;
   }
 
-  /** Gives back the body of the message yielded last (lendBodies). */
+  /** Gives back the body of the message yielded last (recycled bodies). */
   private giveBack(): void {
     const r = this.lent;
     this.lent = null;
@@ -142,7 +143,7 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
    * The next delivery. Rejects with ConsumerCancelled when the server cancels the consumer, or
    * with the channel's/connection's error when it closes; buffered messages are yielded first.
    */
-  async next(): Promise<IteratorResult<Message>> {
+  async next(): Promise<IteratorResult<ReceivedMessage>> {
     this.giveBack();
     if (this.done) return { value: undefined, done: true };
     await this.start();
@@ -165,7 +166,7 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
    * Stops: cancels the consumer (called by `break`/`return` in a for-await loop) and requeues the
    * deliveries it had received but not yet yielded (unless `noAck`), so none stays unacked.
    */
-  async return(): Promise<IteratorResult<Message>> {
+  async return(): Promise<IteratorResult<ReceivedMessage>> {
     this.giveBack();
     if (!this.done) {
       this.done = true;
@@ -186,7 +187,7 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
     return { value: undefined, done: true };
   }
 
-  private requeue(msg: Message): void {
+  private requeue(msg: ReceivedMessage): void {
     if (this.opts.noAck) return;
     try {
       msg.reject({ requeue: true });
@@ -196,7 +197,7 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
   }
 
   /** Same as `return()`; the error propagates from the loop as usual. */
-  async throw(err?: unknown): Promise<IteratorResult<Message>> {
+  async throw(err?: unknown): Promise<IteratorResult<ReceivedMessage>> {
     await this.return();
     throw err;
   }

@@ -12,7 +12,7 @@
  * `target()` hands out the part of the body buffer the next bytes belong in, so the socket can
  * read them there: such a piece arrives as a view of the body buffer itself and is not copied.
  */
-import { UnexpectedFrame } from '../errors.js';
+import { FrameError, UnexpectedFrame } from '../errors.js';
 import type { Method } from '../protocol/generated/methods.js';
 import { decodeProperties, type BasicProperties } from '../protocol/generated/properties.js';
 import { Reader } from '../protocol/primitives.js';
@@ -33,12 +33,15 @@ export class ContentAssembler {
   private body: Buffer | null = null;
 
   /**
+   * @param maxSize - the largest body a content header may announce; a larger one is a FrameError
+   *   before anything is allocated (the connection option `maxMessageSize`).
    * @param alloc - allocates the buffer a body split over frames is assembled in (the channel
-   *   lends pooled buffers to some consumers); `Buffer.allocUnsafe` by default.
+   *   recycles buffers for some consumers); `Buffer.allocUnsafe` by default.
    */
   constructor(
     private readonly channelId: number,
     private readonly onComplete: ContentHandler,
+    private readonly maxSize: number,
     private readonly alloc: (size: number, method: Method) => Buffer = (size) => Buffer.allocUnsafe(size),
   ) {}
 
@@ -64,7 +67,13 @@ export class ContentAssembler {
     r.end = end;
     r.u16(); // class id
     r.u16(); // weight
-    const size = Number(r.u64());
+    const size = r.u64(); // FrameError beyond 2^53 - 1
+    if (size > this.maxSize) {
+      throw new FrameError(
+        `FRAME_ERROR - a content header on channel ${this.channelId} announces a body of ${size} bytes, above maxMessageSize (${this.maxSize} bytes)`,
+        { replyCode: 501, channelId: this.channelId },
+      );
+    }
     this.props = decodeProperties(r);
     this.bodySize = size;
     this.received = 0;

@@ -1,0 +1,86 @@
+/**
+ * ConsumerRegistry: a channel's consumers by tag, as a reopen restores them, and the tags the user
+ * cancelled (a delivery for such a tag that was already on its way is requeued, unless noAck). It
+ * keeps the channel settings' consumer count current (read hints) and tells the topology when the
+ * user's cancel leaves an auto-delete queue without consumers.
+ */
+import type { ChannelSettings } from './settings.js';
+import type { ConsumerEntry, TopologyRecorder } from './types.js';
+
+/** See the file header. */
+export class ConsumerRegistry {
+  private readonly byTag = new Map<string, ConsumerEntry>();
+  /** Tags the user cancelled -> whether that consumer was noAck. */
+  private readonly cancelled = new Map<string, boolean>();
+
+  constructor(private readonly settings: ChannelSettings) {}
+
+  /** Number of consumers. */
+  get size(): number {
+    return this.byTag.size;
+  }
+
+  /** The consumer with `tag`, if any. */
+  get(tag: string): ConsumerEntry | undefined {
+    return this.byTag.get(tag);
+  }
+
+  /** Every consumer, in registration order (a copy). */
+  all(): ConsumerEntry[] {
+    return [...this.byTag.values()];
+  }
+
+  /** Registers a consumer the broker confirmed (basic.consume-ok). */
+  add(c: ConsumerEntry): void {
+    this.byTag.set(c.tag, c);
+    this.cancelled.delete(c.tag);
+    this.settings.consumersChanged(this.byTag.size);
+  }
+
+  /** Removes a consumer (server cancel, failed restore); returns it. */
+  remove(tag: string): ConsumerEntry | undefined {
+    const c = this.byTag.get(tag);
+    if (c) {
+      this.byTag.delete(tag);
+      this.settings.consumersChanged(this.byTag.size);
+    }
+    return c;
+  }
+
+  /**
+   * The user cancelled `tag` (basic.cancel-ok): deliveries still on their way for it will be
+   * requeued; the topology learns whether its queue has consumers left (`consumersOnQueue` counts
+   * the whole connection's).
+   */
+  userCancelled(tag: string, topology: TopologyRecorder, consumersOnQueue: (queue: string) => number): void {
+    const c = this.remove(tag);
+    if (!c) return;
+    this.cancelled.set(tag, c.noAck);
+    topology.consumerCancelled(c.queue, consumersOnQueue(c.queue) > 0);
+  }
+
+  /** Whether a delivery for an unknown `tag` must be rejected (requeued): the user cancelled it and it needs acks. */
+  mustRequeue(tag: string): boolean {
+    return this.cancelled.get(tag) === false;
+  }
+
+  /** Number of consumers on `queue`. */
+  on(queue: string): number {
+    let n = 0;
+    for (const c of this.byTag.values()) if (c.queue === queue) n++;
+    return n;
+  }
+
+  /** A server-named queue was renamed by recovery: its consumers follow. */
+  rename(oldName: string, newName: string): void {
+    for (const c of this.byTag.values()) if (c.queue === oldName) c.queue = newName;
+  }
+
+  /** Removes every consumer (the channel closed for good); returns them. */
+  clear(): ConsumerEntry[] {
+    const all = this.all();
+    this.byTag.clear();
+    this.settings.consumersChanged(0);
+    return all;
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Inbound: what a channel does with the frames the connection hands it. Method frames dispatch
+ * through a table by method name (content methods start the ContentAssembler; confirms go to the
+ * publisher; server cancel, close and flow to their handlers; anything else must be the reply the
+ * RPC queue waits for, or it is UNEXPECTED_FRAME 505). Completed content becomes a Message:
+ * deliveries go to the Inbox, a get-ok completes basic.get, a return is kept (bounded) and emitted.
+ *
+ * Deliveries are never handed to user code from inside the frame parser: they are queued and
+ * dispatched in a microtask (inbox.ts).
+ */
+import { ConsumerCancelled, UnexpectedFrame } from '../errors.js';
+import { Message } from '../message.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from '../protocol/frame.js';
+import { decodeMethod, type Method, type MethodArgs, type MethodName } from '../protocol/generated/methods.js';
+import type { BasicProperties } from '../protocol/generated/properties.js';
+import { Reader } from '../protocol/primitives.js';
+import { ContentAssembler } from './assembler.js';
+import type { ConsumerRegistry } from './consumers.js';
+import { Inbox, RECYCLE_MIN } from './inbox.js';
+import type { ChannelLink } from './link.js';
+import type { Publisher } from './publisher.js';
+import type { ChannelSettings } from './settings.js';
+import type { ChannelEmitter, ReceivedMessage } from './types.js';
+
+/** Returned messages kept in `returnedMessages`: at most this many... */
+const RETURNS_MAX = 100;
+/** ...and at most this many body bytes (the newest is always kept). */
+const RETURNS_MAX_BYTES = 8 * 1024 * 1024;
+
+const reader = new Reader(Buffer.alloc(0));
+
+/** The handlers of the inbound method table, each typed by its method's arguments. */
+type Table = { readonly [N in MethodName]?: (args: MethodArgs[N], m: Method) => void };
+
+/** See the file header. */
+export class Inbound {
+  /** The latest messages the broker returned (unroutable mandatory publishes), oldest first, bounded. */
+  readonly returned: ReceivedMessage[] = [];
+  private readonly returnedSizes: number[] = [];
+  private returnedBytes = 0;
+  readonly content: ContentAssembler;
+  readonly inbox: Inbox;
+  private readonly table: Table;
+
+  constructor(
+    private readonly link: ChannelLink,
+    private readonly settings: ChannelSettings,
+    private readonly consumers: ConsumerRegistry,
+    private readonly publisher: Publisher,
+    private readonly events: ChannelEmitter,
+    onServerClose: (args: MethodArgs['channel.close']) => void,
+  ) {
+    const host = link.host;
+    this.content = new ContentAssembler(
+      link.id,
+      (m, p, b) => this.onContent(m, p, b),
+      host.maxMessageSize,
+      (n, m) => this.allocBody(n, m),
+    );
+    this.inbox = new Inbox(
+      (err, msg) => this.callbackError(err, msg),
+      () => host.eventDispatched(),
+    );
+    const startContent = (_a: unknown, m: Method): void => this.content.start(m);
+    this.table = {
+      'basic.deliver': startContent,
+      'basic.get-ok': startContent,
+      'basic.return': startContent,
+      'basic.ack': (a) => {
+        publisher.confirmed(Number(a.deliveryTag), a.multiple, false);
+        host.eventDispatched();
+      },
+      'basic.nack': (a) => {
+        publisher.confirmed(Number(a.deliveryTag), a.multiple, true);
+        host.eventDispatched();
+      },
+      'basic.cancel': (a) => this.onServerCancel(a),
+      'channel.close': (a) => onServerClose(a),
+      'channel.flow': (a) => {
+        settings.active = a.active;
+        link.control('channel.flow-ok', { active: a.active });
+        if (a.active) publisher.wake();
+      },
+    };
+  }
+
+  /** A frame for this channel, its payload at `buf[start..end)`. @throws UnexpectedFrame (505), FrameError. */
+  handleFrame(type: number, buf: Buffer, start: number, end: number): void {
+    if (type === FRAME_METHOD) {
+      reader.buf = buf;
+      reader.pos = start;
+      reader.end = end;
+      const m = decodeMethod(reader);
+      if (this.content.busy) this.content.start(m); // throws UnexpectedFrame
+      const handle = this.table[m.name] as ((args: Method['args'], m: Method) => void) | undefined;
+      if (handle) handle(m.args, m);
+      else this.reply(m);
+    } else if (type === FRAME_HEADER) {
+      this.content.header(buf, start, end);
+    } else if (type === FRAME_BODY) {
+      this.content.bodyFrame(buf, start, end);
+    } else {
+      throw new UnexpectedFrame(`frame type ${type} on channel ${this.link.id}`, { replyCode: 505, channelId: this.link.id });
+    }
+  }
+
+  /** A method that is no event: the reply to the call in flight, or UNEXPECTED_FRAME. */
+  private reply(m: Method): void {
+    const rpc = this.link.rpc;
+    if (rpc.accepts(m.name)) {
+      rpc.complete(m.name === 'basic.get-empty' ? null : m.args);
+      return;
+    }
+    throw new UnexpectedFrame(
+      `unexpected method ${m.name} on channel ${this.link.id}${rpc.current ? ` while waiting for a reply to ${rpc.current.name}` : ''}`,
+      { replyCode: 505, channelId: this.link.id, classId: m.classId, methodId: m.methodId, methodName: m.name },
+    );
+  }
+
+  private onContent(m: Method, props: BasicProperties, body: Buffer): void {
+    const autoDecode = this.settings.autoDecode;
+    if (m.name === 'basic.deliver') {
+      const a = m.args; // basic.deliver's args have DeliveryInfo's shape: used as is, no copy
+      const msg = Message.received(body, props, a, autoDecode, this.link.generation) as ReceivedMessage;
+      const c = this.consumers.get(a.consumerTag);
+      // a body that reaches no callback as a Buffer (no consumer, or decoded to a string) is free now
+      if (!c || typeof msg.body === 'string') this.inbox.giveBack(body);
+      if (c) this.inbox.push(c, msg);
+      else if (this.consumers.mustRequeue(a.consumerTag)) this.link.send('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
+    } else if (m.name === 'basic.get-ok') {
+      const a = m.args;
+      const info = {
+        deliveryTag: Number(a.deliveryTag),
+        redelivered: a.redelivered,
+        exchange: a.exchange,
+        routingKey: a.routingKey,
+        messageCount: a.messageCount,
+      };
+      const msg = Message.received(body, props, info, autoDecode, this.link.generation);
+      if (this.link.rpc.accepts('basic.get-ok')) this.link.rpc.complete(msg);
+    } else if (m.name === 'basic.return') {
+      const a = m.args;
+      const info = {
+        deliveryTag: 0,
+        redelivered: false,
+        exchange: a.exchange,
+        routingKey: a.routingKey,
+        replyCode: a.replyCode,
+        replyText: a.replyText,
+      };
+      const msg = Message.received(body, props, info, autoDecode, undefined) as ReceivedMessage;
+      this.keepReturned(msg, body.length);
+      this.publisher.confirms?.returned(msg);
+      queueMicrotask(() => {
+        this.events.emit('return', msg);
+        this.link.host.eventDispatched();
+      });
+    }
+  }
+
+  /** Keeps the latest returns, bounded in count and bytes (the newest is always kept). */
+  private keepReturned(msg: ReceivedMessage, bytes: number): void {
+    const list = this.returned;
+    const sizes = this.returnedSizes;
+    // the user may have taken messages out of the list (amqpy style): forget their sizes too
+    while (sizes.length > list.length) this.returnedBytes -= sizes.shift() as number;
+    list.push(msg);
+    sizes.push(bytes);
+    this.returnedBytes += bytes;
+    while (list.length > 1 && (list.length > RETURNS_MAX || this.returnedBytes > RETURNS_MAX_BYTES)) {
+      list.shift();
+      this.returnedBytes -= sizes.shift() as number;
+    }
+  }
+
+  /** A body buffer of `size` bytes for content `m`: a recycled one for a consumer that asked for it. */
+  private allocBody(size: number, m: Method): Buffer {
+    if (size >= RECYCLE_MIN && m.name === 'basic.deliver' && this.consumers.get(m.args.consumerTag)?.recycleBodies) {
+      return this.inbox.pool.take(size);
+    }
+    return Buffer.allocUnsafe(size);
+  }
+
+  private callbackError(err: unknown, msg: ReceivedMessage): void {
+    if (this.events.listenerCount('callbackError') > 0) this.events.emit('callbackError', err, msg);
+    else process.emitWarning(`amqpts: a consumer callback on channel ${this.link.id} failed: ${String(err)}`, 'AmqptsCallbackError');
+  }
+
+  private onServerCancel(a: MethodArgs['basic.cancel']): void {
+    const tag = a.consumerTag;
+    const c = this.consumers.remove(tag);
+    if (!a.nowait) this.link.control('basic.cancel-ok', { consumerTag: tag });
+    const err = new ConsumerCancelled(
+      `the server cancelled consumer ${tag}${c ? ` on queue '${c.queue}'` : ''} (queue deleted or failed over)`,
+      { channelId: this.link.id, methodName: 'basic.cancel' },
+    );
+    queueMicrotask(() => {
+      c?.onCancel?.(err);
+      this.events.emit('cancel', tag, err);
+      this.link.host.eventDispatched();
+    });
+  }
+}
