@@ -18,8 +18,8 @@
  * each channel through its ChannelPort: neither is part of the public API.
  */
 import { EventEmitter } from 'node:events';
-import { createChannel, type Channel } from '../channel/channel.js';
-import type { ChannelHost, ChannelPort } from '../channel/types.js';
+import type { Channel } from '../channel/channel.js';
+import type { ChannelHost } from '../channel/types.js';
 import {
   AMQPError,
   ArgumentError,
@@ -27,22 +27,21 @@ import {
   ConnectionError,
   ConnectionLost,
   RecoverableConnectionError,
-  ResourceError,
   errorForCode,
 } from '../errors.js';
-import { encodeMethodFrame } from '../protocol/encode.js';
-import { FRAME_BODY, FRAME_HEARTBEAT, FRAME_METHOD, PROTOCOL_HEADER } from '../protocol/frame.js';
-import { decodeMethod, METHOD_NAME, type Method, type MethodInit, type MethodName } from '../protocol/generated/methods.js';
+import { FRAME_BODY, FRAME_HEARTBEAT, FRAME_METHOD } from '../protocol/frame.js';
+import { decodeMethod } from '../protocol/generated/methods.js';
 import { Reader, type FieldTable } from '../protocol/primitives.js';
 import { Backoff, type ReconnectStrategy } from '../recovery/backoff.js';
 import { isFatal, reconnect, restoreConnection } from '../recovery/reconnect.js';
 import { Topology } from '../recovery/topology.js';
-import { openSocket } from '../transport/socket.js';
-import { type ReadHints, Transport } from '../transport/transport.js';
-import { arm, type CallOptions, checkTimeout, type Deferred, deferred, waitWith } from '../util/wait.js';
+import type { ReadHints, Transport } from '../transport/transport.js';
+import { type CallOptions, checkTimeout, type Deferred, deferred, waitWith } from '../util/wait.js';
 import type { ConnectionEvents, ConnectionState } from './events.js';
-import { handshake } from './handshake.js';
+import { establish } from './establish.js';
 import { type ConnectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { ChannelTable } from './channel-table.js';
+import { ChannelZero } from './channel-zero.js';
 
 export type { ConnectionEvents, ConnectionState } from './events.js';
 
@@ -56,11 +55,6 @@ export interface ConnectionCloseOptions extends CallOptions {
   classId?: number;
   /** Method id of the method that caused the close (default 0). */
   methodId?: number;
-}
-
-interface Waiter0 {
-  names: readonly MethodName[];
-  d: Deferred<Method>;
 }
 
 /**
@@ -98,7 +92,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private closeError: AMQPError | null = null;
   private readonly topology = new Topology();
   private readonly hints: ReadHints = { streaming: 0, latencyBound: 0 };
-  private readonly open = new Map<number, { channel: Channel; port: ChannelPort }>();
+  private readonly open = new ChannelTable();
   private readonly endpoints: ResolvedOptions[];
   private endpointIndex = 0;
   private current: ResolvedOptions;
@@ -106,16 +100,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly socketOption: ConnectionOptions['socket'];
   private readonly onBlocked: ((reason: string) => void) | undefined;
   private readonly onUnblocked: (() => void) | undefined;
-  private waiter0: Waiter0 | null = null;
   private eventWaiters: Deferred<void>[] = [];
   private openWaiters: Deferred<void>[] = [];
-  private nextChannelId = 1;
   private closing: Promise<void> | null = null;
-  private serverCloseError: AMQPError | null = null;
   private outageBytes = 0;
   private readonly outageLimit: number;
   private wakeSleep: (() => void) | null = null;
   private readonly host: ChannelHost;
+  private readonly zero: ChannelZero;
 
   private constructor(input: ConnectionOptions) {
     super();
@@ -139,6 +131,29 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.outageLimit = input.publishBufferBytes ?? 16 * 1024 * 1024;
     if (!(this.outageLimit >= 0)) throw new ArgumentError('publishBufferBytes must be >= 0');
     this.host = this.makeHost();
+    const conn = this;
+    this.zero = new ChannelZero({
+      get transport() {
+        return conn.transport;
+      },
+      get frameMax() {
+        return conn._frameMax || conn.current.frameMax;
+      },
+      get closeError() {
+        return conn.closeError;
+      },
+      blocked: (reason) => {
+        this._blocked = true;
+        this._blockedReason = reason;
+        this.emit('blocked', reason);
+        this.onBlocked?.(reason);
+      },
+      unblocked: () => {
+        this.unblock();
+        this.emit('unblocked');
+        this.onUnblocked?.();
+      },
+    });
   }
 
   /**
@@ -183,9 +198,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** Open channels by id (read-only: open channels with `channel()`, close them with `close()`). */
   get channels(): ReadonlyMap<number, Channel> {
-    const m = new Map<number, Channel>();
-    for (const [id, c] of this.open) m.set(id, c.channel);
-    return m;
+    return this.open.channels();
   }
 
   /** The server's properties from connection.start (product, version, capabilities...). */
@@ -247,70 +260,32 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * only the initial connect passes: it does not govern later reconnects).
    */
   private async establish(ep: ResolvedOptions, signal?: AbortSignal): Promise<void> {
-    const failed = deferred<never>();
-    failed.promise.catch(() => {});
-    const disarm = arm(
-      { timeout: ep.connectTimeout === 0 ? undefined : ep.connectTimeout, signal },
-      `connect to ${describe(ep)}`,
-      (err) => {
-        failed.reject(err);
-        this.transport?.fail(err);
+    this.zero.serverCloseError = null;
+    const n = await establish({
+      ep,
+      where: describe(ep),
+      socket: this.socketOption,
+      hints: this.hints,
+      signal,
+      handlers: (t) => ({
+        onFrame: (ty, ch, b, st, e) => this.onFrame(ty, ch, b, st, e),
+        onBodyPart: (ch, p, done) => this.onBodyPart(ch, p, done),
+        onClose: (err) => this.onTransportClose(t(), err),
+        onProtocolError: (err) => this.zero.sendClose(err.replyCode || 501, err.replyText || err.message),
+        bodyTarget: (ch, len) => this.open.get(ch)?.port.bodyTarget(len) ?? null,
+        bodyRemaining: (ch) => this.open.get(ch)?.port.bodyRemaining ?? 0,
+      }),
+      attached: (t) => {
+        this.transport = t;
+        this.current = ep;
       },
-    );
-    this.serverCloseError = null;
-    try {
-      const s = this.socketOption;
-      const opened =
-        s === undefined
-          ? await Promise.race([
-              openSocket({ host: ep.host, port: ep.port, tls: ep.tls, connectTimeout: ep.connectTimeout, noDelay: ep.noDelay, signal }),
-              failed.promise,
-            ])
-          : { socket: typeof s === 'function' ? await Promise.race([Promise.resolve(s()), failed.promise]) : s, reader: null };
-      const sock = opened.socket;
-      if (this._state === 'closing' || this._state === 'closed') {
-        sock.destroy(); // close() won the race: no handshake
-        throw this.closeError ?? clientClosed();
-      }
-      const t = new Transport(
-        sock,
-        {
-          onFrame: (ty, ch, b, st, e) => this.onFrame(ty, ch, b, st, e),
-          onBodyPart: (ch, p, done) => this.onBodyPart(ch, p, done),
-          onClose: (err) => this.onTransportClose(t, err),
-          onProtocolError: (err) => this.sendClose(err.replyCode || 501, err.replyText || err.message),
-          bodyTarget: (ch, n) => this.open.get(ch)?.port.bodyTarget(n) ?? null,
-          bodyRemaining: (ch) => this.open.get(ch)?.port.bodyRemaining ?? 0,
-        },
-        ep.frameMax,
-        opened.reader,
-        this.hints,
-      );
-      t.coalesceMs = ep.readBatchDelay;
-      this.transport = t;
-      this.current = ep;
-      t.send(PROTOCOL_HEADER.length, (w) => w.bytes(PROTOCOL_HEADER));
-      const io = {
-        expect0: (...n: MethodName[]) => this.expect0(...n),
-        send0: <N extends MethodName>(n: N, a: MethodInit[N]) => this.send0(n, a),
-      };
-      const n = await Promise.race([
-        handshake(io, ep, (neg) => {
-          t.setFrameMax(neg.frameMax);
-          t.startHeartbeat(neg.heartbeat * 1000);
-        }),
-        failed.promise,
-      ]);
-      this._serverProperties = n.serverProperties;
-      this._channelMax = n.channelMax;
-      this._frameMax = n.frameMax;
-      this._heartbeat = n.heartbeat;
-    } catch (err) {
-      this.transport?.fail(err instanceof AMQPError ? err : new ConnectionLost(String(err), { cause: err }));
-      throw err;
-    } finally {
-      disarm();
-    }
+      closedMeanwhile: () => (this._state === 'closing' || this._state === 'closed' ? (this.closeError ?? clientClosed()) : null),
+      io: this.zero,
+    });
+    this._serverProperties = n.serverProperties;
+    this._channelMax = n.channelMax;
+    this._frameMax = n.frameMax;
+    this._heartbeat = n.heartbeat;
   }
 
   // ---------------------------------------------------------------- frames
@@ -318,112 +293,43 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
     try {
       if (channel === 0) {
-        if (type === FRAME_METHOD) this.onMethod0(decodeMethod(new Reader(buf, start, end)));
+        if (type === FRAME_METHOD) this.zero.handle(decodeMethod(new Reader(buf, start, end)));
         else if (type !== FRAME_HEARTBEAT)
           throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - frame type ${type} on channel 0` }, true);
         return;
       }
-      this.portFor(channel).handleFrame(type, buf, start, end);
+      this.open.route(channel).handleFrame(type, buf, start, end);
     } catch (err) {
       throw asConnectionError(err);
     }
-  }
-
-  /** The open channel a frame is for; a frame for any other channel is CHANNEL_ERROR (504). */
-  private portFor(channel: number): ChannelPort {
-    const c = this.open.get(channel);
-    if (!c) throw errorForCode(504, { replyText: `CHANNEL_ERROR - frame for unknown channel ${channel}`, channelId: channel }, true);
-    return c.port;
   }
 
   /** A piece of a body frame split across socket chunks (see TransportHandlers.onBodyPart). */
   private onBodyPart(channel: number, piece: Buffer, frameDone: boolean): void {
     try {
       if (channel === 0) throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - frame type ${FRAME_BODY} on channel 0` }, true);
-      this.portFor(channel).handleBodyPart(piece, frameDone);
+      this.open.route(channel).handleBodyPart(piece, frameDone);
     } catch (err) {
       throw asConnectionError(err);
-    }
-  }
-
-  private onMethod0(m: Method): void {
-    const w = this.waiter0;
-    if (w?.names.includes(m.name)) {
-      this.waiter0 = null;
-      w.d.resolve(m);
-      return;
-    }
-    switch (m.name) {
-      case 'connection.close': {
-        const a = m.args;
-        const methodName = METHOD_NAME[(a.classId << 16) | a.methodId] ?? '';
-        this.serverCloseError = errorForCode(
-          a.replyCode,
-          { replyText: a.replyText, classId: a.classId, methodId: a.methodId, methodName },
-          true,
-        );
-        this.send0('connection.close-ok', {});
-        this.transport?.close();
-        return;
-      }
-      case 'connection.blocked':
-        this._blocked = true;
-        this._blockedReason = m.args.reason;
-        this.emit('blocked', m.args.reason);
-        this.onBlocked?.(m.args.reason);
-        return;
-      case 'connection.unblocked':
-        this.unblock();
-        this.emit('unblocked');
-        this.onUnblocked?.();
-        return;
-      default:
-        throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - unexpected ${m.name} on channel 0` }, true);
     }
   }
 
   private unblock(): void {
     this._blocked = false;
     this._blockedReason = '';
-    for (const c of this.open.values()) c.port.wakePublishers();
-  }
-
-  /** Waits for the next channel-0 method among `names` (the handshake's and close's replies). */
-  private expect0(...names: MethodName[]): Promise<Method> {
-    const d = deferred<Method>();
-    const t = this.transport;
-    if (!t || t.isDead) d.reject(t?.error ?? this.closeError ?? new ConnectionLost('the connection is closed'));
-    else this.waiter0 = { names, d };
-    return d.promise;
-  }
-
-  /** Sends a channel-0 method. */
-  private send0<N extends MethodName>(name: N, args: MethodInit[N]): void {
-    const t = this.transport;
-    if (!t || t.isDead) throw this.closeError ?? new ConnectionLost('the connection is closed');
-    t.send(1024, (w) => encodeMethodFrame(w, 0, name, args, this._frameMax || this.current.frameMax));
-  }
-
-  private sendClose(code: number, text: string): void {
-    try {
-      this.send0('connection.close', { replyCode: code, replyText: text.slice(0, 255), classId: 0, methodId: 0 });
-      this.transport?.flush();
-    } catch {
-      /* the transport is already gone */
-    }
+    this.open.each((p) => p.wakePublishers());
   }
 
   private onTransportClose(t: Transport, err: AMQPError | undefined): void {
     if (t !== this.transport) return;
-    const cause = this.serverCloseError ?? err;
-    this.serverCloseError = null;
-    const w = this.waiter0;
-    this.waiter0 = null;
-    w?.d.reject(cause ?? new ConnectionLost('the connection closed'));
+    const cause = this.zero.serverCloseError ?? err;
+    this.zero.serverCloseError = null;
+    this.zero.failWaiter(cause ?? new ConnectionLost('the connection closed'));
     if (this._state === 'connecting') return; // establish() fails and says why
     if (this._state === 'recovering') {
       // died again mid-recovery: settle what the restore steps wait for; the loop goes on
-      for (const c of this.open.values()) c.port.connectionLost(cause ?? new ConnectionLost('the connection closed'), this.republish);
+      const lost = cause ?? new ConnectionLost('the connection closed');
+      this.open.each((p) => p.connectionLost(lost, this.republish));
       return;
     }
     if (this._state === 'open' && this.strategy && cause instanceof RecoverableConnectionError) {
@@ -442,7 +348,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.wakeSleep?.();
     const t = this.transport;
     if (t && !t.isDead) t.fail(reason);
-    for (const c of [...this.open.values()]) c.port.connectionClosed(reason);
+    this.open.each((p) => p.connectionClosed(reason));
     this.open.clear();
     for (const list of [this.eventWaiters, this.openWaiters]) for (const d of list) d.reject(reason);
     this.eventWaiters = [];
@@ -455,7 +361,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private beginRecovery(cause: AMQPError): void {
     this._state = 'recovering';
     const since = Date.now();
-    for (const c of this.open.values()) c.port.connectionLost(cause, this.republish);
+    this.open.each((p) => p.connectionLost(cause, this.republish));
     const ev = this.eventWaiters;
     this.eventWaiters = [];
     for (const d of ev) d.reject(cause);
@@ -513,11 +419,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return restoreConnection({
       topology: this.topology,
       openChannel: async () => {
-        const { channel, port } = this.addChannel(this.allocateId(), false);
+        const { channel, port } = this.open.add(this.host, this.open.allocate(this._channelMax), false);
         await port.open({ timeout: this.callTimeout });
         return channel;
       },
-      ports: () => [...this.open.values()].map((c) => c.port),
+      ports: () => this.open.ports(),
       alive: () => this.transport !== null && !this.transport.isDead,
       entityFailed: (entity, error) => this.emit('recoveryError', { entity, error }),
     });
@@ -551,21 +457,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       get maxMessageSize() {
         return conn.current.maxMessageSize;
       },
-      releaseChannel: (id) => {
-        this.open.delete(id);
-        if (id < this.nextChannelId) this.nextChannelId = id;
-      },
+      releaseChannel: (id) => this.open.release(id),
       eventDispatched: () => {
         if (this.eventWaiters.length === 0) return;
         const ws = this.eventWaiters;
         this.eventWaiters = [];
         for (const d of ws) d.resolve();
       },
-      consumerCount: (queue) => {
-        let n = 0;
-        for (const c of this.open.values()) n += c.port.consumersOn(queue);
-        return n;
-      },
+      consumerCount: (queue) => this.open.consumersOn(queue),
       reserveOutage: (bytes) => {
         if (this.outageBytes + bytes > this.outageLimit) return false;
         this.outageBytes += bytes;
@@ -575,12 +474,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         this.outageBytes -= bytes;
       },
     };
-  }
-
-  private addChannel(id: number, autoDecode: boolean): { channel: Channel; port: ChannelPort } {
-    const c = createChannel(this.host, id, autoDecode);
-    this.open.set(id, c);
-    return c;
   }
 
   /**
@@ -605,8 +498,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const existing = this.open.get(channelId);
       if (existing) return existing.channel;
     }
-    const id = channelId ?? this.allocateId();
-    const c = this.addChannel(id, opts.autoDecode ?? this.current.autoDecode);
+    const id = channelId ?? this.open.allocate(this._channelMax);
+    const c = this.open.add(this.host, id, opts.autoDecode ?? this.current.autoDecode);
     try {
       await c.port.open({ timeout, signal: opts.signal });
     } catch (err) {
@@ -614,16 +507,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       throw err;
     }
     return c.channel;
-  }
-
-  private allocateId(): number {
-    for (let id = this.nextChannelId; id <= this._channelMax; id++) {
-      if (!this.open.has(id)) {
-        this.nextChannelId = id + 1;
-        return id;
-      }
-    }
-    throw new ResourceError(`all ${this._channelMax} channel ids are in use`, { replyCode: 506 });
   }
 
   // ---------------------------------------------------------------- closing and events
@@ -645,9 +528,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.closing = Promise.resolve();
       return this.closing;
     }
-    const done = this.expect0('connection.close-ok');
+    const done = this.zero.expect('connection.close-ok');
     try {
-      this.send0('connection.close', {
+      this.zero.send('connection.close', {
         replyCode: opts.replyCode ?? 200,
         replyText: opts.replyText ?? 'Normal shutdown',
         classId: opts.classId ?? 0,

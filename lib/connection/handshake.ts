@@ -24,8 +24,8 @@ export const CLIENT_CAPABILITIES: FieldTable = {
 
 /** @internal What the handshake needs from the connection. */
 export interface HandshakeIO {
-  expect0(...names: MethodName[]): Promise<Method>;
-  send0<N extends MethodName>(name: N, args: MethodInit[N]): void;
+  expect(...names: MethodName[]): Promise<Method>;
+  send<N extends MethodName>(name: N, args: MethodInit[N]): void;
 }
 
 /** @internal The negotiated outcome. */
@@ -49,7 +49,7 @@ function saslResponse(o: ResolvedOptions): Buffer {
  * sending connection.open, then waits for open-ok.
  */
 export async function handshake(io: HandshakeIO, o: ResolvedOptions, tuned: (n: Negotiated) => void): Promise<Negotiated> {
-  const start = await io.expect0('connection.start');
+  const start = await io.expect('connection.start');
   if (start.name !== 'connection.start') throw new ConnectionLost('handshake: expected connection.start');
   const serverProperties = start.args.serverProperties;
   const offered = start.args.mechanisms.toString().split(' ');
@@ -64,11 +64,11 @@ export async function handshake(io: HandshakeIO, o: ResolvedOptions, tuned: (n: 
     capabilities: CLIENT_CAPABILITIES,
     ...o.clientProperties,
   };
-  io.send0('connection.start-ok', { clientProperties, mechanism: o.loginMethod, response: saslResponse(o), locale: o.locale });
-  let tune = await io.expect0('connection.tune', 'connection.secure');
+  io.send('connection.start-ok', { clientProperties, mechanism: o.loginMethod, response: saslResponse(o), locale: o.locale });
+  let tune = await io.expect('connection.tune', 'connection.secure');
   while (tune.name === 'connection.secure') {
-    io.send0('connection.secure-ok', { response: saslResponse(o) });
-    tune = await io.expect0('connection.tune', 'connection.secure');
+    io.send('connection.secure-ok', { response: saslResponse(o) });
+    tune = await io.expect('connection.tune', 'connection.secure');
   }
   if (tune.name !== 'connection.tune') throw new ConnectionLost('handshake: expected connection.tune');
   const t = tune.args;
@@ -85,9 +85,9 @@ export async function handshake(io: HandshakeIO, o: ResolvedOptions, tuned: (n: 
     frameMax: lower(o.frameMax, tune.args.frameMax),
     heartbeat: o.heartbeat ?? tune.args.heartbeat,
   };
-  io.send0('connection.tune-ok', { channelMax: n.channelMax, frameMax: n.frameMax, heartbeat: n.heartbeat });
+  io.send('connection.tune-ok', { channelMax: n.channelMax, frameMax: n.frameMax, heartbeat: n.heartbeat });
   tuned(n);
-  io.send0('connection.open', { virtualHost: o.virtualHost });
-  await io.expect0('connection.open-ok');
+  io.send('connection.open', { virtualHost: o.virtualHost });
+  await io.expect('connection.open-ok');
   return n;
 }
