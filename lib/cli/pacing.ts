@@ -53,7 +53,7 @@ export class Window {
 
   /** Takes a slot, waiting for one to free up. Rejects with the signal's reason when it aborts. */
   acquire(signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.held < this.size) {
       this.held++;
       return Promise.resolve();
