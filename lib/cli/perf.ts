@@ -143,6 +143,7 @@ export async function runPerf(ctx: CliContext, plan: PerfPlan): Promise<number> 
   let admin: Connection | undefined;
   let created = false;
   let started = false;
+  const progress = (): number => (plan.durationMs !== undefined ? stats.elapsed() : plan.consumers > 0 ? stats.received : stats.sent);
   try {
     admin = await ctx.connect('perf');
     conns.push(admin);
@@ -161,7 +162,6 @@ export async function runPerf(ctx: CliContext, plan: PerfPlan): Promise<number> 
     ctx.io.signal.throwIfAborted();
     stats.restart();
     started = true;
-    const progress = (): number => (plan.durationMs !== undefined ? stats.elapsed() : plan.consumers > 0 ? stats.received : stats.sent);
     ticker = setInterval(() => live.update(progress(), stats.status()), plan.intervalMs);
     if (plan.durationMs !== undefined) timer = setTimeout(() => stop.abort(), plan.durationMs);
     const producing = producerConns.map((c) => runProducer(ctx, c, plan, stats, control));
@@ -184,6 +184,7 @@ export async function runPerf(ctx: CliContext, plan: PerfPlan): Promise<number> 
     clearTimeout(timer);
     ctx.io.signal.removeEventListener('abort', onInterrupt);
     if (!stop.signal.aborted) stop.abort();
+    if (started) live.update(progress(), stats.status()); // the bar ends where the run did
     live.stop();
     for (const c of consumers) await c.cancel();
     const result = stats.result(
