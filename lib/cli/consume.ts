@@ -8,13 +8,14 @@
  */
 import type { FieldTable, FieldValue, Message } from '../core.js';
 import type { CliContext } from './context.js';
-import { interruption, signalExitCode, UsageError } from './errors.js';
+import { interruption, UsageError } from './errors.js';
 import { messageRecord, plainBody, plural } from './format.js';
 import { writeOut } from './io.js';
 import { LiveLine } from './progress.js';
 
 /** A validated `consume` invocation. */
 export interface ConsumePlan {
+  /** The queue to consume from. */
   queue: string;
   /** Stop after this many messages. */
   count: number | undefined;
@@ -61,12 +62,6 @@ export function consumePlan(
     offset: o.offset,
     idleTimeout: o.idleTimeout,
   };
-}
-
-/** The exit code of a run that ended normally or by a signal: 0, or 130 after Ctrl-C (143 SIGTERM). */
-export function stopCode(ctx: CliContext): number {
-  const stop = interruption(ctx.io.signal.reason);
-  return ctx.io.signal.aborted && stop ? signalExitCode(stop.signal) : 0;
 }
 
 /** Prints one message to stdout (plain body or a JSON line); resolves when stdout can take more. */
@@ -155,6 +150,6 @@ export async function runConsume(ctx: CliContext, plan: ConsumePlan): Promise<nu
       }
       ctx.info(`consumed ${plural(received, 'message')} from '${plan.queue}'${held.length > 0 ? `, ${held.length} put back` : ''}`);
     }
-    return stopCode(ctx);
+    return ctx.endCode();
   });
 }

@@ -5,6 +5,7 @@
  * connecting and for every broker call, and abort on Ctrl-C.
  */
 import { Connection, type CallOptions } from '../core.js';
+import { interruption, signalExitCode } from './errors.js';
 import { redact } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import type { Target } from './url.js';
@@ -39,6 +40,15 @@ export class CliContext {
   /** Options for a broker call: --timeout and the Ctrl-C signal. */
   get call(): CallOptions {
     return { timeout: this.global.timeout, signal: this.io.signal };
+  }
+
+  /**
+   * The exit code of a run that ended on its own or by a signal: 0, or 130 after Ctrl-C (143 for
+   * SIGTERM, 141 for SIGPIPE). Commands that stop cleanly on Ctrl-C (consume, perf) return it.
+   */
+  endCode(): number {
+    const stop = interruption(this.io.signal.reason);
+    return this.io.signal.aborted && stop ? signalExitCode(stop.signal) : 0;
   }
 
   /** Writes a line for a person on stderr (unless --quiet), secrets masked. */

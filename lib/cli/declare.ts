@@ -10,30 +10,57 @@ import { plural } from './format.js';
 /** Where a binding leads. */
 export type DestinationType = 'queue' | 'exchange';
 
+/** A queue to declare. */
+export interface QueuePlan {
+  kind: 'queue';
+  /** The queue name (`''`: the broker names it). */
+  name: string;
+  /** Only check that it exists. */
+  passive: boolean;
+  /** durable, autoDelete and x-arguments (from queue-options.ts). */
+  options: QueueDeclareOptions;
+  /** Print the result as JSON. */
+  json: boolean;
+}
+
+/** An exchange to declare. */
+export interface ExchangePlan {
+  kind: 'exchange';
+  /** The exchange name. */
+  name: string;
+  /** direct, fanout, topic, headers, or a plugin's type. */
+  type: string;
+  /** Only check that it exists. */
+  passive: boolean;
+  /** Survive a broker restart. */
+  durable: boolean;
+  /** Delete it when its last binding goes. */
+  autoDelete: boolean;
+  /** Only other exchanges may publish to it. */
+  internal: boolean;
+  /** Exchange arguments (alternate-exchange, ...). */
+  arguments: FieldTable;
+  /** Print the result as JSON. */
+  json: boolean;
+}
+
 /** A validated `declare` invocation. */
-export type DeclarePlan =
-  | { kind: 'queue'; name: string; passive: boolean; options: QueueDeclareOptions; json: boolean }
-  | {
-      kind: 'exchange';
-      name: string;
-      type: string;
-      passive: boolean;
-      durable: boolean;
-      autoDelete: boolean;
-      internal: boolean;
-      arguments: FieldTable;
-      json: boolean;
-    }
-  | BindingPlan;
+export type DeclarePlan = QueuePlan | ExchangePlan | BindingPlan;
 
 /** A binding to declare or delete. */
 export interface BindingPlan {
   kind: 'binding';
+  /** The exchange messages come from. */
   source: string;
+  /** The queue or exchange they go to. */
   destination: string;
+  /** What the destination is. */
   destinationType: DestinationType;
+  /** The binding key. */
   routingKey: string;
+  /** Binding arguments (x-match for headers exchanges, ...). */
   arguments: FieldTable;
+  /** Print the result as JSON. */
   json: boolean;
 }
 

@@ -7,11 +7,21 @@ import type { CliContext } from './context.js';
 import { type BindingPlan, bindingText } from './declare.js';
 import { plural } from './format.js';
 
+/** A queue or an exchange to delete. */
+export interface EntityDeletePlan {
+  kind: 'queue' | 'exchange';
+  /** Its name. */
+  name: string;
+  /** Only if it has no consumers (queue) or bindings (exchange). */
+  ifUnused: boolean;
+  /** Queues only: only if it has no messages. */
+  ifEmpty?: boolean;
+  /** Print the result as JSON. */
+  json: boolean;
+}
+
 /** A validated `delete` invocation. */
-export type DeletePlan =
-  | { kind: 'queue'; name: string; ifUnused: boolean; ifEmpty: boolean; json: boolean }
-  | { kind: 'exchange'; name: string; ifUnused: boolean; json: boolean }
-  | BindingPlan;
+export type DeletePlan = EntityDeletePlan | BindingPlan;
 
 /**
  * Runs `delete`. Resolves the exit code (0).
@@ -24,7 +34,7 @@ export async function runDelete(ctx: CliContext, plan: DeletePlan): Promise<numb
     switch (plan.kind) {
       case 'queue': {
         await ch.queueDeclare(plan.name, { passive: true, ...ctx.call });
-        const n = await ch.queueDelete(plan.name, { ifUnused: plan.ifUnused, ifEmpty: plan.ifEmpty, ...ctx.call });
+        const n = await ch.queueDelete(plan.name, { ifUnused: plan.ifUnused, ifEmpty: plan.ifEmpty ?? false, ...ctx.call });
         return {
           json: { queue: plan.name, deleted: true, messageCount: n },
           text: `deleted queue '${plan.name}' (${plural(n, 'message')})`,

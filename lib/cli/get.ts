@@ -11,10 +11,15 @@ import { plural } from './format.js';
 
 /** A validated `get` invocation. */
 export interface GetPlan {
+  /** The queue to fetch from. */
   queue: string;
+  /** Fetch up to this many messages. */
   count: number;
+  /** Take them without acks. */
   noAck: boolean;
+  /** Put them all back at the end. */
   requeue: boolean;
+  /** One JSON line per message. */
   json: boolean;
 }
 

@@ -14,11 +14,17 @@ const BUCKETS = Math.ceil(Math.log(1.2e9) / LOG_BASE) + 2;
 export interface LatencySummary {
   /** Samples recorded. */
   count: number;
+  /** The smallest sample. */
   min: number | undefined;
+  /** The average. */
   mean: number | undefined;
+  /** The median. */
   p50: number | undefined;
+  /** 95th percentile. */
   p95: number | undefined;
+  /** 99th percentile. */
   p99: number | undefined;
+  /** The largest sample. */
   max: number | undefined;
 }
 

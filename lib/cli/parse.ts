@@ -93,7 +93,9 @@ export function jsonToField(v: unknown): FieldValue {
 
 /** One `key=value` (a string) or `key:=json` (a typed value: 5, true, 1.5, null, [..], {..}). */
 export interface KeyValue {
+  /** The key (a header or argument name). */
   key: string;
+  /** The value: a string, or what the JSON after `:=` gave. */
   value: FieldValue;
 }
 

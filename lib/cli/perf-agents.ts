@@ -12,7 +12,9 @@ import { perfBody, perfStamp, type PerfStats } from './perf-stats.js';
 
 /** What producers and consumers share. */
 export interface AgentPlan {
+  /** The queue producers publish to (default exchange) and consumers read. */
   queue: string;
+  /** Body size in bytes. */
   size: number;
   /** Per producer, messages per second (0: no limit). */
   rate: number;
@@ -20,8 +22,11 @@ export interface AgentPlan {
   confirm: number;
   /** Per producer, messages to send (undefined: until stopped). */
   count: number | undefined;
+  /** Publish with delivery_mode 2. */
   persistent: boolean;
+  /** Per consumer basic.qos prefetch count. */
   prefetch: number;
+  /** Consumers take messages without acks. */
   noAck: boolean;
   /** Ack every N deliveries with multiple (1: each). */
   multiAck: number;

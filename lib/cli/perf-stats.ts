@@ -30,10 +30,15 @@ export function perfStamp(body: unknown): number | undefined {
 
 /** The run's settings, as reported. */
 export interface PerfSettings {
+  /** Producers (one connection each). */
   producers: number;
+  /** Consumers (one connection each). */
   consumers: number;
+  /** Body size in bytes. */
   size: number;
+  /** The queue used. */
   queue: string;
+  /** classic, quorum or stream. */
   queueType: string;
   /** Unconfirmed messages per producer (0: no confirms). */
   confirm: number;
@@ -47,9 +52,13 @@ export interface PerfResult extends PerfSettings {
   durationMs: number;
   /** Ended by Ctrl-C (or SIGTERM) before its duration or count. */
   interrupted: boolean;
+  /** Messages published. */
   sent: number;
+  /** Publishes the broker acked (with confirms). */
   confirmed: number;
+  /** Publishes the broker nacked (with confirms). */
   nacked: number;
+  /** Messages the consumers received. */
   received: number;
   /** Messages sent per second over the run. */
   sendRate: number;
@@ -63,9 +72,13 @@ export interface PerfResult extends PerfSettings {
 
 /** Counters and histograms of one run. */
 export class PerfStats {
+  /** Messages published so far. */
   sent = 0;
+  /** Publishes acked so far. */
   confirmed = 0;
+  /** Publishes nacked so far. */
   nacked = 0;
+  /** Deliveries so far. */
   received = 0;
   private readonly confirmAll = new Histogram();
   private readonly confirmNow = new Histogram();

@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Connection, NotFound } from '../core.js';
-import { stopCode } from './consume.js';
 import type { CliContext } from './context.js';
 import { UsageError } from './errors.js';
 import { type AgentPlan, type PerfConsumer, type RunControl, runProducer, startConsumer } from './perf-agents.js';
@@ -18,37 +17,56 @@ import { type QueueType, queueDeclareOptions } from './queue-options.js';
 
 /** A validated `perf` invocation. */
 export interface PerfPlan extends AgentPlan {
+  /** Producers, one connection each. */
   producers: number;
+  /** Consumers, one connection each. */
   consumers: number;
   /** Run this long (ms); undefined with --count alone. */
   durationMs: number | undefined;
+  /** The type of the queue perf creates. */
   queueType: QueueType;
   /** True when --queue named the queue (it is then kept if it existed). */
   namedQueue: boolean;
   /** Live line / plain line interval (ms). */
   intervalMs: number;
+  /** Print the result as JSON instead of a table. */
   json: boolean;
 }
 
 /** The default run length when neither --duration nor --count is given. */
 export const DEFAULT_PERF_DURATION = 10_000;
 
-/** The options `perf` reads, as commander gives them. */
+/** The options `perf` reads, as commander gives them (see `amqpts perf --help` for each). */
 export interface PerfOptions {
+  /** --producers. */
   producers: number;
+  /** --consumers. */
   consumers: number;
+  /** --size (bytes). */
   size: number;
+  /** --rate (per producer, msg/s). */
   rate: number;
+  /** --confirm (window per producer). */
   confirm: number;
+  /** --duration (ms). */
   duration?: number | undefined;
+  /** --count (per producer). */
   count?: number | undefined;
+  /** --queue-type. */
   queueType: QueueType;
+  /** --queue. */
   queue?: string | undefined;
+  /** --prefetch. */
   prefetch: number;
+  /** false with --no-ack. */
   ack: boolean;
+  /** --multi-ack. */
   multiAck: number;
+  /** --persistent. */
   persistent: boolean;
+  /** --interval (ms). */
   interval: number;
+  /** --json. */
   json: boolean;
 }
 
@@ -209,7 +227,7 @@ export async function runPerf(ctx: CliContext, plan: PerfPlan): Promise<number> 
     }
     for (const c of conns.reverse()) await c.close({ timeout: ctx.global.timeout }).catch(() => undefined);
   }
-  const code = stopCode(ctx);
+  const code = ctx.endCode();
   if (failure !== undefined && code === 0) throw failure;
   return code;
 }

@@ -11,6 +11,7 @@ import { fieldToJson, type Json, ms, num } from './format.js';
 export interface PingPlan {
   /** Round trips to time. */
   count: number;
+  /** Print the report as JSON. */
   json: boolean;
 }
 

@@ -13,14 +13,18 @@ import type { CliIo } from './io.js';
 import { RateLimiter, Window } from './pacing.js';
 import { LiveLine } from './progress.js';
 
-/** Where the body comes from. */
+/** Where the body comes from: the argument's text, a file, or stdin. */
 export type BodySource = { kind: 'arg'; text: string } | { kind: 'file'; path: string } | { kind: 'stdin' };
 
 /** A validated `publish` invocation. */
 export interface PublishPlan {
+  /** Exchange to publish to (`''`: the default exchange). */
   exchange: string;
+  /** Routing key. */
   routingKey: string;
+  /** Message properties, with the headers in `applicationHeaders`. */
   properties: BasicProperties;
+  /** Where the body comes from. */
   body: BodySource;
   /** Each line of the body is one message. */
   lines: boolean;
@@ -32,6 +36,7 @@ export interface PublishPlan {
   confirm: boolean;
   /** Ask the broker to return unroutable messages (implies confirm). */
   mandatory: boolean;
+  /** Print the summary as JSON. */
   json: boolean;
 }
 

@@ -4,7 +4,9 @@ import { plural } from './format.js';
 
 /** A validated `purge` invocation. */
 export interface PurgePlan {
+  /** The queue to purge. */
   queue: string;
+  /** Print the result as JSON. */
   json: boolean;
 }
 

@@ -18,7 +18,9 @@ export const OVERFLOW = ['drop-head', 'reject-publish', 'reject-publish-dlx'] as
 export interface QueueOptionsInput {
   /** x-queue-type (default: the broker's, classic). */
   type?: QueueType | undefined;
+  /** Survive a broker restart (always, for quorum queues and streams). */
   durable?: boolean | undefined;
+  /** Delete the queue when its last consumer goes (classic queues). */
   autoDelete?: boolean | undefined;
   /** x-max-length (messages). */
   maxLength?: number | undefined;
