@@ -114,6 +114,16 @@ describe('publish, then get and consume', () => {
     expect(r.stderr).toMatch(new RegExp(`^amqpts: NotFound \\(404\\): no exchange '${x}' in vhost '/'$`, 'm'));
   });
 
+  test('consuming from a missing queue: exit 4 and exactly one line on stderr', async () => {
+    const q = s.name('no-queue');
+    expect(await cli(['consume', q])).toEqual({
+      code: 4,
+      signal: null,
+      stdout: '',
+      stderr: `amqpts: NotFound (404): no queue '${q}' in vhost '/'\n`,
+    });
+  });
+
   test('Ctrl-C (SIGINT) ends a consume cleanly: summary printed, exit 130, the printed message acked', async () => {
     const q = await queue();
     const run = startCli(['consume', q]);

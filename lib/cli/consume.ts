@@ -148,7 +148,9 @@ export async function runConsume(ctx: CliContext, plan: ConsumePlan): Promise<nu
           // the channel went away: the broker requeues unacked messages by itself
         }
       }
-      ctx.info(`consumed ${plural(received, 'message')} from '${plan.queue}'${held.length > 0 ? `, ${held.length} put back` : ''}`);
+      if (tag !== undefined) {
+        ctx.info(`consumed ${plural(received, 'message')} from '${plan.queue}'${held.length > 0 ? `, ${held.length} put back` : ''}`);
+      }
     }
     return ctx.endCode();
   });

@@ -173,9 +173,11 @@ export async function runPublish(ctx: CliContext, plan: PublishPlan): Promise<nu
       live.stop();
     }
     if (failure !== undefined) {
-      ctx.info(
-        `amqpts: published ${published} of ${plural(total, 'message')}${plan.confirm ? `, ${confirmed} confirmed` : ''} before the error`,
-      );
+      if (total > 1) {
+        ctx.info(
+          `amqpts: published ${published} of ${plural(total, 'message')}${plan.confirm ? `, ${confirmed} confirmed` : ''} before the error`,
+        );
+      }
       if (failure instanceof NoRoute) {
         throw new NoRoute(`the message was returned: no queue is bound to ${where(plan)}`, {
           replyCode: 312,
