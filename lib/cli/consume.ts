@@ -35,7 +35,8 @@ export interface ConsumePlan {
 
 /**
  * Checks a consume invocation.
- * @throws UsageError for --requeue with --no-ack, or --offset with --no-ack (streams need acks).
+ * @throws UsageError for --requeue with --no-ack, --offset with --no-ack (streams need acks), or
+ *   --requeue with neither --count nor a prefetch to bound what it holds.
  */
 export function consumePlan(
   queue: string,
@@ -52,6 +53,9 @@ export function consumePlan(
   if (o.requeue && !o.ack)
     throw new UsageError('--requeue and --no-ack exclude each other: a message taken without ack cannot be put back');
   if (o.offset !== undefined && !o.ack) throw new UsageError('--offset is for streams, which need acks: drop --no-ack');
+  if (o.requeue && o.count === undefined && o.prefetch === 0) {
+    throw new UsageError('--requeue holds every message it shows: give --count, or a --prefetch above 0, to bound them');
+  }
   return {
     queue,
     count: o.count,

@@ -131,10 +131,16 @@ describe('consume and get', () => {
     expect((await parse(['consume', 'q', '--no-ack'])).plan).toMatchObject({ noAck: true });
   });
 
-  it('--requeue with --no-ack, and --offset with --no-ack, are usage errors', async () => {
+  it('--requeue with --no-ack, --offset with --no-ack, and an unbounded --requeue are usage errors', async () => {
     expect((await parse(['consume', 'q', '--requeue', '--no-ack'])).code).toBe(1);
     expect((await parse(['consume', 'q', '--offset', 'first', '--no-ack'])).err).toMatch(/streams, which need acks/);
     expect((await parse(['get', 'q', '--requeue', '--no-ack'])).code).toBe(1);
+    expect((await parse(['consume', 'q', '--requeue', '--prefetch', '0'])).err).toMatch(/--requeue holds every message it shows/);
+    expect((await parse(['consume', 'q', '--requeue', '--prefetch', '0', '-n', '5'])).plan).toMatchObject({
+      requeue: true,
+      count: 5,
+      prefetch: 0,
+    });
   });
 
   it('a missing queue argument is a usage error', async () => {
