@@ -1,6 +1,7 @@
 // The exit code of every error class, the one-line message a person sees, and redaction.
 import { describe, expect, it } from '@jest/globals';
 import { CommanderError } from 'commander';
+import { errorForCode } from '../../lib/errors.js';
 import {
   AccessRefused,
   AMQPError,
@@ -8,7 +9,6 @@ import {
   ChannelClosed,
   ConnectionLost,
   ConsumerCancelled,
-  errorForCode,
   FrameError,
   HeartbeatTimeout,
   InvalidPath,

@@ -2,7 +2,8 @@
 // defaults and plans of every command, global options anywhere, help and version, usage errors
 // (exit 1, a message naming the option), and runner errors turned into exit codes and one line.
 import { describe, expect, it } from '@jest/globals';
-import { errorForCode, Typed } from '../../lib/core.js';
+import { Typed } from '../../lib/core.js';
+import { errorForCode } from '../../lib/errors.js';
 import type { PlanTypes } from '../../lib/cli/commands.js';
 import type { CliContext } from '../../lib/cli/context.js';
 import { type Runners, run } from '../../lib/cli/program.js';
