@@ -81,3 +81,4 @@ export { Backoff, type BackoffOptions, type ReconnectStrategy } from './recovery
 export type { TlsOptions } from './transport/socket.js';
 export type { CallOptions } from './util/wait.js';
 export { VERSION } from './version.js';
+export { Err, Ok, type Result } from 'ts-results-es';

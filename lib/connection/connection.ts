@@ -18,7 +18,9 @@
  * each channel through its ChannelPort: neither is part of the public API.
  */
 import { EventEmitter } from 'node:events';
+import type { Result } from 'ts-results-es';
 import type { Channel } from '../channel/channel.js';
+import type { CloseOptions, QueueDeclareOk } from '../channel/options.js';
 import type { ChannelHost } from '../channel/types.js';
 import {
   AMQPError,
@@ -26,6 +28,7 @@ import {
   ConnectionClosed,
   ConnectionError,
   ConnectionLost,
+  type NotFound,
   RecoverableConnectionError,
   errorForCode,
 } from '../errors.js';
@@ -39,23 +42,15 @@ import type { ReadHints, Transport } from '../transport/transport.js';
 import { type CallOptions, checkTimeout, type Deferred, deferred, waitWith } from '../util/wait.js';
 import type { ConnectionEvents, ConnectionState } from './events.js';
 import { establish } from './establish.js';
-import { type ConnectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { checkExchange, checkQueue } from './existence.js';
+import { type ConnectionOptions, describeEndpoint, type ResolvedOptions, resolveOptions } from './options.js';
 import { ChannelTable } from './channel-table.js';
 import { ChannelZero } from './channel-zero.js';
 
 export type { ConnectionEvents, ConnectionState } from './events.js';
 
-/** Options of `close()`: the reply code and text sent to the broker. */
-export interface ConnectionCloseOptions extends CallOptions {
-  /** Reply code (default 200). */
-  replyCode?: number;
-  /** Reply text (default `Normal shutdown`). */
-  replyText?: string;
-  /** Class id of the method that caused the close (default 0). */
-  classId?: number;
-  /** Method id of the method that caused the close (default 0). */
-  methodId?: number;
-}
+/** Options of `Connection.close()` (the same as a channel's). */
+export type ConnectionCloseOptions = CloseOptions;
 
 /**
  * What a frame handler throws: typed errors as they are, anything else as an internal error (541).
@@ -65,12 +60,6 @@ function asConnectionError(err: unknown): AMQPError {
   return err instanceof AMQPError
     ? err
     : new ConnectionError(`internal error handling a frame: ${String(err)}`, { replyCode: 541, cause: err });
-}
-
-/** An endpoint as a person reads it: scheme, user, host, port, vhost; never the password. */
-function describe(o: ResolvedOptions): string {
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
-  return `${o.tls ? 'amqps' : 'amqp'}://${encodeURIComponent(o.userid)}@${host}:${o.port}/${encodeURIComponent(o.virtualHost)}`;
 }
 
 const clientClosed = (): ConnectionClosed => new ConnectionClosed('the connection was closed by the client');
@@ -245,7 +234,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Inspects as what a person needs: where (no password), state, channels. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     const o = this.current;
-    return `Connection { url: '${describe(o)}', user: '${o.userid}', vhost: '${o.virtualHost}', state: '${this._state}', channels: ${this.open.size} }`;
+    return `Connection { url: '${describeEndpoint(o)}', user: '${o.userid}', vhost: '${o.virtualHost}', state: '${this._state}', channels: ${this.open.size} }`;
   }
 
   /** `await using conn = await Connection.connect()`: closes the connection at the end of the block. */
@@ -263,7 +252,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.zero.serverCloseError = null;
     const n = await establish({
       ep,
-      where: describe(ep),
+      where: describeEndpoint(ep),
       socket: this.socketOption,
       hints: this.hints,
       signal,
@@ -377,7 +366,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           },
           nextEndpoint: () => {
             const ep = this.endpoints[this.endpointIndex++ % this.endpoints.length] as ResolvedOptions;
-            return { url: describe(ep), connect: () => this.establish(ep) };
+            return { url: describeEndpoint(ep), connect: () => this.establish(ep) };
           },
           restore: () => this.restoreAll(),
           sleep: (ms) => this.sleep(ms),
@@ -507,6 +496,26 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       throw err;
     }
     return c.channel;
+  }
+
+  /**
+   * Whether queue `queue` exists, without closing any channel of yours: a passive declare on a
+   * short-lived channel of its own. Resolves `Ok({ queue, messageCount, consumerCount })`, or
+   * `Err(NotFound)` when there is no such queue.
+   * @throws AccessRefused (403) without permission; ResourceLocked (405) for another connection's
+   *   exclusive queue; Timeout; the connection's error.
+   */
+  checkQueue(queue: string, opts: CallOptions = {}): Promise<Result<QueueDeclareOk, NotFound>> {
+    return checkQueue(() => this.channel(undefined, opts), queue, opts);
+  }
+
+  /**
+   * Whether exchange `exchange` exists, without closing any channel of yours (as `checkQueue`).
+   * Resolves `Ok(undefined)`, or `Err(NotFound)` when there is no such exchange.
+   * @throws AccessRefused (403) without permission; Timeout; the connection's error.
+   */
+  checkExchange(exchange: string, opts: CallOptions = {}): Promise<Result<void, NotFound>> {
+    return checkExchange(() => this.channel(undefined, opts), exchange, opts);
   }
 
   // ---------------------------------------------------------------- closing and events

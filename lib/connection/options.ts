@@ -233,3 +233,9 @@ export function resolveOptions(input: ConnectionOptions): ResolvedOptions {
     autoDecode: o.autoDecode ?? true,
   };
 }
+
+/** An endpoint as a person reads it: scheme, user, host, port, vhost; never the password. */
+export function describeEndpoint(o: ResolvedOptions): string {
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  return `${o.tls ? 'amqps' : 'amqp'}://${encodeURIComponent(o.userid)}@${host}:${o.port}/${encodeURIComponent(o.virtualHost)}`;
+}
