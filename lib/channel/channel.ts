@@ -13,11 +13,11 @@
  * the lifecycle. The connection drives a channel through the `ChannelPort` that `createChannel()`
  * returns beside it; users never see that side.
  */
-import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import { ArgumentError } from '../errors.js';
 import { Message, type MessageChannel } from '../message.js';
 import { ACK_METHOD } from '../protocol/encode.js';
+import { LazyEmitter } from '../util/lazy-emitter.js';
 import { type CallOptions, waitWith } from '../util/wait.js';
 import { ConsumerRegistry } from './consumers.js';
 import { Inbound } from './inbound.js';
@@ -41,27 +41,21 @@ import { Publisher } from './publisher.js';
 import { ChannelSettings } from './settings.js';
 import type { BindingRecord, ChannelEvents, ChannelHost, ChannelMode, ChannelPort, ConsumerEntry, ReceivedMessage } from './types.js';
 
-/** The parts of a channel, as `createChannel` wires them. */
-interface Parts {
-  link: ChannelLink;
-  settings: ChannelSettings;
-  consumers: ConsumerRegistry;
-  publisher: Publisher;
-  inbound: Inbound;
-  lifecycle: Lifecycle;
-}
-
-let make: (host: ChannelHost, id: number, autoDecode: boolean) => { channel: Channel; port: ChannelPort };
+let make: (host: ChannelHost, id: number, autoDecode: boolean) => Channel;
+let portOf: (channel: Channel) => ChannelPort;
 
 /** A channel. Create one with `connection.channel()`. */
-export class Channel extends EventEmitter<ChannelEvents> implements MessageChannel {
-  readonly #p: Parts;
+export class Channel extends LazyEmitter<ChannelEvents> implements MessageChannel {
+  readonly #link: ChannelLink;
+  readonly #settings: ChannelSettings;
+  readonly #consumers: ConsumerRegistry;
+  readonly #publisher: Publisher;
+  readonly #inbound: Inbound;
+  readonly #lifecycle: Lifecycle;
 
   static {
-    make = (host, id, autoDecode) => {
-      const channel = new Channel(host, id, autoDecode);
-      return { channel, port: channel.#port() };
-    };
+    make = (host, id, autoDecode) => new Channel(host, id, autoDecode);
+    portOf = (channel) => channel.#lifecycle;
   }
 
   private constructor(host: ChannelHost, id: number, autoDecode: boolean) {
@@ -71,67 +65,51 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
     const consumers = new ConsumerRegistry(settings);
     const publisher = new Publisher(link, settings);
     const lifecycle = new Lifecycle(link, settings, consumers, publisher, this);
-    const inbound = new Inbound(link, settings, consumers, publisher, this, (a) => lifecycle.onServerClose(a));
+    const inbound = new Inbound(link, settings, consumers, publisher, this, lifecycle);
     lifecycle.inbound = inbound;
-    this.#p = { link, settings, consumers, publisher, inbound, lifecycle };
-  }
-
-  #port(): ChannelPort {
-    const { link, consumers, publisher, inbound, lifecycle } = this.#p;
-    return {
-      open: (opts) => lifecycle.open(opts),
-      handleFrame: (type, buf, start, end) => inbound.handleFrame(type, buf, start, end),
-      handleBodyPart: (piece, done) => inbound.content.bodyPiece(piece, done),
-      bodyTarget: (n) => inbound.content.target(n),
-      get bodyRemaining() {
-        return inbound.content.remaining;
-      },
-      connectionLost: (err, republish) => lifecycle.connectionLost(err, republish),
-      recover: () => lifecycle.recover(),
-      connectionClosed: (err) => {
-        if (link.state !== 'closed') lifecycle.finalize(err);
-      },
-      wakePublishers: () => publisher.wake(),
-      renameConsumerQueue: (oldName, newName) => consumers.rename(oldName, newName),
-      consumersOn: (queue) => consumers.on(queue),
-    };
+    this.#link = link;
+    this.#settings = settings;
+    this.#consumers = consumers;
+    this.#publisher = publisher;
+    this.#inbound = inbound;
+    this.#lifecycle = lifecycle;
   }
 
   // ---------------------------------------------------------------- state
 
   /** The channel number. */
   get channelId(): number {
-    return this.#p.link.id;
+    return this.#link.id;
   }
 
   /** True while the channel can be used (open, or reopening after a server close). */
   get isOpen(): boolean {
-    return this.#p.link.usable;
+    return this.#link.usable;
   }
 
   /** Current mode: `none`, `tx` (after txSelect) or `confirm` (after confirmSelect). */
   get mode(): ChannelMode {
-    return this.#p.settings.mode;
+    return this.#settings.mode;
   }
 
   /** False while the server has paused this channel's publishing (channel.flow). */
   get active(): boolean {
-    return this.#p.settings.active;
+    return this.#settings.active;
   }
 
   /** Publishes awaiting the broker's confirm (confirm mode; 0 otherwise). */
   get unconfirmed(): number {
-    return this.#p.publisher.confirms?.size ?? 0;
+    return this.#publisher.confirms?.size ?? 0;
   }
 
   /** Whether text bodies are decoded to strings on receipt (connection option `autoDecode` by default). */
   get autoDecode(): boolean {
-    return this.#p.settings.autoDecode;
+    return this.#settings.autoDecode;
   }
 
   set autoDecode(on: boolean) {
     if (typeof on !== 'boolean') throw new ArgumentError(`autoDecode must be a boolean, got ${typeof on}`);
-    this.#p.settings.autoDecode = on;
+    this.#settings.autoDecode = on;
   }
 
   /**
@@ -140,18 +118,20 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    * sees every one). Taking messages out (`shift()`, amqpy's `returned_messages.get()`) is fine.
    */
   get returnedMessages(): ReceivedMessage[] {
-    return this.#p.inbound.returned;
+    return this.#inbound.returned;
   }
 
   /** Open channels inspect as what a person needs: id, state, mode, consumers. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    const { link, settings, consumers } = this.#p;
+    const link = this.#link;
+    const settings = this.#settings;
+    const consumers = this.#consumers;
     return `Channel { id: ${link.id}, state: '${link.state}', mode: '${settings.mode}', consumers: ${consumers.size} }`;
   }
 
   /** `await using ch = await conn.channel()`: closes the channel at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#p.link.state !== 'closed') await this.close().catch(() => undefined);
+    if (this.#link.state !== 'closed') await this.close().catch(() => undefined);
   }
 
   // ---------------------------------------------------------------- exchanges
@@ -175,10 +155,10 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
     const passive = opts.passive ?? false;
     const args = { ...rec, exchange, passive, nowait: opts.nowait ?? false };
     const record = (): void => {
-      if (!passive) this.#p.link.host.topology.recordExchange(rec);
+      if (!passive) this.#link.host.topology.recordExchange(rec);
     };
-    if (opts.nowait) await this.#p.link.callNowait('exchange.declare', args, opts, record);
-    else await this.#p.link.call('exchange.declare', args, opts, record);
+    if (opts.nowait) await this.#link.callNowait('exchange.declare', args, opts, record);
+    else await this.#link.call('exchange.declare', args, opts, record);
   }
 
   /**
@@ -187,9 +167,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    */
   async exchangeDelete(exchange: string, opts: NowaitOptions & { ifUnused?: boolean } = {}): Promise<void> {
     const args = { exchange, ifUnused: opts.ifUnused ?? false, nowait: opts.nowait ?? false };
-    const forget = (): void => this.#p.link.host.topology.deleteExchange(exchange);
-    if (opts.nowait) await this.#p.link.callNowait('exchange.delete', args, opts, forget);
-    else await this.#p.link.call('exchange.delete', args, opts, forget);
+    const forget = (): void => this.#link.host.topology.deleteExchange(exchange);
+    if (opts.nowait) await this.#link.callNowait('exchange.delete', args, opts, forget);
+    else await this.#link.call('exchange.delete', args, opts, forget);
   }
 
   /**
@@ -199,9 +179,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
   async exchangeBind(destination: string, source: string, opts: ExchangeBindOptions = {}): Promise<void> {
     const b = this.#binding('exchange-binding', destination, source, opts);
     const args = { destination, source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments };
-    const record = (): void => this.#p.link.host.topology.recordBinding(b);
-    if (opts.nowait) await this.#p.link.callNowait('exchange.bind', args, opts, record);
-    else await this.#p.link.call('exchange.bind', args, opts, record);
+    const record = (): void => this.#link.host.topology.recordBinding(b);
+    if (opts.nowait) await this.#link.callNowait('exchange.bind', args, opts, record);
+    else await this.#link.call('exchange.bind', args, opts, record);
   }
 
   /**
@@ -211,9 +191,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
   async exchangeUnbind(destination: string, source: string, opts: ExchangeBindOptions = {}): Promise<void> {
     const b = this.#binding('exchange-binding', destination, source, opts);
     const args = { destination, source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments };
-    const forget = (): void => this.#p.link.host.topology.removeBinding(b);
-    if (opts.nowait) await this.#p.link.callNowait('exchange.unbind', args, opts, forget);
-    else await this.#p.link.call('exchange.unbind', args, opts, forget);
+    const forget = (): void => this.#link.host.topology.removeBinding(b);
+    if (opts.nowait) await this.#link.callNowait('exchange.unbind', args, opts, forget);
+    else await this.#link.call('exchange.unbind', args, opts, forget);
   }
 
   #binding(
@@ -248,15 +228,15 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
       autoDelete: opts.autoDelete ?? false,
       arguments: opts.arguments ?? {},
     };
-    const topology = this.#p.link.host.topology;
+    const topology = this.#link.host.topology;
     const args = { ...rec, queue, passive, nowait: opts.nowait ?? false };
     if (opts.nowait) {
-      await this.#p.link.callNowait('queue.declare', args, opts, () => {
+      await this.#link.callNowait('queue.declare', args, opts, () => {
         if (!passive && queue !== '') topology.recordQueue(rec);
       });
       return null;
     }
-    return await this.#p.link.call('queue.declare', args, opts, (r) => {
+    return await this.#link.call('queue.declare', args, opts, (r) => {
       if (!passive) topology.recordQueue({ ...rec, name: r.queue });
       return { queue: r.queue, messageCount: r.messageCount, consumerCount: r.consumerCount };
     });
@@ -269,9 +249,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
   async queueBind(queue: string, opts: QueueBindOptions = {}): Promise<void> {
     const b = this.#binding('queue-binding', queue, opts.exchange ?? '', opts);
     const args = { queue, exchange: b.source, routingKey: b.routingKey, nowait: opts.nowait ?? false, arguments: b.arguments };
-    const record = (): void => this.#p.link.host.topology.recordBinding(b);
-    if (opts.nowait) await this.#p.link.callNowait('queue.bind', args, opts, record);
-    else await this.#p.link.call('queue.bind', args, opts, record);
+    const record = (): void => this.#link.host.topology.recordBinding(b);
+    if (opts.nowait) await this.#link.callNowait('queue.bind', args, opts, record);
+    else await this.#link.call('queue.bind', args, opts, record);
   }
 
   /**
@@ -281,7 +261,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
   async queueUnbind(queue: string, opts: Omit<QueueBindOptions, 'nowait'> = {}): Promise<void> {
     const b = this.#binding('queue-binding', queue, opts.exchange ?? '', opts);
     const args = { queue, exchange: b.source, routingKey: b.routingKey, arguments: b.arguments };
-    await this.#p.link.call('queue.unbind', args, opts, () => this.#p.link.host.topology.removeBinding(b));
+    await this.#link.call('queue.unbind', args, opts, () => this.#link.host.topology.removeBinding(b));
   }
 
   /**
@@ -290,8 +270,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    * @throws NotFound (404); ResourceLocked (405) for another connection's exclusive queue.
    */
   async queuePurge(queue: string, opts: NowaitOptions = {}): Promise<number> {
-    if (opts.nowait) return await this.#p.link.callNowait('queue.purge', { queue, nowait: true }, opts, () => 0);
-    return await this.#p.link.call('queue.purge', { queue, nowait: false }, opts, (r) => r.messageCount);
+    if (opts.nowait) return await this.#link.callNowait('queue.purge', { queue, nowait: true }, opts, () => 0);
+    return await this.#link.call('queue.purge', { queue, nowait: false }, opts, (r) => r.messageCount);
   }
 
   /**
@@ -301,14 +281,14 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    */
   async queueDelete(queue: string, opts: NowaitOptions & { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
     const args = { queue, ifUnused: opts.ifUnused ?? false, ifEmpty: opts.ifEmpty ?? false, nowait: opts.nowait ?? false };
-    const topology = this.#p.link.host.topology;
+    const topology = this.#link.host.topology;
     if (opts.nowait) {
-      return await this.#p.link.callNowait('queue.delete', args, opts, () => {
+      return await this.#link.callNowait('queue.delete', args, opts, () => {
         topology.deleteQueue(queue);
         return 0;
       });
     }
-    return await this.#p.link.call('queue.delete', args, opts, (r) => {
+    return await this.#link.call('queue.delete', args, opts, (r) => {
       topology.deleteQueue(queue);
       return r.messageCount;
     });
@@ -323,7 +303,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    */
   async basicQos(opts: QosOptions = {}): Promise<void> {
     const q = { prefetchSize: opts.prefetchSize ?? 0, prefetchCount: opts.prefetchCount ?? 0, global: opts.global ?? false };
-    await this.#p.link.call('basic.qos', q, opts, () => this.#p.settings.setQos(q));
+    await this.#link.call('basic.qos', q, opts, () => this.#settings.setQos(q));
   }
 
   /**
@@ -371,11 +351,11 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
     };
     const register = (consumerTag: string): string => {
       entry.tag = consumerTag;
-      this.#p.consumers.add(entry);
+      this.#consumers.add(entry);
       return consumerTag;
     };
-    if (nowait) return await this.#p.link.callNowait('basic.consume', args, opts, () => register(tag));
-    return await this.#p.link.call('basic.consume', args, opts, (r) => register(r.consumerTag));
+    if (nowait) return await this.#link.callNowait('basic.consume', args, opts, () => register(tag));
+    return await this.#link.call('basic.consume', args, opts, (r) => register(r.consumerTag));
   }
 
   /**
@@ -383,7 +363,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    * Unknown tags are ignored by the broker.
    */
   async basicCancel(consumerTag: string, opts: NowaitOptions = {}): Promise<void> {
-    const { link, consumers } = this.#p;
+    const link = this.#link;
+    const consumers = this.#consumers;
     const host = link.host;
     const drop = (): void => consumers.userCancelled(consumerTag, host.topology, (q) => host.consumerCount(q));
     if (opts.nowait) await link.callNowait('basic.cancel', { consumerTag, nowait: true }, opts, drop);
@@ -396,7 +377,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    * @throws NotFound (404) for a missing queue; ResourceLocked (405).
    */
   basicGet(queue = '', opts: CallOptions & { noAck?: boolean } = {}): Promise<ReceivedMessage | null> {
-    return this.#p.link.call('basic.get', { queue, noAck: opts.noAck ?? false }, opts);
+    return this.#link.call('basic.get', { queue, noAck: opts.noAck ?? false }, opts);
   }
 
   /**
@@ -426,7 +407,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
       mandatory: opts.mandatory ?? false,
       immediate: opts.immediate ?? false,
     };
-    return this.#p.publisher.publish(body, msg.properties, dest, opts);
+    return this.#publisher.publish(body, msg.properties, dest, opts);
   }
 
   /**
@@ -444,8 +425,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    *   on a closed or reopening channel; ArgumentError for a bad tag. Nothing is sent then.
    */
   basicAck(delivery: number | Message<unknown>, opts: { multiple?: boolean } = {}): void {
-    if (delivery instanceof Message) this.#p.link.settle(delivery, 'ack', opts.multiple ?? false, false);
-    else this.#p.link.sendAck(ACK_METHOD.ack, delivery, opts.multiple ? 1 : 0);
+    if (delivery instanceof Message) this.#link.settle(delivery, 'ack', opts.multiple ?? false, false);
+    else this.#link.sendAck(ACK_METHOD.ack, delivery, opts.multiple ? 1 : 0);
   }
 
   /**
@@ -454,8 +435,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    */
   basicNack(delivery: number | Message<unknown>, opts: { multiple?: boolean; requeue?: boolean } = {}): void {
     const requeue = opts.requeue ?? true;
-    if (delivery instanceof Message) this.#p.link.settle(delivery, 'nack', opts.multiple ?? false, requeue);
-    else this.#p.link.sendAck(ACK_METHOD.nack, delivery, (opts.multiple ? 1 : 0) | (requeue ? 2 : 0));
+    if (delivery instanceof Message) this.#link.settle(delivery, 'nack', opts.multiple ?? false, requeue);
+    else this.#link.sendAck(ACK_METHOD.nack, delivery, (opts.multiple ? 1 : 0) | (requeue ? 2 : 0));
   }
 
   /**
@@ -464,13 +445,13 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    */
   basicReject(delivery: number | Message<unknown>, opts: { requeue?: boolean } = {}): void {
     const requeue = opts.requeue ?? true;
-    if (delivery instanceof Message) this.#p.link.settle(delivery, 'reject', false, requeue);
-    else this.#p.link.sendAck(ACK_METHOD.reject, delivery, requeue ? 1 : 0);
+    if (delivery instanceof Message) this.#link.settle(delivery, 'reject', false, requeue);
+    else this.#link.sendAck(ACK_METHOD.reject, delivery, requeue ? 1 : 0);
   }
 
   /** Redelivers all unacknowledged messages of this channel (basic.recover). */
   async basicRecover(opts: CallOptions & { requeue?: boolean } = {}): Promise<void> {
-    await this.#p.link.call('basic.recover', { requeue: opts.requeue ?? false }, opts);
+    await this.#link.call('basic.recover', { requeue: opts.requeue ?? false }, opts);
   }
 
   /**
@@ -479,7 +460,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    * @throws ChannelClosed unless the channel is open.
    */
   basicRecoverAsync(opts: { requeue?: boolean } = {}): void {
-    this.#p.link.send('basic.recover-async', { requeue: opts.requeue ?? false });
+    this.#link.send('basic.recover-async', { requeue: opts.requeue ?? false });
   }
 
   /**
@@ -488,26 +469,26 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    *   `flow(true)` from clients.
    */
   flow(active: boolean, opts: CallOptions = {}): Promise<boolean> {
-    return this.#p.link.call('channel.flow', { active }, opts, (r) => r.active);
+    return this.#link.call('channel.flow', { active }, opts, (r) => r.active);
   }
 
   // ---------------------------------------------------------------- tx and confirms
 
   /** Puts the channel in transaction mode (tx.select); restored on reopen. @throws PreconditionFailed (406) in confirm mode. */
   async txSelect(opts: CallOptions = {}): Promise<void> {
-    await this.#p.link.call('tx.select', {}, opts, () => {
-      this.#p.settings.mode = 'tx';
+    await this.#link.call('tx.select', {}, opts, () => {
+      this.#settings.mode = 'tx';
     });
   }
 
   /** Commits the current transaction. @throws PreconditionFailed (406) when not in tx mode. */
   async txCommit(opts: CallOptions = {}): Promise<void> {
-    await this.#p.link.call('tx.commit', {}, opts);
+    await this.#link.call('tx.commit', {}, opts);
   }
 
   /** Rolls back the current transaction. @throws PreconditionFailed (406) when not in tx mode. */
   async txRollback(opts: CallOptions = {}): Promise<void> {
-    await this.#p.link.call('tx.rollback', {}, opts);
+    await this.#link.call('tx.rollback', {}, opts);
   }
 
   /**
@@ -520,12 +501,12 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
     const max = opts.maxUnconfirmed ?? 0;
     if (!Number.isInteger(max) || max < 0)
       throw new ArgumentError(`confirmSelect: maxUnconfirmed must be a non-negative integer, got ${String(max)}`);
-    const enable = (): void => this.#p.publisher.enableConfirms(max);
+    const enable = (): void => this.#publisher.enableConfirms(max);
     if (opts.nowait) {
       enable();
-      await this.#p.link.callNowait('confirm.select', { nowait: true }, opts);
+      await this.#link.callNowait('confirm.select', { nowait: true }, opts);
     } else {
-      await this.#p.link.call('confirm.select', { nowait: false }, opts, enable);
+      await this.#link.call('confirm.select', { nowait: false }, opts, enable);
     }
   }
 
@@ -534,11 +515,11 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    * @throws ArgumentError when not in confirm mode; Timeout; the channel's error if it closes.
    */
   async waitForConfirms(opts: CallOptions = {}): Promise<void> {
-    const publisher = this.#p.publisher;
+    const publisher = this.#publisher;
     if (!publisher.confirms) throw new ArgumentError('waitForConfirms: the channel is not in confirm mode (call confirmSelect first)');
     await waitWith(
       publisher.waitForConfirms(),
-      { timeout: opts.timeout ?? this.#p.link.host.callTimeout, signal: opts.signal },
+      { timeout: opts.timeout ?? this.#link.host.callTimeout, signal: opts.signal },
       'waitForConfirms',
     );
   }
@@ -549,14 +530,19 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
    * @throws ChannelClosed when a close is already under way; Timeout.
    */
   close(opts: CloseOptions = {}): Promise<void> {
-    return this.#p.lifecycle.close(opts);
+    return this.#lifecycle.close(opts);
   }
 }
 
 /**
- * Creates a channel for `host` with id `id`, and the port its connection drives it through.
- * Not part of the public API: `connection.channel()` is.
+ * Creates a channel for `host` with id `id` (not opened yet). Not part of the public API:
+ * `connection.channel()` is.
  */
-export function createChannel(host: ChannelHost, id: number, autoDecode: boolean): { channel: Channel; port: ChannelPort } {
+export function createChannel(host: ChannelHost, id: number, autoDecode: boolean): Channel {
   return make(host, id, autoDecode);
+}
+
+/** The port a connection drives `channel` through. Not part of the public API. */
+export function channelPort(channel: Channel): ChannelPort {
+  return portOf(channel);
 }

@@ -7,11 +7,15 @@
 import type { ChannelSettings } from './settings.js';
 import type { ConsumerEntry, TopologyRecorder } from './types.js';
 
+/** The shared empty map of channels without consumers (never written: `add` replaces it first). */
+const NONE: Map<string, ConsumerEntry> = new Map();
+
 /** See the file header. */
 export class ConsumerRegistry {
-  private readonly byTag = new Map<string, ConsumerEntry>();
-  /** Tags the user cancelled -> whether that consumer was noAck. */
-  private readonly cancelled = new Map<string, boolean>();
+  /** Consumers by tag (the shared empty map until the first consumer: an idle channel holds none). */
+  private byTag: Map<string, ConsumerEntry> = NONE;
+  /** Tags the user cancelled -> whether that consumer was noAck (created on the first cancel). */
+  private cancelled: Map<string, boolean> | null = null;
 
   constructor(private readonly settings: ChannelSettings) {}
 
@@ -32,8 +36,9 @@ export class ConsumerRegistry {
 
   /** Registers a consumer the broker confirmed (basic.consume-ok). */
   add(c: ConsumerEntry): void {
+    if (this.byTag === NONE) this.byTag = new Map();
     this.byTag.set(c.tag, c);
-    this.cancelled.delete(c.tag);
+    this.cancelled?.delete(c.tag);
     this.settings.consumersChanged(this.byTag.size);
   }
 
@@ -55,13 +60,13 @@ export class ConsumerRegistry {
   userCancelled(tag: string, topology: TopologyRecorder, consumersOnQueue: (queue: string) => number): void {
     const c = this.remove(tag);
     if (!c) return;
-    this.cancelled.set(tag, c.noAck);
+    (this.cancelled ??= new Map()).set(tag, c.noAck);
     topology.consumerCancelled(c.queue, consumersOnQueue(c.queue) > 0);
   }
 
   /** Whether a delivery for an unknown `tag` must be rejected (requeued): the user cancelled it and it needs acks. */
   mustRequeue(tag: string): boolean {
-    return this.cancelled.get(tag) === false;
+    return this.cancelled?.get(tag) === false;
   }
 
   /** Number of consumers on `queue`. */
@@ -79,7 +84,7 @@ export class ConsumerRegistry {
   /** Removes every consumer (the channel closed for good); returns them. */
   clear(): ConsumerEntry[] {
     const all = this.all();
-    this.byTag.clear();
+    this.byTag = NONE;
     this.settings.consumersChanged(0);
     return all;
   }

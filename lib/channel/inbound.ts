@@ -29,18 +29,34 @@ const RETURNS_MAX_BYTES = 8 * 1024 * 1024;
 
 const reader = new Reader(Buffer.alloc(0));
 
-/** The handlers of the inbound method table, each typed by its method's arguments. */
-type Table = { readonly [N in MethodName]?: (args: MethodArgs[N], m: Method) => void };
+/** The handlers of the inbound method table, each typed by its method's arguments (one table for all channels). */
+type Table = { readonly [N in MethodName]?: (ch: Inbound, args: MethodArgs[N], m: Method) => void };
+
+const startContent = (ch: Inbound, _a: unknown, m: Method): void => ch.content.start(m);
+
+/** Where a server channel.close goes (the channel's lifecycle). */
+export interface ServerCloseHandler {
+  onServerClose(args: MethodArgs['channel.close']): void;
+}
+
+const TABLE: Table = {
+  'basic.deliver': startContent,
+  'basic.get-ok': startContent,
+  'basic.return': startContent,
+  'basic.ack': (ch, a) => ch.confirmed(Number(a.deliveryTag), a.multiple, false),
+  'basic.nack': (ch, a) => ch.confirmed(Number(a.deliveryTag), a.multiple, true),
+  'basic.cancel': (ch, a) => ch.onServerCancel(a),
+  'channel.close': (ch, a) => ch.closer.onServerClose(a),
+  'channel.flow': (ch, a) => ch.onFlow(a.active),
+};
 
 /** See the file header. */
 export class Inbound {
-  /** The latest messages the broker returned (unroutable mandatory publishes), oldest first, bounded. */
-  readonly returned: ReceivedMessage[] = [];
-  private readonly returnedSizes: number[] = [];
+  private returnedList: ReceivedMessage[] | null = null;
+  private returnedSizes: number[] | null = null;
   private returnedBytes = 0;
-  readonly content: ContentAssembler;
-  readonly inbox: Inbox;
-  private readonly table: Table;
+  private assembler: ContentAssembler | null = null;
+  private box: Inbox | null = null;
 
   constructor(
     private readonly link: ChannelLink,
@@ -48,40 +64,59 @@ export class Inbound {
     private readonly consumers: ConsumerRegistry,
     private readonly publisher: Publisher,
     private readonly events: ChannelEmitter,
-    onServerClose: (args: MethodArgs['channel.close']) => void,
-  ) {
-    const host = link.host;
-    this.content = new ContentAssembler(
-      link.id,
+    /** Handles a server channel.close (the lifecycle). */
+    readonly closer: ServerCloseHandler,
+  ) {}
+
+  /** The latest messages the broker returned (unroutable mandatory publishes), oldest first, bounded. */
+  get returned(): ReceivedMessage[] {
+    return (this.returnedList ??= []);
+  }
+
+  /** Content assembly (created with the first content frame: an idle channel holds none). */
+  get content(): ContentAssembler {
+    return (this.assembler ??= new ContentAssembler(
+      this.link.id,
       (m, p, b) => this.onContent(m, p, b),
-      host.maxMessageSize,
+      this.link.host.maxMessageSize,
       (n, m) => this.allocBody(n, m),
-    );
-    this.inbox = new Inbox(
+    ));
+  }
+
+  /** Drops any partial content (the channel closed or reopens). */
+  resetContent(): void {
+    this.assembler?.reset();
+  }
+
+  /** Where the socket may read the next `n` body bytes, or null. */
+  bodyTarget(n: number): Buffer | null {
+    return this.assembler === null ? null : this.assembler.target(n);
+  }
+
+  /** Body bytes still to come for the message being received. */
+  get bodyRemaining(): number {
+    return this.assembler === null ? 0 : this.assembler.remaining;
+  }
+
+  /** Consumer dispatch (created with the first delivery: an idle channel holds none). */
+  get inbox(): Inbox {
+    return (this.box ??= new Inbox(
       (err, msg) => this.callbackError(err, msg),
-      () => host.eventDispatched(),
-    );
-    const startContent = (_a: unknown, m: Method): void => this.content.start(m);
-    this.table = {
-      'basic.deliver': startContent,
-      'basic.get-ok': startContent,
-      'basic.return': startContent,
-      'basic.ack': (a) => {
-        publisher.confirmed(Number(a.deliveryTag), a.multiple, false);
-        host.eventDispatched();
-      },
-      'basic.nack': (a) => {
-        publisher.confirmed(Number(a.deliveryTag), a.multiple, true);
-        host.eventDispatched();
-      },
-      'basic.cancel': (a) => this.onServerCancel(a),
-      'channel.close': (a) => onServerClose(a),
-      'channel.flow': (a) => {
-        settings.active = a.active;
-        link.control('channel.flow-ok', { active: a.active });
-        if (a.active) publisher.wake();
-      },
-    };
+      () => this.link.host.eventDispatched(),
+    ));
+  }
+
+  /** basic.ack / basic.nack from the broker. */
+  confirmed(tag: number, multiple: boolean, nack: boolean): void {
+    this.publisher.confirmed(tag, multiple, nack);
+    this.link.host.eventDispatched();
+  }
+
+  /** channel.flow from the broker. */
+  onFlow(active: boolean): void {
+    this.settings.active = active;
+    this.link.control('channel.flow-ok', { active });
+    if (active) this.publisher.wake();
   }
 
   /** A frame for this channel, its payload at `buf[start..end)`. @throws UnexpectedFrame (505), FrameError. */
@@ -91,9 +126,9 @@ export class Inbound {
       reader.pos = start;
       reader.end = end;
       const m = decodeMethod(reader);
-      if (this.content.busy) this.content.start(m); // throws UnexpectedFrame
-      const handle = this.table[m.name] as ((args: Method['args'], m: Method) => void) | undefined;
-      if (handle) handle(m.args, m);
+      if (this.assembler?.busy) this.assembler.start(m); // throws UnexpectedFrame
+      const handle = TABLE[m.name] as ((ch: Inbound, args: Method['args'], m: Method) => void) | undefined;
+      if (handle) handle(this, m.args, m);
       else this.reply(m);
     } else if (type === FRAME_HEADER) {
       this.content.header(buf, start, end);
@@ -124,7 +159,7 @@ export class Inbound {
       const msg = Message.received(body, props, a, autoDecode, this.link.generation) as ReceivedMessage;
       const c = this.consumers.get(a.consumerTag);
       // a body that reaches no callback as a Buffer (no consumer, or decoded to a string) is free now
-      if (!c || typeof msg.body === 'string') this.inbox.giveBack(body);
+      if (!c || typeof msg.body === 'string') this.box?.giveBack(body);
       if (c) this.inbox.push(c, msg);
       else if (this.consumers.mustRequeue(a.consumerTag)) this.link.send('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
     } else if (m.name === 'basic.get-ok') {
@@ -161,7 +196,7 @@ export class Inbound {
   /** Keeps the latest returns, bounded in count and bytes (the newest is always kept). */
   private keepReturned(msg: ReceivedMessage, bytes: number): void {
     const list = this.returned;
-    const sizes = this.returnedSizes;
+    const sizes = (this.returnedSizes ??= []);
     // the user may have taken messages out of the list (amqpy style): forget their sizes too
     while (sizes.length > list.length) this.returnedBytes -= sizes.shift() as number;
     list.push(msg);
@@ -186,7 +221,8 @@ export class Inbound {
     else process.emitWarning(`amqpts: a consumer callback on channel ${this.link.id} failed: ${String(err)}`, 'AmqptsCallbackError');
   }
 
-  private onServerCancel(a: MethodArgs['basic.cancel']): void {
+  /** basic.cancel from the broker: the consumer is gone (its queue was deleted, say). */
+  onServerCancel(a: MethodArgs['basic.cancel']): void {
     const tag = a.consumerTag;
     const c = this.consumers.remove(tag);
     if (!a.nowait) this.link.control('basic.cancel-ok', { consumerTag: tag });

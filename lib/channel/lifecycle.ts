@@ -12,6 +12,9 @@
  * publishes wait, deliveries become stale, and unconfirmed publishes are kept; `recover()` runs the
  * same restore sequence on the new transport and republishes them, marked, before queued calls and
  * publishes resume. `finalize()` ends the channel for good and settles everything still pending.
+ *
+ * The lifecycle is also the channel's port: the one object the connection drives the channel
+ * through (frames in, loss, recovery, close), so an idle channel carries no extra closures.
  */
 import { AMQPError, ChannelClosed, ChannelError, errorForCode } from '../errors.js';
 import { METHOD_NAME, type MethodArgs } from '../protocol/generated/methods.js';
@@ -21,13 +24,13 @@ import type { Inbound } from './inbound.js';
 import type { ChannelLink } from './link.js';
 import type { Publisher } from './publisher.js';
 import type { ChannelSettings } from './settings.js';
-import type { ChannelEmitter, ChannelState, ConsumerEntry } from './types.js';
+import type { ChannelEmitter, ChannelPort, ChannelState, ConsumerEntry } from './types.js';
 
 /** Attempts of the restore sequence before the channel gives up and closes. */
 const RESTORE_ATTEMPTS = 10;
 
 /** See the file header. */
-export class Lifecycle {
+export class Lifecycle implements ChannelPort {
   /** Set by the channel after construction (the inbound table needs `onServerClose` first). */
   inbound!: Inbound;
 
@@ -38,6 +41,50 @@ export class Lifecycle {
     private readonly publisher: Publisher,
     private readonly events: ChannelEmitter,
   ) {}
+
+  // ---------------------------------------------------------------- the port: frames in
+
+  /** A frame for this channel (see Inbound.handleFrame). */
+  handleFrame(type: number, buf: Buffer, start: number, end: number): void {
+    this.inbound.handleFrame(type, buf, start, end);
+  }
+
+  /** A piece of a body frame split across socket chunks. */
+  handleBodyPart(piece: Buffer, frameDone: boolean): void {
+    this.inbound.content.bodyPiece(piece, frameDone);
+  }
+
+  /** Where the socket may read the next `n` body bytes, or null. */
+  bodyTarget(n: number): Buffer | null {
+    return this.inbound.bodyTarget(n);
+  }
+
+  /** Body bytes still to come for the message being received. */
+  get bodyRemaining(): number {
+    return this.inbound.bodyRemaining;
+  }
+
+  /** Sends queued publishes if the channel is publishable now. */
+  wakePublishers(): void {
+    this.publisher.wake();
+  }
+
+  /** A server-named queue was renamed by recovery: its consumers follow. */
+  renameConsumerQueue(oldName: string, newName: string): void {
+    this.consumers.rename(oldName, newName);
+  }
+
+  /** Number of this channel's consumers on `queue`. */
+  consumersOn(queue: string): number {
+    return this.consumers.on(queue);
+  }
+
+  /** The connection is gone for good. */
+  connectionClosed(err: AMQPError): void {
+    if (this.link.state !== 'closed') this.finalize(err);
+  }
+
+  // ---------------------------------------------------------------- opening and reopening
 
   /** Opens the channel (channel.open). */
   async open(opts: CallOptions): Promise<void> {
@@ -51,7 +98,7 @@ export class Lifecycle {
     const link = this.link;
     link.control('channel.close-ok', {});
     link.wireOpen = false;
-    this.inbound.content.reset();
+    this.inbound.resetContent();
     const err = errorForCode(a.replyCode, {
       replyText: a.replyText,
       classId: a.classId,
@@ -144,7 +191,7 @@ export class Lifecycle {
     link.state = 'reopening';
     link.wireOpen = false;
     link.renewGeneration();
-    this.inbound.content.reset();
+    this.inbound.resetContent();
     link.rpc.pause();
     link.rpc.failInFlight(err);
     this.publisher.connectionLost(err, republish);
@@ -190,7 +237,7 @@ export class Lifecycle {
     const reason = err ?? new ChannelClosed(`channel ${link.id} is closed`, { channelId: link.id });
     link.rpc.failAll(reason);
     this.publisher.close(reason);
-    this.inbound.content.reset();
+    this.inbound.resetContent();
     link.wireOpen = false;
     const consumers = this.consumers.clear();
     const host = link.host;

@@ -33,6 +33,10 @@ export type CallResult<N extends RequestName> = N extends 'basic.get' ? Received
 
 const scratch = new Writer(1024);
 
+/** The ack being encoded (acks are encoded synchronously, one at a time): no closure per channel or ack. */
+const ack = { channel: 0, method: 0, tag: 0, bits: 0 };
+const encodeAck: Encoder = (w) => encodeDeliveryAck(w, ack.channel, ack.method, ack.tag, ack.bits);
+
 /** One generation of a channel, as its deliveries see it: a delivery is fresh while its context is current. */
 class Generation implements DeliveryContext {
   constructor(
@@ -55,24 +59,23 @@ export class ChannelLink {
   closeError: AMQPError | undefined;
   /** The RPC queue: one synchronous method in flight. */
   readonly rpc = new RpcQueue();
-  /** The current delivery generation (renewed on every close or loss). */
-  generation: Generation;
-  private ackMethod = 0;
-  private ackTag = 0;
-  private ackBits = 0;
-  private readonly encodeAck: Encoder = (w) => encodeDeliveryAck(w, this.id, this.ackMethod, this.ackTag, this.ackBits);
+  /** The current delivery generation, created with its first delivery (null: none yet since the last renewal). */
+  private gen: Generation | null = null;
 
   constructor(
     readonly id: number,
     readonly host: ChannelHost,
     private readonly publicChannel: MessageChannel,
-  ) {
-    this.generation = new Generation(publicChannel, this);
+  ) {}
+
+  /** The current delivery generation (renewed on every close or loss). */
+  get generation(): Generation {
+    return (this.gen ??= new Generation(this.publicChannel, this));
   }
 
   /** Starts a new generation: deliveries so far become stale. */
   renewGeneration(): void {
-    this.generation = new Generation(this.publicChannel, this);
+    this.gen = null;
   }
 
   /** True while the channel can be used (open, or reopening after a server close). */
@@ -127,10 +130,11 @@ export class ChannelLink {
         new ChannelClosed(`channel ${this.id} is reopening: acknowledgement refused (its delivery tags are stale)`, { channelId: this.id })
       );
     }
-    this.ackMethod = methodId;
-    this.ackTag = tag;
-    this.ackBits = bits;
-    this.write(21, this.encodeAck);
+    ack.channel = this.id;
+    ack.method = methodId;
+    ack.tag = tag;
+    ack.bits = bits;
+    this.write(21, encodeAck);
   }
 
   /** Acknowledges a received message, refused with StaleDelivery unless it is of the current generation. */

@@ -25,6 +25,8 @@ const CONFIRM_STREAM = 512;
 
 const EMPTY = Buffer.alloc(0);
 const NO_PROPERTIES: BasicProperties = Object.freeze({});
+/** The shared empty list of channels with nothing kept for republishing (never written to). */
+const NO_PENDING: Pending[] = [];
 
 /** Where a message goes, as basicPublish was told. */
 export interface Destination {
@@ -39,21 +41,12 @@ export class Publisher {
   /** Confirm bookkeeping, from confirm.select on. */
   confirms: ConfirmTracker | null = null;
   /** Unconfirmed publishes of a lost connection, published again once the channel is restored. */
-  unconfirmed: Pending[] = [];
-  private readonly queue = new PublishQueue();
-  private readonly cache = new PublishFrameCache();
+  unconfirmed: Pending[] = NO_PENDING;
+  /** Publishes waiting for the channel to become publishable (created when one first waits). */
+  private waitingQueue: PublishQueue | null = null;
   private streaming = false;
-  /** The publish being encoded (one at a time, synchronously): no closure or object per publish. */
-  private readonly job: PublishFrameArgs = {
-    exchange: '',
-    routingKey: '',
-    mandatory: false,
-    immediate: false,
-    properties: NO_PROPERTIES,
-    body: EMPTY,
-  };
-  private readonly encodeJob: Encoder = (w, external) =>
-    encodePublish(w, this.link.id, this.job, this.link.host.frameMax, external, this.cache);
+  /** The encoder of the publish being encoded (one at a time, synchronously): created with the first publish. */
+  private encoder: { job: PublishFrameArgs; encode: Encoder } | null = null;
 
   constructor(
     private readonly link: ChannelLink,
@@ -67,9 +60,21 @@ export class Publisher {
     this.settings.maxUnconfirmed = maxUnconfirmed;
   }
 
-  /** True while earlier publishes wait in the queue (new ones must queue behind them). */
-  get waiting(): boolean {
-    return this.queue.length > 0;
+  private get queue(): PublishQueue {
+    return (this.waitingQueue ??= new PublishQueue());
+  }
+
+  private makeEncoder(): { job: PublishFrameArgs; encode: Encoder } {
+    const job: PublishFrameArgs = {
+      exchange: '',
+      routingKey: '',
+      mandatory: false,
+      immediate: false,
+      properties: NO_PROPERTIES,
+      body: EMPTY,
+    };
+    const cache = new PublishFrameCache();
+    return { job, encode: (w, external) => encodePublish(w, this.link.id, job, this.link.host.frameMax, external, cache) };
   }
 
   /** Whether a publish can go out right now. */
@@ -85,7 +90,8 @@ export class Publisher {
 
   /** Publishes `body` now, or queues it until the channel is publishable (see the file header). */
   publish(body: Buffer, properties: BasicProperties, dest: Destination, opts: CallOptions): Promise<void> {
-    if (this.canPublishNow() && this.queue.length === 0) return this.publishNow(body, properties, dest);
+    if (this.canPublishNow() && (this.waitingQueue === null || this.waitingQueue.length === 0))
+      return this.publishNow(body, properties, dest);
     const bad = this.link.unusable();
     if (bad) return Promise.reject(bad);
     const send = (): Promise<void> => this.publishNow(body, properties, dest);
@@ -122,7 +128,8 @@ export class Publisher {
     const confirm = confirms
       ? confirms.register(body, properties, dest.exchange, dest.routingKey, dest.mandatory, dest.immediate, this.link.host.republish)
       : null;
-    const job = this.job;
+    const enc = (this.encoder ??= this.makeEncoder());
+    const job = enc.job;
     job.exchange = dest.exchange;
     job.routingKey = dest.routingKey;
     job.mandatory = dest.mandatory;
@@ -130,7 +137,7 @@ export class Publisher {
     job.properties = properties;
     job.body = body;
     try {
-      t.send(body.length <= 65536 ? body.length + 512 : 4096, this.encodeJob);
+      t.send(body.length <= 65536 ? body.length + 512 : 4096, enc.encode);
     } catch (err) {
       if (confirm) confirms?.unregisterLast();
       return Promise.reject(err);
@@ -157,7 +164,8 @@ export class Publisher {
 
   /** Sends queued publishes while the channel is publishable; fails them if it closed. */
   wake(): void {
-    this.queue.drain(
+    if (this.waitingQueue === null) return;
+    this.waitingQueue.drain(
       () => this.canPublishNow(),
       () => this.link.unusable(),
     );
@@ -170,7 +178,7 @@ export class Publisher {
     if (nack) c.nack(tag, multiple);
     else c.ack(tag, multiple);
     this.countStream();
-    if (this.queue.length > 0) this.wake();
+    if (this.waitingQueue !== null && this.waitingQueue.length > 0) this.wake();
   }
 
   /** Keeps the channel's confirm-stream hint current. */
@@ -192,7 +200,7 @@ export class Publisher {
   connectionLost(err: unknown, republish: boolean): void {
     const c = this.confirms;
     if (c) {
-      if (republish) this.unconfirmed.push(...c.takeUnconfirmed());
+      if (republish) this.unconfirmed = [...this.unconfirmed, ...c.takeUnconfirmed()];
       else c.failAll(err);
     }
     this.countStream();
@@ -201,7 +209,7 @@ export class Publisher {
   /** Publishes again, marked, the messages left unconfirmed by a lost connection. */
   republishKept(): void {
     const again = this.unconfirmed;
-    this.unconfirmed = [];
+    this.unconfirmed = NO_PENDING;
     const confirms = this.confirms;
     if (again.length === 0 || !confirms) return;
     const t = this.link.transport();
@@ -224,7 +232,7 @@ export class Publisher {
   close(reason: unknown): void {
     this.confirms?.failAll(reason);
     for (const p of this.unconfirmed) rejectPending(p, reason);
-    this.unconfirmed = [];
+    this.unconfirmed = NO_PENDING;
     this.countStream();
     this.wake();
   }

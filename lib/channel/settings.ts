@@ -11,10 +11,13 @@ import type { ChannelMode } from './types.js';
 /** Consumer windows (prefetch) under this many messages are paced by acks: no read batching. */
 const SMALL_WINDOW = 100;
 
+/** The shared empty qos list of channels that never set a prefetch (never written: setQos replaces it). */
+const NO_QOS: ReadonlyArray<MethodInit['basic.qos']> = Object.freeze([]);
+
 /** See the file header. */
 export class ChannelSettings {
   /** basic.qos settings in force, one per `global` flag, restored in order on reopen. */
-  qos: Array<MethodInit['basic.qos']> = [];
+  qos: ReadonlyArray<MethodInit['basic.qos']> = NO_QOS;
   /** Current mode: `none`, `tx` or `confirm`. */
   mode: ChannelMode = 'none';
   /** Most unconfirmed publishes in confirm mode (0 = no limit). */

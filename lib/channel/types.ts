@@ -3,7 +3,6 @@
  * the connection drives on a channel (`ChannelPort`), the events, modes and consumer records, and
  * the topology records a channel reports for recovery.
  */
-import type { EventEmitter } from 'node:events';
 import type PQueue from 'p-queue';
 import type { AMQPError, ConsumerCancelled } from '../errors.js';
 import type { DeliveryInfo, Message } from '../message.js';
@@ -46,7 +45,10 @@ export interface ChannelEvents {
 }
 
 /** What the parts of a channel use to emit its events. */
-export type ChannelEmitter = Pick<EventEmitter<ChannelEvents>, 'emit' | 'listenerCount'>;
+export interface ChannelEmitter {
+  emit<K extends keyof ChannelEvents & string>(event: K, ...args: ChannelEvents[K]): boolean;
+  listenerCount(event: keyof ChannelEvents & string): number;
+}
 
 /** A registered consumer, as restored on reopen. */
 export interface ConsumerEntry {

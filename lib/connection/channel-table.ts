@@ -4,7 +4,7 @@
  * recovery, close). Each entry pairs the public Channel with the ChannelPort the connection
  * drives it through.
  */
-import { type Channel, createChannel } from '../channel/channel.js';
+import { type Channel, channelPort, createChannel } from '../channel/channel.js';
 import type { ChannelHost, ChannelPort } from '../channel/types.js';
 import { errorForCode, ResourceError } from '../errors.js';
 
@@ -14,9 +14,11 @@ export interface ChannelEntry {
   readonly port: ChannelPort;
 }
 
+const entry = (channel: Channel): ChannelEntry => ({ channel, port: channelPort(channel) });
+
 /** See the file header. */
 export class ChannelTable {
-  private readonly byId = new Map<number, ChannelEntry>();
+  private readonly byId = new Map<number, Channel>();
   private nextId = 1;
 
   /** Number of open channels. */
@@ -26,26 +28,33 @@ export class ChannelTable {
 
   /** The open channel `id`, if any. */
   get(id: number): ChannelEntry | undefined {
-    return this.byId.get(id);
+    const c = this.byId.get(id);
+    return c === undefined ? undefined : entry(c);
+  }
+
+  /** The port of open channel `id`, if any (the frame path: no allocation). */
+  port(id: number): ChannelPort | undefined {
+    const c = this.byId.get(id);
+    return c === undefined ? undefined : channelPort(c);
   }
 
   /** A read-only snapshot: id -> Channel. */
   channels(): ReadonlyMap<number, Channel> {
     const m = new Map<number, Channel>();
-    for (const [id, c] of this.byId) m.set(id, c.channel);
+    for (const [id, c] of this.byId) m.set(id, c);
     return m;
   }
 
   /** Every channel's port, in id order of opening. */
   ports(): ChannelPort[] {
-    return [...this.byId.values()].map((c) => c.port);
+    return [...this.byId.values()].map(channelPort);
   }
 
   /** Creates channel `id` (not opened yet) and registers it. */
   add(host: ChannelHost, id: number, autoDecode: boolean): ChannelEntry {
     const c = createChannel(host, id, autoDecode);
     this.byId.set(id, c);
-    return c;
+    return entry(c);
   }
 
   /** Forgets channel `id`; its id becomes free again. */
@@ -69,13 +78,13 @@ export class ChannelTable {
   route(id: number): ChannelPort {
     const c = this.byId.get(id);
     if (!c) throw errorForCode(504, { replyText: `CHANNEL_ERROR - frame for unknown channel ${id}`, channelId: id }, true);
-    return c.port;
+    return channelPort(c);
   }
 
   /** Consumers on `queue` across all channels. */
   consumersOn(queue: string): number {
     let n = 0;
-    for (const c of this.byId.values()) n += c.port.consumersOn(queue);
+    for (const c of this.byId.values()) n += channelPort(c).consumersOn(queue);
     return n;
   }
 

@@ -17,7 +17,6 @@
  * The channels see the connection through a private ChannelHost object, and the connection drives
  * each channel through its ChannelPort: neither is part of the public API.
  */
-import { EventEmitter } from 'node:events';
 import type { Result } from 'ts-results-es';
 import type { Channel } from '../channel/channel.js';
 import type { CloseOptions, QueueDeclareOk } from '../channel/options.js';
@@ -39,6 +38,7 @@ import { Backoff, type ReconnectStrategy } from '../recovery/backoff.js';
 import { isFatal, reconnect, restoreConnection } from '../recovery/reconnect.js';
 import { Topology } from '../recovery/topology.js';
 import type { ReadHints, Transport } from '../transport/transport.js';
+import { LazyEmitter } from '../util/lazy-emitter.js';
 import { type CallOptions, checkTimeout, type Deferred, deferred, waitWith } from '../util/wait.js';
 import type { ConnectionEvents, ConnectionState } from './events.js';
 import { establish } from './establish.js';
@@ -65,7 +65,7 @@ function asConnectionError(err: unknown): AMQPError {
 const clientClosed = (): ConnectionClosed => new ConnectionClosed('the connection was closed by the client');
 
 /** An AMQP connection. Create one with `Connection.connect()`. */
-export class Connection extends EventEmitter<ConnectionEvents> {
+export class Connection extends LazyEmitter<ConnectionEvents> {
   /** Default timeout (ms) of channel calls. */
   readonly callTimeout: number;
   /** Whether unconfirmed publishes are republished after recovery. */
@@ -261,8 +261,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         onBodyPart: (ch, p, done) => this.onBodyPart(ch, p, done),
         onClose: (err) => this.onTransportClose(t(), err),
         onProtocolError: (err) => this.zero.sendClose(err.replyCode || 501, err.replyText || err.message),
-        bodyTarget: (ch, len) => this.open.get(ch)?.port.bodyTarget(len) ?? null,
-        bodyRemaining: (ch) => this.open.get(ch)?.port.bodyRemaining ?? 0,
+        bodyTarget: (ch, len) => this.open.port(ch)?.bodyTarget(len) ?? null,
+        bodyRemaining: (ch) => this.open.port(ch)?.bodyRemaining ?? 0,
       }),
       attached: (t) => {
         this.transport = t;
@@ -492,7 +492,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     try {
       await c.port.open({ timeout, signal: opts.signal });
     } catch (err) {
-      if (this.open.get(id) === c) this.host.releaseChannel(id);
+      if (this.open.get(id)?.channel === c.channel) this.host.releaseChannel(id);
       throw err;
     }
     return c.channel;
