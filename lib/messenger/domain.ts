@@ -21,6 +21,7 @@ import {
   type TlsOptions,
 } from '../core.js';
 import { withDeadline } from '../rpc/deadline.js';
+import { MessengerInterrupted } from './errors.js';
 import type { Subscription } from './tracker.js';
 
 /** What a Domain needs from its Messenger. */
@@ -80,6 +81,7 @@ export class Domain {
 
   /** The connection, made on first use. @throws the connect error (ConnectionLost, AccessRefused, Timeout...). */
   connection(): Promise<Connection> {
+    if (this.closing) return Promise.reject(new MessengerInterrupted(`the connection to ${this.describe()} was closed by stop()`));
     if (!this.conn) {
       const p = this.connect();
       this.conn = p;

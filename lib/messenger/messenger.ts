@@ -223,7 +223,8 @@ export class Messenger {
     this.endWaiters(new MessengerInterrupted(`Messenger ${this.name} stopped`));
     const all = [...this.domains.values()];
     this.domains.clear();
-    await Promise.all(all.map((d) => d.close(this.timeoutMs < 0 ? undefined : this.timeoutMs)));
+    // timeout 0 means 'do not wait' for send/recv; a close still gets the connection's callTimeout
+    await Promise.all(all.map((d) => d.close(this.timeoutMs > 0 ? this.timeoutMs : undefined)));
     this.in.clear();
     this.changed();
   }
