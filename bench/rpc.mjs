@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AMQPClient, AMQPSession } from '@cloudamqp/amqp-client';
+import { AMQPSession } from '@cloudamqp/amqp-client';
 import amqplib from 'amqplib';
 
 const { values: opt } = parseArgs({

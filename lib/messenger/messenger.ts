@@ -17,19 +17,17 @@ import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
   AddressError,
-  type AddressNode,
   type AMQPError,
   ArgumentError,
   type ConnectionOptions,
   formatNode,
   Message,
-  parseAddress,
   type QueueDeclareOptions,
   Timeout,
   type TlsOptions,
 } from '../core.js';
-import { armDeadline, checkInteger, withDeadline } from '../rpc/deadline.js';
-import { outgoingCopy, publishTarget, withoutCredentials } from './copy.js';
+import { checkInteger, withDeadline } from '../rpc/deadline.js';
+import { outgoingCopy, publishTarget } from './copy.js';
 import { Domain, type DomainHost } from './domain.js';
 import { MessengerInterrupted, MessengerStateError, TrackerError } from './errors.js';
 import { Incoming } from './incoming.js';
@@ -37,7 +35,8 @@ import { type OutEntry, Outgoing } from './outgoing.js';
 import { readTls } from './tls.js';
 import { TrackerStatus } from './status.js';
 import { Subscription, Tracker, trackerOwner } from './tracker.js';
-import { Transform } from './transform.js';
+import { Router } from './transform.js';
+import { type Condition, Waiters } from './waiters.js';
 
 /** Credit per subscription of `recv(-1)` (Proton's credit batch). */
 export const AUTO_CREDIT = 1024;
@@ -54,13 +53,6 @@ export interface MessengerOptions {
   declare?: boolean | QueueDeclareOptions;
   /** Publish mandatory, so an unroutable message is RELEASED rather than dropped by the broker (default true). */
   mandatory?: boolean;
-}
-
-interface Waiter {
-  check: () => boolean | AMQPError;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-  disarm: () => void;
 }
 
 /** See the file header. */
@@ -81,15 +73,12 @@ export class Messenger {
   private blockingMode = true;
   private timeoutMs = -1;
   private isStopped = true;
-  private readonly routes = new Transform();
-  private readonly rewrites = new Transform();
+  private readonly router = new Router();
   private readonly out: Outgoing;
   private readonly in: Incoming;
   private readonly domains = new Map<string, Domain>();
   private readonly subs: Subscription[] = [];
-  private readonly waiters = new Set<Waiter>();
-  private interruptPending = false;
-  private events = 0;
+  private readonly waiters: Waiters;
   private credit = 0;
   private receiving = false;
   private lastError: AMQPError | undefined;
@@ -109,6 +98,7 @@ export class Messenger {
     if (options.mandatory !== undefined && typeof options.mandatory !== 'boolean')
       throw new ArgumentError('Messenger: mandatory must be a boolean');
     this.name = name ?? randomUUID();
+    this.waiters = new Waiters(`Messenger ${this.name}`);
     this.out = new Outgoing(this, { domain: (url) => this.domain(url), changed: () => this.changed() });
     this.in = new Incoming(this);
     const co = options.connectionOptions ?? {};
@@ -220,7 +210,7 @@ export class Messenger {
     this.isStopped = true;
     this.receiving = false;
     this.credit = 0;
-    this.endWaiters(new MessengerInterrupted(`Messenger ${this.name} stopped`));
+    this.waiters.endAll(new MessengerInterrupted(`Messenger ${this.name} stopped`));
     const all = [...this.domains.values()];
     this.domains.clear();
     // timeout 0 means 'do not wait' for send/recv; a close still gets the connection's callTimeout
@@ -242,9 +232,8 @@ export class Messenger {
     const address = message.address;
     if (typeof address !== 'string' || address === '')
       throw new AddressError('Messenger.put: the message has no address (set message.address)');
-    const { url, node } = this.resolve(address, 'put');
-    const rewritten = this.rewrites.apply(address);
-    const copy = outgoingCopy(message, rewritten.matched ? rewritten.address : withoutCredentials(address));
+    const { url, node } = this.router.resolve(address, 'put');
+    const copy = outgoingCopy(message, this.router.carried(address));
     const { exchange, routingKey } = publishTarget(node, message.subject);
     return this.out.add(copy, url, node, exchange, routingKey);
   }
@@ -305,7 +294,7 @@ export class Messenger {
    *   `~` listen address (a broker client does not listen).
    */
   subscribe(source: string): Subscription {
-    const { url, node } = this.resolve(source, 'subscribe');
+    const { url, node } = this.router.resolve(source, 'subscribe');
     const same = this.subs.find((s) => s.url === url && formatNode(s.node) === formatNode(node));
     if (same) return same;
     const sub = new Subscription(source, url, node);
@@ -406,7 +395,7 @@ export class Messenger {
    * @throws ArgumentError unless both are strings.
    */
   route(pattern: string, address: string): void {
-    this.routes.add(pattern, address, 'route');
+    this.router.routes.add(pattern, address, 'route');
   }
 
   /**
@@ -415,21 +404,7 @@ export class Messenger {
    * @throws ArgumentError unless both are strings.
    */
   rewrite(pattern: string, address: string): void {
-    this.rewrites.add(pattern, address, 'rewrite');
-  }
-
-  private resolve(address: string, what: string): { url: string; node: AddressNode } {
-    if (typeof address !== 'string') throw new AddressError(`Messenger.${what}: an address must be a string, got ${typeof address}`);
-    const routed = this.routes.apply(address).address;
-    const p = parseAddress(routed);
-    const via = routed === address ? '' : ` (routed to ${JSON.stringify(routed)})`;
-    if (p.url === undefined) {
-      throw new AddressError(
-        `Messenger.${what}: address ${JSON.stringify(address)}${via} names no broker: write amqp[s]://host[:port]/name, or add a route()`,
-      );
-    }
-    if (p.node === null) throw new AddressError(`Messenger.${what}: address ${JSON.stringify(address)}${via} names no queue or exchange`);
-    return { url: p.url, node: p.node };
+    this.router.rewrites.add(pattern, address, 'rewrite');
   }
 
   // ---------------------------------------------------------------- waiting
@@ -446,11 +421,11 @@ export class Messenger {
     if (timeout !== undefined && timeout !== -1 && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)) {
       throw new ArgumentError(`Messenger.work: timeout must be -1 or a number of milliseconds >= 0, got ${String(timeout)}`);
     }
-    const before = this.events;
+    const before = this.waiters.events;
     const batch = this.out.take(-1);
     this.out.dispatch(batch);
     try {
-      await this.waitFor(() => this.takeError() ?? (batch.length > 0 || this.events > before), 'work', timeout ?? this.timeoutMs);
+      await this.waitFor(() => this.takeError() ?? (batch.length > 0 || this.waiters.events > before), 'work', timeout ?? this.timeoutMs);
       return true;
     } catch (err) {
       if (err instanceof Timeout) return false;
@@ -463,8 +438,7 @@ export class Messenger {
    * none is in progress, the next one ends so at once (as Proton's interrupt).
    */
   interrupt(): void {
-    if (this.waiters.size === 0) this.interruptPending = true;
-    else this.endWaiters(new MessengerInterrupted(`Messenger ${this.name}: interrupted`));
+    this.waiters.interrupt();
   }
 
   private takeError(): AMQPError | undefined {
@@ -478,46 +452,12 @@ export class Messenger {
     this.changed();
   }
 
-  private waitFor(check: () => boolean | AMQPError, what: string, timeout = this.timeoutMs): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.interruptPending) {
-        this.interruptPending = false;
-        reject(new MessengerInterrupted(`Messenger ${this.name}: ${what} interrupted`));
-        return;
-      }
-      const first = check();
-      if (first === true) return resolve();
-      if (first !== false) return reject(first);
-      if (timeout === 0) return reject(new Timeout(`Messenger ${this.name}: ${what} would have to wait (timeout 0)`));
-      const w: Waiter = { check, resolve, reject, disarm: () => undefined };
-      if (timeout > 0) {
-        w.disarm = armDeadline({ timeout }, `Messenger ${this.name}: ${what}`, (err) => {
-          this.waiters.delete(w);
-          reject(err);
-        });
-      }
-      this.waiters.add(w);
-    });
+  private waitFor(check: Condition, what: string, timeout = this.timeoutMs): Promise<void> {
+    return this.waiters.wait(check, what, timeout);
   }
 
   private changed(): void {
-    this.events++;
-    for (const w of this.waiters) {
-      const r = w.check();
-      if (r === false) continue;
-      this.waiters.delete(w);
-      w.disarm();
-      if (r === true) w.resolve();
-      else w.reject(r);
-    }
-  }
-
-  private endWaiters(err: AMQPError): void {
-    for (const w of [...this.waiters]) {
-      this.waiters.delete(w);
-      w.disarm();
-      w.reject(err);
-    }
+    this.waiters.changed();
   }
 
   // ---------------------------------------------------------------- helpers
