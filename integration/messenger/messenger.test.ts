@@ -231,6 +231,37 @@ describe('Messenger on RabbitMQ', () => {
     expect(seen).toEqual({ 'to east': `amqp://east/${qa}`, 'to west': `amqp://west.example/${qb}` });
   });
 
+  test('one connection per domain, recovered after it was lost: unsettled deliveries come back, sending goes on', async () => {
+    const q = await queue('recovery');
+    const viaProxy = `${proxy.url.replace(/\/+$/, '')}/${q}`; // so the test can cut the sockets
+    const tx = await messenger('tx', (m) => {
+      m.outgoingWindow = 10;
+    });
+    put(tx, viaProxy, ['a', 'b']);
+    await tx.send();
+    const rx = await messenger('rx', (m) => {
+      m.incomingWindow = 10;
+    });
+    rx.subscribe(viaProxy);
+    const first = await take(rx, 2, -1); // taken, not accepted
+    expect(proxy.connections()).toBe(2);
+    proxy.cutAll();
+    await eventually(() => first.every((g) => rx.status(g.t) === TrackerStatus.RELEASED), { what: 'the taken deliveries to be released' });
+    const again = await take(rx, 2, -1); // the recovered consumer gets them again
+    expect(again.map((g) => [g.msg.subject, g.msg.deliveryInfo?.redelivered])).toEqual([
+      ['a', true],
+      ['b', true],
+    ]);
+    rx.accept();
+    const [c] = put(tx, viaProxy, ['c']);
+    await tx.send();
+    expect(tx.status(c as Tracker)).toBe(TrackerStatus.ACCEPTED);
+    const [g] = await take(rx, 1, -1);
+    expect(g?.msg.subject).toBe('c');
+    rx.accept();
+    expect(proxy.connections()).toBe(2); // each domain's one connection, reconnected and reused
+  });
+
   test('credentials in an address are used to connect and removed from the address the receiver sees', async () => {
     const q = await queue('creds');
     const tx = await messenger('tx');

@@ -3,11 +3,11 @@
  * of outgoing trackers, and how a publish's outcome becomes a status.
  *
  * Outcomes: the broker's ack is ACCEPTED, a nack REJECTED, a mandatory return RELEASED; an exchange
- * that does not exist, or a message that cannot be encoded, is REJECTED without publishing; a
+ * that does not exist, or a message the channel cannot encode, is REJECTED without publishing; a
  * publish whose connection closed for good before its confirm is SETTLED (outcome unknown). A
- * message that could not be published at all (no connection, publish buffer full, timeout while
- * the connection was blocked) goes back to the queue, in put order, and the error is raised by the
- * `send()` that tried it.
+ * message that could not be published at all (no connection, a TLS file that cannot be read, a
+ * failed declare, publish buffer full, timeout while the connection was blocked) goes back to the
+ * queue, in put order, and the error is raised by the `send()` that tried it.
  */
 import {
   type AddressNode,
@@ -139,17 +139,17 @@ export class Outgoing {
       e.state = 'done';
       e.status = TrackerStatus.ACCEPTED;
     } else {
-      const status = outcome(err);
       e.error = err as AMQPError;
-      const unsent = !sent || err instanceof Timeout || err instanceof PublishBufferFull;
-      if (unsent && status === TrackerStatus.SETTLED) {
-        // never published: back to the queue, in put order
+      // never handed to the channel (no connection, a TLS file, a declare failed...) or refused
+      // before it went out: back to the queue; a missing exchange is the message's own problem
+      const unsent = sent ? err instanceof Timeout || err instanceof PublishBufferFull : !(err instanceof NotFound);
+      if (unsent) {
         e.state = 'queued';
         this.queue.push(e);
         this.queue.sort((a, b) => a.tracker.sequence - b.tracker.sequence);
       } else {
         e.state = 'done';
-        e.status = status;
+        e.status = outcome(err);
       }
     }
     this.host.changed();
