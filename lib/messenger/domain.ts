@@ -230,7 +230,7 @@ export class Domain {
     if (node.kind === 'queue') return node.queue;
     let q = this.privateQueues.get(sub);
     if (q === undefined) {
-      q = `amqpts.messenger.${this.host.name}.${process.pid}.${++this.seq}`;
+      q = `amqpts.messenger.${this.host.name.slice(0, 160)}.${process.pid}.${++this.seq}`;
       await ch.queueDeclare(q, { exclusive: true });
       await ch.queueBind(q, { exchange: node.exchange, routingKey: node.routingKey ?? '#' });
       this.privateQueues.set(sub, q);

@@ -82,6 +82,8 @@ export class Messenger {
   private credit = 0;
   private receiving = false;
   private lastError: AMQPError | undefined;
+  /** Errors already raised by some call: not raised again by `work()`. */
+  private readonly reported = new WeakSet<object>();
   private readonly host: DomainHost;
 
   /**
@@ -99,7 +101,11 @@ export class Messenger {
       throw new ArgumentError('Messenger: mandatory must be a boolean');
     this.name = name ?? randomUUID();
     this.waiters = new Waiters(`Messenger ${this.name}`);
-    this.out = new Outgoing(this, { domain: (url) => this.domain(url), changed: () => this.changed() });
+    this.out = new Outgoing(this, {
+      domain: (url) => this.domain(url),
+      changed: () => this.changed(),
+      failed: (err) => this.background(err),
+    });
     this.in = new Incoming(this);
     const co = options.connectionOptions ?? {};
     this.host = {
@@ -116,8 +122,8 @@ export class Messenger {
       },
       closed: (domain, err) => {
         if (this.domains.get(domain.url) === domain) this.domains.delete(domain.url);
-        if (err) this.lastError = err;
-        this.changed();
+        if (err) this.background(err);
+        else this.changed();
       },
       subscriptionFailed: (sub) => {
         const i = this.subs.indexOf(sub);
@@ -257,8 +263,10 @@ export class Messenger {
       for (let j = i; j < batch.length; j++) {
         const e = batch[j] as OutEntry;
         if (e.state === 'queued') {
-          if (e.error === this.lastError) this.lastError = undefined;
-          return e.error ?? new MessengerStateError('a message went back to the outgoing queue');
+          const err = e.error ?? new MessengerStateError('a message went back to the outgoing queue');
+          this.reported.add(err);
+          if (err === this.lastError) this.lastError = undefined;
+          return err;
         }
         if (e.state === 'sending') return false;
       }
@@ -444,10 +452,13 @@ export class Messenger {
   private takeError(): AMQPError | undefined {
     const e = this.lastError;
     this.lastError = undefined;
+    if (e) this.reported.add(e);
     return e;
   }
 
+  /** An error of work in progress that no call is waiting for: `work()` raises it (once). */
   private background(err: unknown): void {
+    if (typeof err === 'object' && err !== null && this.reported.has(err)) return;
     this.lastError = err as AMQPError;
     this.changed();
   }

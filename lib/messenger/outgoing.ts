@@ -45,6 +45,8 @@ export interface OutgoingHost {
   domain(url: string): Domain;
   /** Something changed (a status, the queue): wake waiters. */
   changed(): void;
+  /** A message went back to the queue because of `err` (reported by the next `work()` unless a `send()` raised it). */
+  failed(err: AMQPError): void;
 }
 
 function outcome(err: unknown): TrackerStatus {
@@ -144,6 +146,7 @@ export class Outgoing {
       // before it went out: back to the queue; a missing exchange is the message's own problem
       const unsent = sent ? err instanceof Timeout || err instanceof PublishBufferFull : !(err instanceof NotFound);
       if (unsent) {
+        this.host.failed(e.error);
         e.state = 'queued';
         this.queue.push(e);
         this.queue.sort((a, b) => a.tracker.sequence - b.tracker.sequence);

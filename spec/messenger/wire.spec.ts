@@ -5,6 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ADDRESS_HEADER,
+  ConnectionLost,
   Message,
   Messenger,
   MessengerInterrupted,
@@ -141,6 +142,33 @@ describe('Messenger send()', () => {
     for (const f of held) f();
     while (m.status(t2) === TrackerStatus.PENDING) await m.work(1000);
     expect([m.status(t1), m.status(t2)]).toEqual([TrackerStatus.ACCEPTED, TrackerStatus.ACCEPTED]);
+    await m.stop();
+  });
+
+  it('a broker that cannot be reached: the messages go back to the queue; a blocking send() raises the error, a non-blocking one leaves it to work()', async () => {
+    const m = new Messenger('unreachable', {
+      connectionOptions: {
+        socket: () => {
+          throw new ConnectionLost('scripted: connection refused');
+        },
+      },
+    });
+    await m.start();
+    const t = m.put(msg(`${HOST}/q`));
+    m.put(msg(`${HOST}/q`));
+    await expect(m.send()).rejects.toBeInstanceOf(ConnectionLost);
+    expect(m.outgoing).toBe(2);
+    m.blocking = false;
+    await m.send(1);
+    // work() sends what is queued (true: work was done) and raises what failed in the background
+    let err: unknown;
+    for (let i = 0; i < 5 && err === undefined; i++) await m.work(200).catch((e: unknown) => (err = e));
+    expect(err).toBeInstanceOf(ConnectionLost);
+    await sleep(20);
+    expect(m.outgoing).toBe(2);
+    expect(m.get()).toBeNull();
+    m.outgoingWindow = 0;
+    expect(m.status(t)).toBe(TrackerStatus.UNKNOWN);
     await m.stop();
   });
 
