@@ -20,6 +20,10 @@ export class RpcRemoteError extends AMQPError {
   /** The reply message the server sent. */
   readonly reply: Message;
 
+  /**
+   * @param message - the error text (with the server's description).
+   * @param reply - the reply message that carried the error.
+   */
   constructor(message: string, reply: Message, info: AMQPErrorInfo = {}) {
     super(message, info);
     this.reply = reply;

@@ -16,6 +16,11 @@ export class ManagementError extends AMQPError {
   /** The response message. */
   readonly response: Message;
 
+  /**
+   * @param statusCode - the response's status code (0 when it could not be read).
+   * @param statusDescription - its description (`''` when none).
+   * @param response - the response message.
+   */
   constructor(statusCode: number, statusDescription: string, response: Message, info: AMQPErrorInfo = {}) {
     super(`management request failed with status ${statusCode}${statusDescription ? `: ${statusDescription}` : ''}`, info);
     this.statusCode = statusCode;
