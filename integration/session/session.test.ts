@@ -4,6 +4,7 @@
 import { describe, expect, test } from '@jest/globals';
 import {
   type AMQPError,
+  ArgumentError,
   ChannelClosed,
   ManagementError,
   Message,
@@ -71,6 +72,14 @@ describe('Session.mgmtRequest on RabbitMQ', () => {
     const replies = await Promise.all(ids.map((id) => client.mgmtRequest(new Message({ id }), 'ECHO', { node: name, timeout: 20_000 })));
     expect(replies.map((r) => r.json<{ echo: number }>().echo)).toEqual(ids);
   }, 30_000);
+
+  test('bad input is refused before anything is sent: an operation that is not a string, a message that is not a Message', async () => {
+    const { name, client, server } = await node(() => ({ statusCode: 200 }));
+    await expect(client.mgmtRequest(new Message(''), 42 as unknown as string, { node: name })).rejects.toBeInstanceOf(ArgumentError);
+    await expect(client.mgmtRequest({ body: '' } as unknown as Message, 'READ', { node: name })).rejects.toBeInstanceOf(ArgumentError);
+    expect(client.linkCount).toBe(0);
+    expect(server.stats.requests).toBe(0);
+  });
 
   test('a missing node fails the request (and the attach) with NotFound', async () => {
     const attaches: Array<[string, string, SessionLinkProperties, AMQPError | undefined]> = [];

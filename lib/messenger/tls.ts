@@ -29,8 +29,9 @@ async function read(path: unknown, what: string): Promise<Buffer> {
  * @throws ArgumentError for a property that is not a string or a file that cannot be read.
  */
 export async function readTls(base: TlsOptions | undefined, p: TlsProperties): Promise<TlsOptions | undefined> {
-  const any = p.certificate !== undefined || p.privateKey !== undefined || p.password !== undefined || p.trustedCertificates !== undefined;
-  if (!any) return base;
+  const given =
+    p.certificate !== undefined || p.privateKey !== undefined || p.password !== undefined || p.trustedCertificates !== undefined;
+  if (!given) return base;
   const out: TlsOptions = { ...base };
   if (p.certificate !== undefined) out.cert = await read(p.certificate, 'certificate');
   if (p.privateKey !== undefined) out.key = await read(p.privateKey, 'privateKey');

@@ -7,6 +7,7 @@ export { ManagementError, SessionLinkLimitError } from './errors.js';
 export {
   MessageReceiver,
   MessageSender,
+  type SessionLinkHost,
   type SessionLinkProperties,
   type SessionReceiverCallback,
   type SessionReceiverOptions,

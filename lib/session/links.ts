@@ -10,8 +10,8 @@ import { checkMillis, checkSignal, type DeadlineOptions } from '../rpc/deadline.
 /** Link properties as `onAttach` reports them. */
 export type SessionLinkProperties = Readonly<Record<string, string | number | boolean>>;
 
-/** What a link needs from its session. */
-export interface LinkHost {
+/** What a link needs from its session (a Session provides it; links are made by `createSender` / `createReceiver`). */
+export interface SessionLinkHost {
   /** The session's channel, opened (or the session's error). */
   channel(): Promise<Channel>;
   /** The link is gone: its handle is free again. */
@@ -42,7 +42,7 @@ export class MessageSender {
 
   /** Created by `Session.createSender()`. */
   constructor(
-    private readonly host: LinkHost,
+    private readonly host: SessionLinkHost,
     name: string,
     target: string,
     node: AddressNode,
@@ -112,7 +112,7 @@ export class MessageReceiver {
 
   /** Created by `Session.createReceiver()`. */
   constructor(
-    private readonly host: LinkHost,
+    private readonly host: SessionLinkHost,
     private readonly channel: Channel,
     source: string,
     queue: string,

@@ -29,7 +29,7 @@ import { checkInteger, checkMillis, checkSignal, withDeadline } from '../rpc/dea
 import { type ManagementHandler, RpcServer, type ServeRequestsOptions } from '../rpc/server.js';
 import { SessionLinkLimitError } from './errors.js';
 import {
-  type LinkHost,
+  type SessionLinkHost,
   type SessionLinkProperties,
   MessageReceiver,
   MessageSender,
@@ -89,7 +89,7 @@ export class Session {
   private mgmt: Promise<RpcClient> | null = null;
   private readonly mgmtNodes = new Map<string, Promise<void>>();
   private linkSeq = 0;
-  private readonly host: LinkHost = {
+  private readonly host: SessionLinkHost = {
     channel: () => this.ready(),
     release: (link) => {
       this.links.delete(link);
