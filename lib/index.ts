@@ -10,3 +10,6 @@
  * ```
  */
 export * from './core.js';
+export * from './rpc/index.js';
+export * from './session/index.js';
+export * from './messenger/index.js';
