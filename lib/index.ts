@@ -10,3 +10,4 @@
  * ```
  */
 export * from './core.js';
+export * from './reactor/index.js';
