@@ -119,6 +119,7 @@ export abstract class Link {
   /** @internal Bumped on every attach, detach and close: async work of an older attach is ignored. */
   protected gen = 0;
   private closedAnnounced = false;
+  private closeAsked: { keepDurable: boolean } | null = null;
 
   /** @internal Links are made by the container. */
   constructor(init: LinkInit) {
@@ -167,6 +168,7 @@ export abstract class Link {
       this.state = 'open';
       this.fire('linkOpened');
       this.opened();
+      if (this.closeAsked) this.beginClose();
     } catch (err) {
       if (gen !== this.gen || !core.connected) return; // detached meanwhile, or the connection deals with it
       this.fail(asAmqpError(err));
@@ -217,7 +219,9 @@ export abstract class Link {
     this.gen++;
     this.stopActivity();
     if (!this.session.transactional) this.session.channel = null;
-    if (this.state !== 'closing' && this.state !== 'closed') this.state = 'detached';
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.state = 'detached';
+    if (this.closeAsked) this.beginClose(); // closed while attaching: nothing left to wait for
   }
 
   /** @internal The connection closed for good (`err` undefined after close()). */
@@ -270,7 +274,14 @@ export abstract class Link {
   }
 
   private shutdown(keepDurable: boolean): void {
-    if (this.state === 'closing' || this.state === 'closed') return;
+    if (this.closeAsked || this.state === 'closing' || this.state === 'closed') return;
+    this.closeAsked = { keepDurable };
+    // an attach in progress finishes first, so what was sent meanwhile goes out before the close
+    if (this.state !== 'attaching') this.beginClose();
+  }
+
+  private beginClose(): void {
+    const keepDurable = this.closeAsked?.keepDurable ?? false;
     const wasOpen = this.state === 'open';
     this.state = 'closing';
     const gen = ++this.gen;

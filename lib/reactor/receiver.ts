@@ -277,6 +277,7 @@ export class Receiver extends Link {
     if (err instanceof ConsumerCancelled) {
       if (linkSettings(this.handlers()).peerCloseIsError) this.fail(err);
       else {
+        this.consumerTag = ''; // the broker cancelled it already
         this.fire('linkClosing', { error: err });
         this.close();
       }
