@@ -27,8 +27,8 @@ export interface ConnectOptions {
   urls?: string[];
   /** An address whose broker part is used (Proton's `address`), e.g. `amqp://host/queue`. */
   address?: string;
-  /** The connection's handler: it handles the connection's and its links' events. */
-  handler?: Handler;
+  /** The connection's handler, any object: it handles the connection's and its links' events. */
+  handler?: Handler | object;
   /**
    * Reconnecting after a loss, and retrying the first connect: a `Backoff` (the default: 0, then
    * 100 ms doubling to 10 s), any `{ next(), reset() }` giving milliseconds, `true`, or `false`.

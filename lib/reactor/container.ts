@@ -21,7 +21,7 @@ import { ArgumentError, formatNode, parseAddress } from '../core.js';
 import { ContainerConnection } from './connection.js';
 import { type ConnectOptions, brokerUrl, resolveConnect } from './connect-options.js';
 import { Dispatcher, Lane } from './dispatcher.js';
-import { HandlerError, ListenNotSupported, messageOf } from './errors.js';
+import { HandlerError, ListenNotSupported, Reject, Release, messageOf } from './errors.js';
 import { type ApplicationEvent, Event, type EventContext, methodFor } from './event.js';
 import { type Handler, handlesTransactions } from './handlers.js';
 import { EventInjector, Task } from './injector.js';
@@ -47,8 +47,8 @@ export interface ContainerEvents {
 export interface SenderOptions {
   /** The link name (default a random UUID). */
   name?: string;
-  /** The link's handler (default: its connection's, else the container's). */
-  handler?: Handler;
+  /** The link's handler, any object (default: its connection's, else the container's). */
+  handler?: Handler | object;
   /** A link option or a list of them. */
   options?: LinkOption | readonly LinkOption[];
   /** The source address (informational). */
@@ -65,8 +65,8 @@ export interface ReceiverOptions {
   name?: string;
   /** Receive from a server-named exclusive queue (its name: `receiver.remoteSource.address`). */
   dynamic?: boolean;
-  /** The link's handler (default: its connection's, else the container's). */
-  handler?: Handler;
+  /** The link's handler, any object (default: its connection's, else the container's). */
+  handler?: Handler | object;
   /** A link option or a list of them. */
   options?: LinkOption | readonly LinkOption[];
   /** The target address (informational). */
@@ -75,8 +75,8 @@ export interface ReceiverOptions {
 
 /** Options of `declareTransaction`. */
 export interface TransactionOptions {
-  /** The handler of the transaction's events (default: the connection's, else the container's). */
-  handler?: Handler;
+  /** The handler of the transaction's events, any object (default: the connection's, else the container's). */
+  handler?: Handler | object;
   /** Proton's settle_before_discharge (no effect on 0.9.1; see Transaction). */
   settleBeforeDischarge?: boolean;
 }
@@ -105,10 +105,11 @@ export class Container extends EventEmitter<ContainerEvents> {
   private done: { resolve: () => void; reject: (e: unknown) => void } | null = null;
 
   /**
-   * @param args - handlers, optionally followed by `{ id }`.
+   * @param args - handlers (any objects: the `on...` methods they have are called; `Handler`
+   *   lists the known ones), optionally followed by `{ id }`.
    * @throws ArgumentError for a handler that is not an object or an empty id.
    */
-  constructor(...args: Array<Handler | ContainerOptions>) {
+  constructor(...args: Array<Handler | ContainerOptions | object>) {
     super();
     const last = args[args.length - 1];
     const opts: ContainerOptions = args.length > 0 && isOptions(last) ? (args.pop() as ContainerOptions) : {};
@@ -127,7 +128,9 @@ export class Container extends EventEmitter<ContainerEvents> {
    */
   connect(url?: string | ConnectOptions, options: ConnectOptions = {}): ContainerConnection {
     const input: ConnectOptions = typeof url === 'string' ? { ...options, url } : { ...url, ...options };
-    return this.startConnection(new ContainerConnection(this, resolveConnect(input), input.handler));
+    if (input.handler !== undefined && (input.handler === null || typeof input.handler !== 'object'))
+      throw new ArgumentError('connect: handler must be an object');
+    return this.startConnection(new ContainerConnection(this, resolveConnect(input), input.handler as Handler | undefined));
   }
 
   private startConnection(conn: ContainerConnection): ContainerConnection {
@@ -163,7 +166,7 @@ export class Container extends EventEmitter<ContainerEvents> {
     const sender = new Sender({
       name: options.name ?? randomUUID(),
       connection: conn,
-      handler: options.handler,
+      handler: options.handler as Handler | undefined,
       source: new Terminus(options.source),
       target: new Terminus(target ?? (target === null ? undefined : path)),
       session: new Session(conn, false),
@@ -190,11 +193,12 @@ export class Container extends EventEmitter<ContainerEvents> {
     if (dynamic && typeof source === 'string') throw new ArgumentError('createReceiver: a dynamic receiver takes no source address');
     const src = new Terminus(dynamic ? undefined : (source ?? path));
     src.dynamic = dynamic;
-    const handlers = options.handler ? [options.handler] : conn.handlers();
+    const handler = options.handler as Handler | undefined;
+    const handlers = handler ? [handler] : conn.handlers();
     const receiver = new Receiver({
       name: options.name ?? randomUUID(),
       connection: conn,
-      handler: options.handler,
+      handler,
       source: src,
       target: new Terminus(options.target),
       session: handlers.some(handlesTransactions) ? conn.transactionalSession : new Session(conn, false),
@@ -215,7 +219,7 @@ export class Container extends EventEmitter<ContainerEvents> {
     if (!(connection instanceof ContainerConnection) || connection.container !== this) {
       throw new ArgumentError('declareTransaction: the first argument must be a connection of this container');
     }
-    const tx = new Transaction(connection, options.handler, options.settleBeforeDischarge ?? false);
+    const tx = new Transaction(connection, options.handler as Handler | undefined, options.settleBeforeDischarge ?? false);
     connection.declareTransaction(tx);
     return tx;
   }
@@ -224,18 +228,20 @@ export class Container extends EventEmitter<ContainerEvents> {
    * Schedules `onTimerTask` of `handler` (default: the container's handlers) in `delay` ms.
    * @throws ArgumentError for a delay that is not a non-negative number, or while stopping.
    */
-  schedule(delay: number, handler?: Handler): Task {
+  schedule(delay: number, handler?: Handler | object): Task {
     if (typeof delay !== 'number' || !(delay >= 0) || delay === Infinity)
       throw new ArgumentError(`schedule: delay must be a non-negative number of ms, got ${String(delay)}`);
     if (this.stopping) throw new ArgumentError('schedule: the container is stopping');
-    const task = new Task(handler, delay);
+    if (handler !== undefined && (handler === null || typeof handler !== 'object'))
+      throw new ArgumentError('schedule: handler must be an object');
+    const task = new Task(handler as Handler | undefined, delay);
     this.retain(task);
     const timer = setTimeout(() => {
       task.onCancel = undefined;
       this.post(this.lane, async () => {
         if (!task.cancelled) {
           task.fired = true;
-          await this.dispatch('timerTask', { task }, handler ? [handler] : this.handlers);
+          await this.dispatch('timerTask', { task }, handler ? [handler as Handler] : this.handlers);
         }
         this.release(task);
       });
@@ -311,7 +317,7 @@ export class Container extends EventEmitter<ContainerEvents> {
   private init(): void {
     if (this.initialized) return;
     this.initialized = true;
-    this.post(this.lane, () => this.dispatch('reactorInit', {}, this.handlers));
+    this.dispatcher.post(this.lane, () => this.dispatch('reactorInit', {}, this.handlers), [], true);
   }
 
   /** Finishes run() once nothing is left and every event has been handled. */
@@ -373,7 +379,10 @@ export class Container extends EventEmitter<ContainerEvents> {
     }
   }
 
-  /** @internal Calls each handler's method for `type` (or its onUnhandled); rejects with what a handler threw. */
+  /**
+   * @internal Calls each handler's method for `type` (or its onUnhandled); rejects with Reject or
+   * Release as thrown, anything else wrapped in a HandlerError naming the method.
+   */
   async invoke(type: string, ctx: EventContext, handlers: readonly Handler[]): Promise<void> {
     const event = new Event(type, this, ctx);
     const method = methodFor(type);
@@ -381,8 +390,14 @@ export class Container extends EventEmitter<ContainerEvents> {
       const table = h as Record<string, unknown>;
       let fn = table[method];
       if (type === 'reactorInit' && typeof fn !== 'function') fn = table['onStart'];
-      if (typeof fn === 'function') await (fn as Callable).call(h, event);
-      else if (typeof h.onUnhandled === 'function') await h.onUnhandled(method, event);
+      const name = typeof fn === 'function' ? (fn === table[method] ? method : 'onStart') : 'onUnhandled';
+      try {
+        if (typeof fn === 'function') await (fn as Callable).call(h, event);
+        else if (typeof h.onUnhandled === 'function') await h.onUnhandled(method, event);
+      } catch (err) {
+        if (err instanceof Reject || err instanceof Release || err instanceof HandlerError) throw err;
+        throw new HandlerError(`${name} failed: ${messageOf(err)}`, type, { cause: err });
+      }
     }
   }
 

@@ -45,9 +45,13 @@ export class Dispatcher {
     return this.inflight === 0 && this.pending.length === 0;
   }
 
-  /** Queues `run` on `lane`, to start after the lane's earlier jobs and those of `after`. */
-  post(lane: Lane, run: () => unknown, after: readonly Lane[] = []): void {
-    this.pending.push({ lane, after, run });
+  /**
+   * Queues `run` on `lane`, to start after the lane's earlier jobs and those of `after` (with
+   * `first`, ahead of every job still pending: the container's start event).
+   */
+  post(lane: Lane, run: () => unknown, after: readonly Lane[] = [], first = false): void {
+    if (first) this.pending.unshift({ lane, after, run });
+    else this.pending.push({ lane, after, run });
     if (this.mode === 'run') this.pump();
     const w = this.postWaiters;
     this.postWaiters = [];

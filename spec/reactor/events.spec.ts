@@ -246,7 +246,7 @@ describe('receiver events', () => {
     s.broker.send(0, 'connection.close-ok', {});
     const err = await s.outcome;
     expect(err).toBeInstanceOf(HandlerError);
-    expect((err as HandlerError).message).toMatch(/onMessage failed: handler bug/);
+    expect((err as HandlerError).message).toMatch(/onUnhandled failed: handler bug/);
     expect(s.rec.log.slice(-3)).toEqual(['onLinkClosed', 'onSessionClosed', 'onConnectionClosed']);
   });
 
@@ -263,7 +263,7 @@ describe('receiver events', () => {
     deliver(s.broker, ch, 2, 'good');
     await s.broker.expect('basic.nack', ch);
     await s.broker.expect('basic.ack', ch);
-    expect(got.map((e) => e.message)).toEqual(['onMessage failed: nope']);
+    expect(got.map((e) => e.message)).toEqual(['onUnhandled failed: nope']);
   });
 
   it('with prefetch 0 it fetches nothing until flow(n), then one basic.get per credit, polling again after get-empty', async () => {

@@ -12,15 +12,15 @@ import {
   MessagingHandler,
   type MessagingHandlerOptions,
 } from '../../lib/index.js';
-import { FakeBroker, type HandshakeOptions, installGuards } from '../support/fake-broker.js';
+import { type AnyReceived, FakeBroker, type HandshakeOptions, installGuards, type ReceivedContent } from '../support/fake-broker.js';
 
-const live = new Set<{ container: Container; running: Promise<unknown>; broker: FakeBroker }>();
+const live = new Set<{ container: Container; running: Promise<unknown>; brokers: FakeBroker[] }>();
 
 // registered before installGuards(): stop containers before their brokers are destroyed
 afterEach(async () => {
   for (const l of live) {
     l.container.stop();
-    l.broker.destroy(); // no close-ok is coming: the connection ends at once
+    for (const b of l.brokers) b.destroy(); // no close-ok is coming: the connection ends at once
     await Promise.race([l.running, new Promise((r) => setTimeout(r, 500))]);
   }
   live.clear();
@@ -50,6 +50,16 @@ export class Recorder extends MessagingHandler {
   of(m: string): Event[] {
     return this.events.filter((e) => `on${e.type.charAt(0).toUpperCase()}${e.type.slice(1)}` === m);
   }
+}
+
+/** Runs `container` for a test (stopped afterwards, with the brokers listed); resolves to run()'s outcome. */
+export function track(container: Container, brokers: FakeBroker[]): Promise<unknown> {
+  const outcome = container.run().then(
+    () => 'resolved',
+    (err: unknown) => err,
+  );
+  live.add({ container, running: outcome, brokers });
+  return outcome;
 }
 
 /** Polls `f` until it is truthy (2 s at most). */
@@ -82,7 +92,7 @@ export async function setup(
     () => 'resolved',
     (err: unknown) => err,
   );
-  live.add({ container, running: outcome, broker });
+  live.add({ container, running: outcome, brokers: [broker] });
   await broker.handshake(opts.hs);
   return { broker, container, conn, rec, outcome };
 }
@@ -136,4 +146,91 @@ export function deliver(
     { contentEncoding: 'utf-8', ...props },
     body,
   );
+}
+
+let serverNames = 0;
+
+/** What autoReply saw: every client method, and the publishes among them. */
+export interface AutoLog {
+  methods: AnyReceived[];
+  publishes: ReceivedContent[];
+  /** Names of the methods seen, as `name@channel`. */
+  names(): string[];
+}
+
+/**
+ * Answers every synchronous client method the way a broker would (declare-ok with the queue name,
+ * or `amq.gen-N` for a server-named one; consume-ok with `ctag-N`...), and records everything.
+ * Publisher confirms, deliveries and errors stay with the test. Ends when the broker is destroyed.
+ */
+export function autoReply(broker: FakeBroker, custom?: (m: AnyReceived) => boolean): AutoLog {
+  const log: AutoLog = {
+    methods: [],
+    publishes: [],
+    names: () => log.methods.map((m) => `${m.name}@${m.channel}`),
+  };
+  let tags = 0;
+  void (async () => {
+    for (;;) {
+      let m: AnyReceived;
+      try {
+        m = await broker.next(60_000);
+      } catch {
+        return;
+      }
+      log.methods.push(m);
+      const ch = m.channel;
+      if (custom?.(m)) continue;
+      switch (m.name) {
+        case 'channel.open':
+          broker.send(ch, 'channel.open-ok', {});
+          break;
+        case 'channel.close':
+          broker.send(ch, 'channel.close-ok', {});
+          break;
+        case 'connection.close':
+          broker.send(0, 'connection.close-ok', {});
+          break;
+        case 'queue.declare':
+          broker.send(ch, 'queue.declare-ok', { queue: m.args.queue || `amq.gen-${++serverNames}`, messageCount: 0, consumerCount: 0 });
+          break;
+        case 'queue.bind':
+          broker.send(ch, 'queue.bind-ok', {});
+          break;
+        case 'queue.delete':
+          broker.send(ch, 'queue.delete-ok', { messageCount: 0 });
+          break;
+        case 'exchange.declare':
+          broker.send(ch, 'exchange.declare-ok', {});
+          break;
+        case 'confirm.select':
+          broker.send(ch, 'confirm.select-ok', {});
+          break;
+        case 'tx.select':
+          broker.send(ch, 'tx.select-ok', {});
+          break;
+        case 'tx.commit':
+          broker.send(ch, 'tx.commit-ok', {});
+          break;
+        case 'tx.rollback':
+          broker.send(ch, 'tx.rollback-ok', {});
+          break;
+        case 'basic.qos':
+          broker.send(ch, 'basic.qos-ok', {});
+          break;
+        case 'basic.consume':
+          broker.send(ch, 'basic.consume-ok', { consumerTag: m.args.consumerTag || `ctag-${++tags}` });
+          break;
+        case 'basic.cancel':
+          broker.send(ch, 'basic.cancel-ok', { consumerTag: m.args.consumerTag });
+          break;
+        case 'basic.publish':
+          log.publishes.push(m as ReceivedContent);
+          break;
+        default:
+          break;
+      }
+    }
+  })();
+  return log;
 }
