@@ -78,9 +78,10 @@ export function brokerUrl(url: string): string {
   return broker;
 }
 
-function display(url: string): string {
+function display(url: string, user: string | undefined): string {
   const u = new URL(url);
   u.password = '';
+  if (user !== undefined) u.username = encodeURIComponent(user);
   return u.href.replace(/\/$/, '');
 }
 
@@ -147,5 +148,5 @@ export function resolveConnect(input: ConnectOptions): ResolvedConnect {
   if (core.frameMax !== undefined && !(Number.isInteger(core.frameMax) && core.frameMax >= 8192)) {
     throw new ArgumentError(`connect: maxFrameSize must be an integer >= 8192, got ${String(core.frameMax)}`);
   }
-  return { core, strategy: strategyOf(o.reconnect), display: display(urls[0] as string), callTimeout };
+  return { core, strategy: strategyOf(o.reconnect), display: display(urls[0] as string, o.user), callTimeout };
 }

@@ -54,6 +54,8 @@ export class Sender extends Link {
   private sendablePending = false;
   private seq = 0;
   private drainWaiters: Array<() => void> = [];
+  private readonly knownExchanges = new Set<string>();
+  private checking = false;
 
   /** @internal Made by container.createSender(). @throws AddressError, LinkOptionError. */
   constructor(init: SenderInit) {
@@ -134,6 +136,7 @@ export class Sender extends Link {
 
   protected async doAttach(core: Connection, gen: number): Promise<void> {
     const ch = await this.openChannel(core, gen);
+    this.knownExchanges.clear();
     const address = this.target.address;
     if (address !== undefined) {
       const node = nodeOf(address);
@@ -190,12 +193,51 @@ export class Sender extends Link {
 
   /** @internal Publishes what waits in the outbox, in order, while attached. */
   flush(): void {
-    if (this.state !== 'open' || this.outbox.length === 0) return;
-    const ch = this.session.channel;
-    if (!ch) return;
-    const list = this.outbox.sort((a, b) => a.seq - b.seq);
-    this.outbox = [];
-    for (const d of list) this.publish(d);
+    if ((this.state !== 'open' && this.state !== 'closing') || this.outbox.length === 0 || this.checking) return;
+    if (!this.session.channel) return;
+    this.outbox.sort((a, b) => a.seq - b.seq);
+    while (this.outbox.length > 0) {
+      const d = this.outbox[0] as Delivery;
+      if (this.route === null) {
+        // a publish to a missing exchange would close the channel and fail every message in
+        // flight on it: an anonymous sender checks each new exchange first, on a channel of its own
+        const exchange = this.routeOf(d.message).exchange;
+        if (exchange !== '' && !this.knownExchanges.has(exchange)) {
+          void this.verifyExchange(exchange);
+          return;
+        }
+      }
+      this.outbox.shift();
+      this.publish(d);
+    }
+  }
+
+  private async verifyExchange(exchange: string): Promise<void> {
+    const core = this.connection.core;
+    const attached = this.session.channel;
+    if (!core) return;
+    this.checking = true;
+    let failure: unknown;
+    try {
+      const ch = await core.channel(undefined, { timeout: this.connection.callTimeout });
+      try {
+        await checkExchange(ch, exchange);
+        this.knownExchanges.add(exchange);
+      } finally {
+        await ch.close({ timeout: this.connection.callTimeout }).catch(() => undefined);
+      }
+    } catch (err) {
+      failure = err;
+    } finally {
+      this.checking = false;
+    }
+    if (this.session.channel !== attached || (failure !== undefined && !core.connected)) return; // re-checked after the next attach
+    if (failure !== undefined) {
+      const doomed = this.outbox.filter((d) => this.routeOf(d.message).exchange === exchange);
+      this.outbox = this.outbox.filter((d) => !doomed.includes(d));
+      for (const d of doomed) this.finish(d, 'rejected', failure);
+    }
+    this.flush();
   }
 
   private publish(d: Delivery): void {

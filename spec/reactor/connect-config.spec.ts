@@ -122,7 +122,7 @@ describe("connect()'s options", () => {
       reconnect: false,
     });
     expect(r.strategy).toBeInstanceOf(Backoff);
-    expect(r.display).toBe('amqp://broker:5673');
+    expect(r.display).toBe('amqp://u@broker:5673'); // the user, never the password
     expect(resolveConnect({ url: 'amqp://u:secret@h' }).display).toBe('amqp://u@h');
     expect(resolveConnect({ urls: ['a', 'amqps://b'] }).core.urls).toEqual(['amqp://a', 'amqps://b']);
     expect(resolveConnect({ url: 'h', reconnect: false }).strategy).toBeNull();

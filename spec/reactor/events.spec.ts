@@ -105,12 +105,13 @@ describe('sender events', () => {
     expect(() => sender.send(new Message('late'))).toThrow(LinkClosed);
   });
 
-  it('without a target, routes each message by its address and refuses one without, before sending', async () => {
+  it('without a target, routes each message by its address, checking each new exchange first on a channel of its own', async () => {
     const s = await setup();
     const sender = s.container.createSender(s.conn, null);
     const ch = await s.broker.openChannel();
     await s.broker.expect('confirm.select', ch);
     s.broker.send(ch, 'confirm.select-ok', {});
+    await until(() => sender.isOpen);
     const m1 = new Message('to q');
     m1.address = 'reply-q';
     const m2 = new Message('to x');
@@ -118,15 +119,34 @@ describe('sender events', () => {
     const m3 = new Message('to x by subject');
     m3.address = '/exchanges/x';
     m3.subject = 'subj';
+    const m4 = new Message('to a missing exchange');
+    m4.address = '/exchanges/gone';
+    const d4 = sender.send(m4);
     for (const m of [m1, m2, m3]) sender.send(m);
     expect(() => sender.send(new Message('nowhere'))).toThrow(ArgumentError);
+    // 'gone' is checked first (and refused: its message is rejected, the link's channel untouched)
+    const probe = await s.broker.openChannel();
+    expect((await s.broker.expect('exchange.declare', probe)).args).toMatchObject({ exchange: 'gone', passive: true });
+    s.broker.send(probe, 'channel.close', { replyCode: 404, replyText: "NOT_FOUND - no exchange 'gone'", classId: 40, methodId: 10 });
+    await s.broker.expect('channel.close-ok', probe);
+    await s.broker.openChannel(probe); // the core reopens it; the layer then closes it
+    await s.broker.expect('channel.close', probe);
+    s.broker.send(probe, 'channel.close-ok', {});
+    expect((await s.broker.expectContent(ch)).args).toMatchObject({ exchange: '', routingKey: 'reply-q' });
+    const probe2 = await s.broker.openChannel();
+    expect((await s.broker.expect('exchange.declare', probe2)).args.exchange).toBe('x');
+    s.broker.send(probe2, 'exchange.declare-ok', {});
+    await s.broker.expect('channel.close', probe2);
+    s.broker.send(probe2, 'channel.close-ok', {});
     const routes = [];
-    for (let i = 0; i < 3; i++) routes.push((await s.broker.expectContent(ch)).args);
+    for (let i = 0; i < 2; i++) routes.push((await s.broker.expectContent(ch)).args);
     expect(routes.map((a) => [a.exchange, a.routingKey])).toEqual([
-      ['', 'reply-q'],
       ['x', 'key'],
       ['x', 'subj'],
     ]);
+    await until(() => d4.remoteState !== undefined);
+    expect(d4.remoteState).toBe('rejected');
+    expect(s.rec.of('onRejected')[0]?.error).toBeInstanceOf(NodeNotFound);
   });
 
   it('a missing queue ends the link: onLinkError with NodeNotFound naming it, then onLinkClosed and onSessionClosed', async () => {

@@ -184,7 +184,7 @@ describe('Copy on a queue', () => {
 
   it('checks the queue is a stream by re-declaring it as one, then consumes from the first offset and fires onDrained when quiet', async () => {
     const s = await setup();
-    const r = s.container.createReceiver(s.conn, 's', { options: new Copy({ drainTimeout: 40 }) });
+    const r = s.container.createReceiver(s.conn, 's', { options: new Copy({ drainTimeout: 200 }) });
     const [ch, probe] = await toProbe(s.broker);
     const d1 = await s.broker.expect('queue.declare', probe);
     expect(d1.args).toMatchObject({ queue: 's', durable: true, passive: false, arguments: { 'x-queue-type': 'stream' } });
