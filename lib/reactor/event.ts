@@ -164,6 +164,11 @@ export class ApplicationEvent {
     this.options = { ...options };
   }
 
+  /** The event type name (Proton's `type`): the same as `typename`. */
+  get type(): string {
+    return this.typename;
+  }
+
   /** The handler method this event calls, e.g. `onTick`. */
   get method(): string {
     return methodFor(this.typename);
