@@ -322,6 +322,17 @@ export class Receiver extends Link {
     }
   }
 
+  /** @internal On the shared transactional session the consumer is cancelled; its own channel is closed. */
+  protected override async releaseChannel(): Promise<void> {
+    const ch = this.session.channel;
+    if (this.session.transactional && ch && this.consumerTag !== '') {
+      const tag = this.consumerTag;
+      this.consumerTag = '';
+      await ch.basicCancel(tag, { timeout: this.connection.callTimeout }).catch(() => undefined);
+    }
+    await super.releaseChannel();
+  }
+
   /** @internal Waits for the messages being handled, cancels, deletes what the link owns. */
   protected async beforeClose(keepDurable: boolean): Promise<void> {
     await this.connection.bounded(this.lane.tail);

@@ -76,6 +76,11 @@ describe('transactions', () => {
       { deliveryTag: 2, multiple: false, requeue: true },
     ]);
     expect(tx.state).toBe('aborted');
+    // closing the receiver cancels its consumer; the shared session stays open
+    rec.of('onLinkOpened')[0]?.receiver.close();
+    await until(() => rec.log.includes('onLinkClosed'));
+    expect(at(log.methods, 'basic.cancel').map((m) => m.channel)).toEqual([txCh]);
+    expect(at(log.methods, 'channel.close')).toEqual([]);
   });
 
   it('accepting a delivery from another session, or declaring a second transaction meanwhile, are TransactionErrors', async () => {
