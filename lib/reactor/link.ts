@@ -52,6 +52,7 @@ export class Terminus {
   /** Queue arguments (DynamicNodeProperties), undefined when none were given. */
   properties: FieldTable | undefined = undefined;
 
+  /** @param address - the terminus address, if any. */
   constructor(address?: string) {
     this.address = address;
   }
@@ -78,13 +79,19 @@ export class Session {
   }
 }
 
-/** What createSender / createReceiver pass to a link. */
+/** @internal What createSender / createReceiver pass to a link. */
 export interface LinkInit {
+  /** The link name. */
   name: string;
+  /** Its connection. */
   connection: ContainerConnection;
+  /** Its own handler, if any. */
   handler: Handler | undefined;
+  /** Its source terminus. */
   source: Terminus;
+  /** Its target terminus. */
   target: Terminus;
+  /** The session it runs on. */
   session: Session;
 }
 

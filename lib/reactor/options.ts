@@ -29,6 +29,7 @@ export abstract class LinkOption {
 
 /** Base class of options that apply to senders only. */
 export abstract class SenderOption extends LinkOption {
+  /** Applies the option to a sender (called once, before it attaches). */
   abstract override apply(sender: Sender): void;
 
   /** Applies to senders only. */
@@ -39,6 +40,7 @@ export abstract class SenderOption extends LinkOption {
 
 /** Base class of options that apply to receivers only. */
 export abstract class ReceiverOption extends LinkOption {
+  /** Applies the option to a receiver (called once, before it attaches). */
   abstract override apply(receiver: Receiver): void;
 
   /** Applies to receivers only. */

@@ -35,9 +35,11 @@ import { linkSettings } from './handlers.js';
 import { isGone, Link, type LinkInit } from './link.js';
 import { checkExchange, checkQueue, describeNode, nodeOf, type Route, routeTo } from './nodes.js';
 
-/** What createSender passes to a Sender. */
+/** @internal What createSender passes to a Sender. */
 export interface SenderInit extends LinkInit {
+  /** Most messages in flight at once. */
   window: number;
+  /** Delivery tag source, if given. */
   tags: (() => string) | undefined;
 }
 
