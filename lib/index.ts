@@ -10,6 +10,7 @@
  * ```
  */
 export * from './core.js';
-export * from './rpc/index.js';
-export * from './session/index.js';
+export * from './reactor/index.js';
 export * from './messenger/index.js';
+export * from './session/index.js';
+export * from './rpc/index.js';

@@ -52,7 +52,8 @@ describe('perf', () => {
     });
     expect(j.durationMs).toBeGreaterThanOrEqual(5000);
     expect(j.sent).toBeGreaterThan(1000); // 400 msg/s for 5 s, with room for a slow machine
-    expect(j.sent).toBeLessThanOrEqual(2001);
+    // the limiter never runs ahead of the rate over the run's own measured duration (not a speed check)
+    expect(j.sent).toBeLessThanOrEqual(Math.ceil((400 * j.durationMs) / 1000) + 1);
     expect(j.confirmed + j.nacked).toBe(j.sent);
     expect(j.received).toBeGreaterThan(j.sent * 0.9);
     expect(j.received).toBeLessThanOrEqual(j.sent);

@@ -538,6 +538,7 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
       return this.closing;
     }
     const done = this.zero.expect('connection.close-ok');
+    done.catch(() => undefined); // settled below either way; never an unhandled rejection
     try {
       this.zero.send('connection.close', {
         replyCode: opts.replyCode ?? 200,

@@ -23,6 +23,7 @@ import {
   type MessageBody,
   PublishReturned,
   type Timeout,
+  type ReceivedMessage,
 } from '../core.js';
 import { armDeadline, checkMillis, checkSignal, type DeadlineOptions, withDeadline } from './deadline.js';
 import { RpcRemoteError, RpcReplyLost } from './errors.js';
@@ -138,7 +139,7 @@ export class RpcClient {
       onCancel: (err) => this.shutdown(new RpcReplyLost(`the reply consumer was cancelled: ${err.message}`, { cause: err })),
       timeout,
     });
-    const onReturn = (msg: Message): void => this.onReturn(msg);
+    const onReturn = (msg: ReceivedMessage): void => this.onReturn(msg);
     const onChannelError = (err: AMQPError): void => this.replyPathLost(err);
     const onReopen = (): void => this.replyPathLost(undefined);
     const onClose = (err: AMQPError | undefined): void =>
@@ -258,7 +259,7 @@ export class RpcClient {
   }
 
   /** A mandatory request came back unroutable: its call fails now (and the channel forgets the return). */
-  private onReturn(msg: Message): void {
+  private onReturn(msg: ReceivedMessage): void {
     const id = msg.properties.correlationId;
     if (id === undefined || !this.pending.has(id)) return;
     const kept = this.channel.returnedMessages;

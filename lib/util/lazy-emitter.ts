@@ -66,7 +66,7 @@ export class LazyEmitter<E extends { [K in keyof E]: unknown[] }> {
 
   /** Calls the listeners of `event`; true if there were any. */
   emit<K extends keyof E & string>(event: K, ...args: E[K]): boolean {
-    return this.#ee !== null && this.#ee.emit(event, ...args);
+    return this.#ee?.emit(event, ...args) === true;
   }
 
   /** Number of listeners of `event`. */

@@ -72,6 +72,7 @@ export async function waitWith<T>(promise: PromiseLike<T>, opts: CallOptions | u
   const signal = opts?.signal;
   if ((timeout === undefined || timeout === Infinity) && !signal) return promise;
   checkTimeout(timeout);
+  if (timeout === 0) return raceNow(promise, opts ?? {}, what); // p-timeout takes only positive times
   try {
     return await pTimeout(promise, {
       milliseconds: timeout ?? Infinity,
@@ -82,6 +83,23 @@ export async function waitWith<T>(promise: PromiseLike<T>, opts: CallOptions | u
     if (signal?.aborted && err === signal.reason) throw timeoutError(what, opts ?? {}, true);
     throw err;
   }
+}
+
+/** A zero timeout: `promise` if it settles within this turn of the event loop, else Timeout (or abort). */
+function raceNow<T>(promise: PromiseLike<T>, opts: CallOptions, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const disarm = arm(opts, what, reject);
+    Promise.resolve(promise).then(
+      (v) => {
+        disarm();
+        resolve(v);
+      },
+      (e: unknown) => {
+        disarm();
+        reject(e);
+      },
+    );
+  });
 }
 
 /** @internal A promise with its settle functions exposed. */

@@ -1,7 +1,7 @@
 // amqpy's `with Connection() as conn:` in TypeScript: `await using` closes channels and
 // connections at the end of the block, also when the block throws.
 import { describe, expect, it } from '@jest/globals';
-import { ConnectionClosed } from '../../lib/errors.js';
+import { ConnectionClosed, Timeout } from '../../lib/errors.js';
 import { connectFake, installGuards } from '../support/fake-broker.js';
 
 installGuards();
@@ -60,5 +60,21 @@ describe('await using (Symbol.asyncDispose)', () => {
     await closeConn;
     await conn[Symbol.asyncDispose]();
     await broker.expectNothing(20);
+  });
+});
+
+describe('zero timeouts', () => {
+  it('close({ timeout: 0 }) closes at once without an unhandled rejection', async () => {
+    const { broker, conn } = await connectFake();
+    await conn.close({ timeout: 0 });
+    expect(conn.state).toBe('closed');
+    await broker.expect('connection.close', 0); // it still told the broker
+  });
+
+  it('a call with timeout 0 rejects with Timeout unless the reply is already there', async () => {
+    const { broker, conn } = await connectFake();
+    const [ch] = await Promise.all([conn.channel(), broker.openChannel()]);
+    await expect(ch.queueDeclare('q', { timeout: 0 })).rejects.toBeInstanceOf(Timeout);
+    await expect(conn.drainEvents({ timeout: 0 })).rejects.toBeInstanceOf(Timeout);
   });
 });
