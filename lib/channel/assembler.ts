@@ -2,8 +2,8 @@
  * Inbound content assembly for one channel: a state machine
  * `method (deliver | get-ok | return) -> header -> body frames until body-size bytes`.
  *
- * A body that arrives in one frame is used as is (a view of the received bytes, no copy); a body
- * split over several frames is copied once into a buffer allocated at its final size. A frame of
+ * Every body is copied once into a buffer of its own, allocated at its final size: the bytes a
+ * frame arrives in belong to the socket's landing buffer, valid only while the read is handled. A frame of
  * the wrong type mid-content is UNEXPECTED_FRAME (505), as is a body longer than announced.
  *
  * Body frames come either whole (`bodyFrame`) or, when the frame parser streams a frame split
@@ -81,18 +81,11 @@ export class ContentAssembler {
     if (size === 0) this.finish(EMPTY);
   }
 
-  /**
-   * Handles a content body frame, its payload at `buf[start..end)` (all of `buf` by default). A
-   * body that is the whole of one frame becomes a view of `buf`; other payloads are copied.
-   */
+  /** Handles a content body frame, its payload at `buf[start..end)` (all of `buf` by default); copied. */
   bodyFrame(buf: Buffer, start = 0, end = buf.length): void {
     if (!this.method || !this.props) throw this.unexpected('content body frame without a content header');
     const len = end - start;
     if (this.received + len > this.bodySize) throw this.unexpected(`content body exceeds its announced size of ${this.bodySize} bytes`);
-    if (this.received === 0 && len === this.bodySize) {
-      this.finish(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
-      return;
-    }
     this.body ??= this.alloc(this.bodySize, this.method);
     buf.copy(this.body, this.received, start, end);
     this.received += len;
@@ -109,10 +102,6 @@ export class ContentAssembler {
     const len = payload.length;
     const received = this.received + len;
     if (received > this.bodySize) throw this.unexpected(`content body exceeds its announced size of ${this.bodySize} bytes`);
-    if (frameDone && this.received === 0 && len === this.bodySize) {
-      this.finish(payload);
-      return;
-    }
     if (len > 0) {
       const body = (this.body ??= this.alloc(this.bodySize, this.method));
       // read straight into place by the socket (see target()): nothing to copy

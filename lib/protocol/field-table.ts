@@ -355,7 +355,7 @@ function readValue(r: PrimitiveReader, tag: FieldType, depth: number): FieldValu
       return new Decimal(scale, r.i32());
     }
     case 'x':
-      return copyOf(r.longstr());
+      return r.longstr(); // a copy
     case 'V':
       return null;
   }

@@ -364,9 +364,12 @@ export class Reader {
     internStrings[slot] = str;
     return str;
   }
-  /** Reads a long string as a zero-copy view of `buf`. */
+  /**
+   * Reads a long string as a copy: method arguments outlive the read they arrived in (the socket's
+   * landing buffer is reused by the next read).
+   */
   longstr(): Buffer {
-    return this.bytes(this.u32());
+    return Buffer.from(this.bytes(this.u32()));
   }
   /** Reads `n` raw bytes as a zero-copy view of `buf`. */
   bytes(n: number): Buffer {

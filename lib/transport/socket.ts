@@ -6,6 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ConnectionLost, Timeout } from '../errors.js';
+import { landing } from './buffers.js';
 
 /** TLS settings for `amqps` connections (a subset of Node's `tls.ConnectionOptions`). */
 export interface TlsOptions {
@@ -34,31 +35,28 @@ export interface SocketOptions {
 }
 
 /**
- * @internal Inbound buffers for a plain TCP socket (Node's `onread` mode): the kernel reads
- * straight into consecutive free space of a large slab instead of a fresh allocation per read,
- * and no 'data' events are emitted. Chunks handed to `sink` are views into the slab; the slab is
- * never rewritten, so frames and message bodies may keep referring to it. When `sink` returns
- * false, reading stops (the kernel buffers what arrives) until `resume()`.
+ * @internal Inbound buffers for a plain TCP socket (Node's `onread` mode). Every connection of the
+ * process reads into the same landing buffer (`landing` in buffers.ts): libuv hands each read to
+ * its callback synchronously, and what the transport keeps of a chunk it copies before the
+ * callback returns (the frame parser copies split frames, the content assembler copies bodies),
+ * so an idle connection holds no read memory of its own. A large message body is read straight
+ * into its own buffer instead (`plan`). No 'data' events are emitted. When `sink` returns false,
+ * reading stops (the kernel buffers what arrives) until `resume()`.
  */
 export class SocketReader {
   /** Receives every chunk read; set by the transport before any byte arrives. */
   sink: (chunk: Buffer) => boolean = () => true;
   /**
    * Where the next read goes: a buffer to read straight into (a message body), a byte limit for
-   * a read into the slab, or 0 for a full slab read. Set by the transport.
+   * a read into the landing buffer, or 0 for a full read there. Set by the transport.
    */
   plan: () => Buffer | number = () => 0;
   private socket: net.Socket | null = null;
-  private slab = Buffer.allocUnsafe(READ_SLAB);
-  private pos = 0;
-  /** Whether the buffer last handed out by `next()` was slab space (else a planned target). */
-  private intoSlab = true;
   /** The `onread` option for `net.connect`. */
   readonly onread = {
     buffer: (): Buffer => this.next(),
     callback: (n: number, buf: Uint8Array): boolean => {
       const chunk = buf as Buffer;
-      if (this.intoSlab) this.pos += n;
       return this.sink(n === chunk.length ? chunk : chunk.subarray(0, n));
     },
   };
@@ -79,22 +77,12 @@ export class SocketReader {
     try {
       want = this.plan();
     } catch {
-      // never let an exception escape into Node's read path: fall back to the slab
+      // never let an exception escape into Node's read path: fall back to the landing buffer
     }
-    this.intoSlab = typeof want === 'number';
     if (typeof want !== 'number') return want;
-    if (this.slab.length - this.pos < MAX_READ) {
-      this.slab = Buffer.allocUnsafe(READ_SLAB);
-      this.pos = 0;
-    }
-    const n = want > 0 && want < MAX_READ ? want : MAX_READ;
-    return this.slab.subarray(this.pos, this.pos + n);
+    return want > 0 && want < landing.length ? landing.subarray(0, want) : landing;
   }
 }
-
-const READ_SLAB = 256 * 1024;
-/** Bytes of one read into the slab (Node's own read size). */
-const MAX_READ = 64 * 1024;
 
 /** @internal An open socket and, for plain TCP, the reader its bytes arrive through. */
 export interface OpenedSocket {

@@ -6,7 +6,10 @@
  * outgoing slab (a Writer) and may hand large bodies over zero-copy; if it throws, nothing it wrote
  * is kept. Everything sent in one tick is flushed once, on `process.nextTick`, as a single
  * `socket.write()` of a slab slice (zero copies after encoding); with zero-copy bodies the batch
- * goes out corked (one writev).
+ * goes out corked (one writev). Slabs come from the process-wide pool (buffers.ts) and go back to
+ * it once a plain TCP socket has written them and nothing new was encoded: an idle connection
+ * holds no write buffer. Other streams (TLS, user-supplied) may keep referring to what they were
+ * given, so their slabs are only dropped, never reused.
  * Flushed slab bytes are never rewritten: the next batch continues after them, and a new slab is
  * taken when the current one is nearly full, so the socket can keep references to old slices.
  *
@@ -25,13 +28,14 @@ import { FrameParser } from '../protocol/frame-parser.js';
 import { HEARTBEAT_FRAME } from '../protocol/frame.js';
 import { Writer } from '../protocol/primitives.js';
 import { deferred, type Deferred } from '../util/wait.js';
+import { WRITE_SLAB_SIZE, writeSlabs } from './buffers.js';
 import type { SocketReader } from './socket.js';
 
-const SLAB_SIZE = 256 * 1024;
+const SLAB_SIZE = WRITE_SLAB_SIZE;
+/** The empty buffer of a transport that holds no slab. */
+const NO_SLAB = Buffer.alloc(0);
 const NOOP = (): void => {};
 const SLAB_MIN_FREE = 16 * 1024;
-/** Written slabs kept for reuse per connection (4 MiB: a burst of 1000 4-KiB publishes in one tick). */
-const SLAB_POOL = 16;
 /** Whole frames in one read from which the peer counts as streaming (about five deliveries). */
 const STREAM_FRAMES = 16;
 /** Body bytes from which a direct read into the message buffer is worth an extra small read. */
@@ -84,7 +88,9 @@ export class Transport {
   private parts: Buffer[] = [];
   /** Full slabs the pending batch still writes from; pooled after the write (TCP only). */
   private retired: Buffer[] = [];
-  private pool: Buffer[] = [];
+  /** Flushes whose last write the socket has not called back yet. */
+  private writing = 0;
+  private readonly writtenCb = (): void => this.afterWrite();
   private scheduled = false;
   private batch: Deferred<void> | null = null;
   private drainWaiters: Deferred<void>[] = [];
@@ -111,7 +117,8 @@ export class Transport {
     private readonly reader: SocketReader | null = null,
     private readonly hints: ReadHints = { streaming: 0, latencyBound: 0 },
   ) {
-    this.out = new Writer(SLAB_SIZE);
+    this.out = new Writer(0);
+    this.out.buf = NO_SLAB;
     this.parser = new FrameParser(handlers.onFrame, frameMax, handlers.onBodyPart);
     if (reader) {
       reader.sink = (chunk) => this.onData(chunk);
@@ -179,14 +186,29 @@ export class Transport {
     this.start = 0;
   }
 
-  /** A slab from the pool of written-out ones if any (warm pages), else a new one. */
+  /** A slab from the process's pool (a written-out one, warm, when there is one). */
   private freshSlab(): Buffer {
-    return this.pool.pop() ?? Buffer.allocUnsafe(SLAB_SIZE);
+    return writeSlabs.take();
   }
 
   /** Leaves a full slab to the current batch; it returns to the pool once the batch is written. */
   private retire(slab: Buffer): void {
     if (this.reader !== null && slab.length === SLAB_SIZE) this.retired.push(slab);
+  }
+
+  /**
+   * The socket wrote a flush. Once every flush is written and nothing new is encoded, the
+   * connection is quiet: its slab goes back to the pool (TCP), or is dropped (other streams).
+   */
+  private afterWrite(): void {
+    this.writing--;
+    if (this.writing > 0 || this.scheduled || this.isDead) return;
+    const out = this.out;
+    if (out.pos !== this.start || out.buf === NO_SLAB) return;
+    if (this.reader !== null) writeSlabs.give(out.buf);
+    out.buf = NO_SLAB;
+    out.pos = 0;
+    this.start = 0;
   }
 
   /** Schedules a flush of everything encoded into `out` so far. */
@@ -234,32 +256,38 @@ export class Transport {
     const out = this.out;
     const tail = out.pos > this.start ? out.buf.subarray(this.start, out.pos) : null;
     this.start = out.pos;
-    if (out.buf.length - out.pos < SLAB_MIN_FREE) {
+    if (out.buf.length - out.pos < SLAB_MIN_FREE && out.buf !== NO_SLAB) {
+      // full: the next encode takes a slab (reserve); this one returns to the pool once written
       this.retire(out.buf);
-      out.buf = this.freshSlab();
+      out.buf = NO_SLAB;
       out.pos = 0;
       this.start = 0;
     }
     let ok = true;
     const parts = this.parts;
     const retired = this.retired;
-    const recycle =
-      retired.length === 0
-        ? undefined
-        : (): void => {
-            this.recycle(retired);
-          };
-    if (recycle) this.retired = [];
-    if (parts.length === 0) {
-      if (tail) ok = this.socket.write(tail, recycle);
-    } else {
-      this.parts = [];
-      const sock = this.socket as Duplex & { cork(): void; uncork(): void };
-      sock.cork();
-      const last = parts.length - 1;
-      for (let i = 0; i <= last; i++) ok = sock.write(parts[i], i === last && !tail ? recycle : undefined);
-      if (tail) ok = sock.write(tail, recycle);
-      sock.uncork();
+    const lastWrite = tail ?? parts[parts.length - 1];
+    if (lastWrite !== undefined) {
+      // the socket calls back once this flush is written: then its slabs may be reused
+      let cb = this.writtenCb;
+      if (retired.length > 0) {
+        this.retired = [];
+        cb = (): void => {
+          this.recycle(retired);
+          this.afterWrite();
+        };
+      }
+      this.writing++;
+      if (parts.length === 0) {
+        ok = this.socket.write(lastWrite, cb);
+      } else {
+        this.parts = [];
+        const sock = this.socket as Duplex & { cork(): void; uncork(): void };
+        sock.cork();
+        for (const part of parts) if (part !== lastWrite) ok = sock.write(part);
+        ok = sock.write(lastWrite, cb);
+        sock.uncork();
+      }
     }
     this.lastWriteAt = Date.now();
     if (!ok) this.blockedOnDrain = true;
@@ -276,7 +304,7 @@ export class Transport {
    */
   private recycle(slabs: Buffer[]): void {
     if (this.isDead) return;
-    for (const s of slabs) if (this.pool.length < SLAB_POOL) this.pool.push(s);
+    for (const s of slabs) writeSlabs.give(s);
   }
 
   private waitDrain(): Promise<void> {
@@ -370,6 +398,7 @@ export class Transport {
         return;
       }
       if (now - this.lastWriteAt >= intervalMs / 2 && !this.scheduled) {
+        this.reserve(HEARTBEAT_FRAME.length);
         this.out.bytes(HEARTBEAT_FRAME);
         this.flush();
       }
@@ -413,7 +442,9 @@ export class Transport {
     }
     this.parts = [];
     this.retired = [];
-    this.pool = [];
+    this.out.buf = NO_SLAB; // a dead socket may still hold the slab's bytes: never pooled
+    this.out.pos = 0;
+    this.start = 0;
     if (this.closedCleanly) this.socket.end(() => this.socket.destroy());
     else this.socket.destroy();
   }

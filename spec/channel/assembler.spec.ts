@@ -177,14 +177,26 @@ describe('ContentAssembler: body pieces', () => {
     expect(got.map((b) => [...b])).toEqual([[1, 2, 3, 4, 5, 6, 7, 8, 9]]);
   });
 
-  it('uses a single piece holding the whole body as is (no copy)', () => {
+  it('copies a single piece holding the whole body: the read buffer it came in is reused', () => {
     const got: Buffer[] = [];
     const a = new ContentAssembler(1, (_m, _p, body) => got.push(body), MAX);
     a.start(deliverMethod());
     a.header(headerPayload(4));
     const piece = Buffer.from([9, 8, 7, 6]);
     a.bodyPiece(piece, true);
-    expect(got[0]).toBe(piece);
+    piece.fill(0); // the next read overwrites the landing buffer
+    expect([...(got[0] as Buffer)]).toEqual([9, 8, 7, 6]);
+  });
+
+  it('copies a whole single-frame body too', () => {
+    const got: Buffer[] = [];
+    const a = new ContentAssembler(1, (_m, _p, body) => got.push(body), MAX);
+    a.start(deliverMethod());
+    a.header(headerPayload(3));
+    const frame = Buffer.from([0xaa, 1, 2, 3, 0xce]);
+    a.bodyFrame(frame, 1, 4);
+    frame.fill(0);
+    expect([...(got[0] as Buffer)]).toEqual([1, 2, 3]);
   });
 
   it('body piece without a content header -> UnexpectedFrame 505', () => {

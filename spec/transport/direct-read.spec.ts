@@ -6,13 +6,13 @@ import { PassThrough } from 'node:stream';
 
 import { ContentAssembler } from '../../lib/channel/assembler.js';
 import type { Method } from '../../lib/protocol/generated/methods.js';
+import { landing } from '../../lib/transport/buffers.js';
 import { SocketReader } from '../../lib/transport/socket.js';
 import { Transport } from '../../lib/transport/transport.js';
 import { raw } from '../support/frame-fixtures.js';
 import { prng } from '../support/prng.js';
 
 const FRAME_MAX = 131072;
-const READ_SLAB = 256 * 1024; // SocketReader's slab size
 const DELIVER = { name: 'basic.deliver', args: {} } as unknown as Method;
 
 function contentHeader(size: number): Buffer {
@@ -88,8 +88,8 @@ function feed(
     const n = Math.min(buf.length, limit, stream.length - pos);
     stream.copy(buf, 0, pos, pos + n);
     pos += n;
-    if (buf.buffer.byteLength === READ_SLAB)
-      slab += n; // no body in these specs is 256 KiB long
+    if (buf.buffer === landing.buffer)
+      slab += n; // the shared landing buffer; anything else is a body
     else direct += n;
     reader.onread.callback(n, buf);
   }

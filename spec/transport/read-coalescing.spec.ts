@@ -8,6 +8,7 @@ import { resolveOptions } from '../../lib/connection/options.js';
 import { ArgumentError } from '../../lib/errors.js';
 import { Message } from '../../lib/message.js';
 import { HEARTBEAT_FRAME } from '../../lib/protocol/frame.js';
+import { landing } from '../../lib/transport/buffers.js';
 import { SocketReader } from '../../lib/transport/socket.js';
 import { type ReadHints, Transport, type TransportHandlers } from '../../lib/transport/transport.js';
 import { connectFake, type FakeBroker, installGuards } from '../support/fake-broker.js';
@@ -114,7 +115,7 @@ describe('read coalescing (Transport with a SocketReader)', () => {
 });
 
 describe('SocketReader over a real TCP socket', () => {
-  it('hands out consecutive views of one slab, and stops reading while the sink says so', async () => {
+  it('lands every read in the shared landing buffer, and stops reading while the sink says so', async () => {
     let peer: net.Socket | undefined;
     const server = net.createServer((s) => {
       peer = s;
@@ -122,7 +123,7 @@ describe('SocketReader over a real TCP socket', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
     const reader = new SocketReader();
-    const chunks: Buffer[] = []; // copies (the reader's views share one slab)
+    const chunks: Buffer[] = []; // copies (the reader's views share the landing buffer)
     const views: Buffer[] = [];
     let keepReading = true;
     let got: (() => void) | undefined;
@@ -148,8 +149,10 @@ describe('SocketReader over a real TCP socket', () => {
     peer.write(Buffer.from('second'));
     await w;
     expect(chunks.map(String)).toEqual(['first', 'second']);
-    expect(views[1]!.buffer).toBe(views[0]!.buffer); // the same slab...
-    expect(views[1]!.byteOffset).toBe(views[0]!.byteOffset + 5); // ...right after the first read
+    // every read lands at the start of the process's one landing buffer: no memory per connection
+    expect(views[0]!.buffer).toBe(landing.buffer);
+    expect(views[1]!.buffer).toBe(landing.buffer);
+    expect([views[0]!.byteOffset, views[1]!.byteOffset]).toEqual([landing.byteOffset, landing.byteOffset]);
 
     keepReading = false;
     w = wait();
