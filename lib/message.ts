@@ -203,6 +203,10 @@ export class Message<B = Buffer | string> {
     return typeof s === 'string' ? s : Buffer.isBuffer(s) ? s.toString('utf8') : undefined;
   }
 
+  /**
+   * Sets (or, with undefined, removes) the `subject` application header, on a copy of the headers table.
+   * @throws ArgumentError for a value that is neither a string nor undefined.
+   */
   set subject(value: string | undefined) {
     if (value !== undefined && typeof value !== 'string') throw new ArgumentError(`subject must be a string, got ${typeof value}`);
     const headers: FieldTable = { ...this.properties.applicationHeaders };

@@ -129,6 +129,10 @@ export class Channel extends EventEmitter<ChannelEvents> implements MessageChann
     return this.#p.settings.autoDecode;
   }
 
+  /**
+   * Turns decoding of text bodies on or off for this channel's later deliveries.
+   * @throws ArgumentError for a value that is not a boolean.
+   */
   set autoDecode(on: boolean) {
     if (typeof on !== 'boolean') throw new ArgumentError(`autoDecode must be a boolean, got ${typeof on}`);
     this.#p.settings.autoDecode = on;
