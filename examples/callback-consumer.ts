@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, Message, type ReceivedMessage } from 'amqpts';
 
 await using conn = await Connection.connect(process.env['RABBITMQ_URL']);
-const ch = await conn.channel();
+await using ch = await conn.channel(); // closed at the end of the scope, before the connection
 const { queue } = await ch.queueDeclare('', { exclusive: true });
 for (let i = 1; i <= 12; i++) await ch.basicPublish(new Message(`job ${i}`), { routingKey: queue });
 
