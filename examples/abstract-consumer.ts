@@ -24,7 +24,7 @@ class Printer extends AbstractConsumer {
   }
 
   override cancelCallback(err: AMQPError): void {
-    serverCancel(err);
+    serverCancel(err); // the server cancelled the consumer, or its channel closed for good
   }
 }
 
