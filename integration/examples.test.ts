@@ -110,6 +110,23 @@ describe('examples', () => {
     expect(lines.at(-1)).toBe('closed');
   });
 
+  test('channel-methods covers the rest of the API: e2e bindings, settling by tag, recover, flow, tx, checks, typed headers, parseUrl', async () => {
+    const lines = linesOf(await runExample('channel-methods'));
+    expect(lines).toEqual([
+      'alive: true, blocked: no, channels: 0',
+      expect.stringMatching(/^publisher confirms: true, channelMax: \d+$/),
+      'channel 1: open true, active true, mode none, autoDecode false',
+      'checkExchange: exists',
+      'body is a Buffer: true, price -19.99',
+      'after reject, nack, ack: order 1 (redelivered true), then nothing',
+      'after basicRecover: order 1',
+      'flow: true',
+      'mode tx: got kept, then nothing',
+      'purged 0, deleted with 0 message(s)',
+      '{"host":"rabbit.example","port":5673,"userid":"app","password":"***","virtualHost":"prod","heartbeat":10} masked in inspect',
+    ]);
+  });
+
   test('demo runs end to end', async () => {
     const lines = linesOf(await runExample('demo'));
     expect(lines[0]).toMatch(/^connected to RabbitMQ \S+ \(frame_max \d+, heartbeat \d+ s\)$/);
