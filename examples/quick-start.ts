@@ -1,17 +1,20 @@
-// The README's quick start as a program: declare, publish, get, ack.
+// The quick start of the README: await calls to declare, bind, publish, get and ack.
 // Run: npm run build && npm run build:examples && node build/examples/quick-start.js
 import { Connection, Message } from 'amqpts';
 
-const url = process.env['RABBITMQ_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672/';
-const conn = await Connection.connect(url);
-try {
-  const ch = await conn.channel();
-  const { queue } = await ch.queueDeclare('', { exclusive: true });
-  await ch.basicPublish(new Message('hello world', { contentType: 'text/plain' }), { routingKey: queue });
-  const msg = await ch.basicGet(queue);
-  if (msg === null) throw new Error('the message did not arrive');
-  console.log(`got ${String(msg.body)} (delivery tag ${msg.deliveryInfo?.deliveryTag ?? '?'})`);
+// RABBITMQ_URL, or amqp://guest:guest@localhost:5672/ when it is not set
+await using conn = await Connection.connect(process.env['RABBITMQ_URL']);
+const ch = await conn.channel();
+
+await ch.exchangeDeclare('quick-start', 'direct', { autoDelete: true });
+const { queue } = await ch.queueDeclare('', { exclusive: true }); // server-named, deleted with the connection
+await ch.queueBind(queue, { exchange: 'quick-start', routingKey: 'greetings' });
+
+await ch.basicPublish(new Message('hello world', { contentType: 'text/plain' }), { exchange: 'quick-start', routingKey: 'greetings' });
+
+const msg = await ch.basicGet(queue); // ReceivedMessage | null
+if (msg !== null) {
+  console.log(`got ${String(msg.body)} (delivery tag ${msg.deliveryInfo.deliveryTag})`);
   msg.ack();
-} finally {
-  await conn.close();
 }
+// leaving the scope closes the connection (`await using`); `await conn.close()` does the same

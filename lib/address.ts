@@ -22,8 +22,20 @@ export class AddressError extends ArgumentError {}
 
 /** What an address names on the broker. */
 export type AddressNode =
-  | { readonly kind: 'queue'; readonly queue: string }
-  | { readonly kind: 'exchange'; readonly exchange: string; readonly routingKey: string | undefined };
+  | {
+      /** A queue: messages go to (or come from) the queue `queue`. */
+      readonly kind: 'queue';
+      /** The queue name, percent-decoded. */
+      readonly queue: string;
+    }
+  | {
+      /** An exchange: messages are published to `exchange` with `routingKey`. */
+      readonly kind: 'exchange';
+      /** The exchange name, percent-decoded (`''` is the default exchange). */
+      readonly exchange: string;
+      /** The routing key from the address, or undefined when the address had none (the message's subject or `''` is used). */
+      readonly routingKey: string | undefined;
+    };
 
 /** An address taken apart. */
 export interface ParsedAddress {

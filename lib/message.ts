@@ -203,6 +203,10 @@ export class Message<B = Buffer | string> {
     return typeof s === 'string' ? s : Buffer.isBuffer(s) ? s.toString('utf8') : undefined;
   }
 
+  /**
+   * Sets (or, with undefined, removes) the `subject` application header, on a copy of the headers table.
+   * @throws ArgumentError for a value that is neither a string nor undefined.
+   */
   set subject(value: string | undefined) {
     if (value !== undefined && typeof value !== 'string') throw new ArgumentError(`subject must be a string, got ${typeof value}`);
     const headers: FieldTable = { ...this.properties.applicationHeaders };
@@ -232,8 +236,10 @@ export class Message<B = Buffer | string> {
 
   /**
    * Acknowledges this delivery (basic.ack); with `multiple`, every earlier unacked one too.
-   * @throws StaleDelivery when its channel has closed or reopened since delivery (never sent).
-   * The broker answers an unknown tag with a channel close 406 PRECONDITION_FAILED.
+   * @throws StaleDelivery when its channel has closed or reopened since delivery (never sent);
+   *   ArgumentError for a message the broker did not deliver (built to be sent, or returned).
+   *   The broker answers a tag it does not know (already settled, or consumed with noAck) with a
+   *   channel close, PreconditionFailed (406).
    */
   ack(options: { multiple?: boolean } = {}): void {
     this.context('ack').settle(this, 'ack', options.multiple ?? false, false);
@@ -241,7 +247,8 @@ export class Message<B = Buffer | string> {
 
   /**
    * Negatively acknowledges this delivery (basic.nack, a RabbitMQ extension); requeued by default.
-   * @throws StaleDelivery when its channel has closed or reopened since delivery (never sent).
+   * @throws StaleDelivery when its channel has closed or reopened since delivery (never sent);
+   *   ArgumentError for a message the broker did not deliver. An unknown tag: as `ack()`.
    */
   nack(options: { multiple?: boolean; requeue?: boolean } = {}): void {
     this.context('nack').settle(this, 'nack', options.multiple ?? false, options.requeue ?? true);
@@ -249,7 +256,8 @@ export class Message<B = Buffer | string> {
 
   /**
    * Rejects this delivery (basic.reject); requeued by default.
-   * @throws StaleDelivery when its channel has closed or reopened since delivery (never sent).
+   * @throws StaleDelivery when its channel has closed or reopened since delivery (never sent);
+   *   ArgumentError for a message the broker did not deliver. An unknown tag: as `ack()`.
    */
   reject(options: { requeue?: boolean } = {}): void {
     this.context('reject').settle(this, 'reject', false, options.requeue ?? true);

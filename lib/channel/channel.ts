@@ -107,6 +107,10 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
     return this.#settings.autoDecode;
   }
 
+  /**
+   * Turns decoding of text bodies on or off for this channel's later deliveries.
+   * @throws ArgumentError for a value that is not a boolean.
+   */
   set autoDecode(on: boolean) {
     if (typeof on !== 'boolean') throw new ArgumentError(`autoDecode must be a boolean, got ${typeof on}`);
     this.#settings.autoDecode = on;
@@ -360,7 +364,8 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
 
   /**
    * Cancels a consumer (basic.cancel). Deliveries already sent to it are requeued (unless noAck).
-   * Unknown tags are ignored by the broker.
+   * Unknown tags are ignored by the broker, so this raises no server error of its own.
+   * @throws Timeout; ChannelClosed, or the connection's error, when the channel is closed.
    */
   async basicCancel(consumerTag: string, opts: NowaitOptions = {}): Promise<void> {
     const link = this.#link;
@@ -374,7 +379,8 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
   /**
    * Fetches one message (basic.get).
    * @returns the message, or null when the queue is empty.
-   * @throws NotFound (404) for a missing queue; ResourceLocked (405).
+   * @throws NotFound (404) for a missing queue; AccessRefused (403) without read permission on it;
+   *   ResourceLocked (405) for another connection's exclusive queue; Timeout.
    */
   basicGet(queue = '', opts: CallOptions & { noAck?: boolean } = {}): Promise<ReceivedMessage | null> {
     return this.#link.call('basic.get', { queue, noAck: opts.noAck ?? false }, opts);
@@ -389,9 +395,11 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
    * @throws ArgumentError for invalid arguments, properties or a body that cannot be encoded in its
    *   `contentEncoding` (before anything is sent); PublishNacked (confirm mode) when the broker
    *   nacks; PublishReturned, a NoRoute (312), in confirm mode when a mandatory message was
-   *   returned; Timeout; the channel's or connection's error when it closes. NotFound (404) for a
-   *   missing exchange arrives as a channel close and rejects the next call (or, in confirm mode,
-   *   this publish).
+   *   returned; Timeout; the channel's or connection's error when it closes. Server errors arrive
+   *   as a channel close, which rejects the next call (or, in confirm mode, this publish): NotFound
+   *   (404) for a missing exchange, AccessRefused (403) without write permission on it,
+   *   PreconditionFailed (406) for a body above the broker's `max_message_size` (RabbitMQ's default
+   *   is 128 MiB).
    */
   basicPublish(msg: Message<unknown>, opts: PublishOptions = {}): Promise<void> {
     if (!(msg instanceof Message)) return Promise.reject(new ArgumentError('basicPublish: msg must be a Message'));
@@ -414,6 +422,11 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
    * Async iteration over a queue: `for await (const msg of ch.consume('q', { prefetch: 10 }))`.
    * Consuming starts with the first iteration; leaving the loop cancels the consumer. The loop
    * ends with ConsumerCancelled when the server cancels it, or the channel's error.
+   * @returns the iterator; this call itself sends nothing and raises nothing.
+   * @throws (from the first iteration) basicQos' and basicConsume's errors: NotFound (404) for a
+   *   missing queue, AccessRefused (403) or ResourceLocked (405) for an exclusive conflict,
+   *   ArgumentError for a bad `prefetch` or option, Timeout; later, ConsumerCancelled or the
+   *   channel's error.
    */
   consume(queue: string, opts: IterateOptions = {}): ConsumerIterator {
     return new ConsumerIterator(this, queue, opts);
@@ -422,7 +435,9 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
   /**
    * Acknowledges a delivery by tag, or by message (which also refuses stale deliveries).
    * @throws StaleDelivery for a message of an earlier generation or another channel; ChannelClosed
-   *   on a closed or reopening channel; ArgumentError for a bad tag. Nothing is sent then.
+   *   on a closed or reopening channel; ArgumentError for a bad tag. Nothing is sent then. A tag
+   *   the broker does not know (never delivered, or already settled) makes it close the channel
+   *   with PreconditionFailed (406): the channel emits 'channelError' and reopens.
    */
   basicAck(delivery: number | Message<unknown>, opts: { multiple?: boolean } = {}): void {
     if (delivery instanceof Message) this.#link.settle(delivery, 'ack', opts.multiple ?? false, false);
@@ -449,7 +464,11 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
     else this.#link.sendAck(ACK_METHOD.reject, delivery, requeue ? 1 : 0);
   }
 
-  /** Redelivers all unacknowledged messages of this channel (basic.recover). */
+  /**
+   * Redelivers all unacknowledged messages of this channel (basic.recover).
+   * @throws AMQPNotImplementedError (540, a connection error) on RabbitMQ with the default
+   *   `requeue: false`: RabbitMQ supports only `basicRecover({ requeue: true })`; Timeout.
+   */
   async basicRecover(opts: CallOptions & { requeue?: boolean } = {}): Promise<void> {
     await this.#link.call('basic.recover', { requeue: opts.requeue ?? false }, opts);
   }

@@ -75,6 +75,7 @@ export class ConsumerIterator implements AsyncIterableIterator<ReceivedMessage> 
     private readonly opts: IterateOptions,
   ) {}
 
+  /** The iterator itself, so `for await (const msg of ch.consume(q))` works. */
   [Symbol.asyncIterator](): this {
     return this;
   }

@@ -17,7 +17,10 @@ export const REPUBLISHED_HEADER = 'x-amqpts-republished';
  * A message received from the broker: `deliveryInfo` is always there, and `ack()`, `nack()` and
  * `reject()` work (for a delivery that needs acknowledging).
  */
-export type ReceivedMessage = Message & { readonly deliveryInfo: DeliveryInfo };
+export type ReceivedMessage = Message & {
+  /** Where the message came from: delivery tag, exchange, routing key, redelivered... */
+  readonly deliveryInfo: DeliveryInfo;
+};
 
 /** A consumer callback; may be async. */
 export type ConsumerCallback = (msg: ReceivedMessage) => void | Promise<void>;
@@ -68,33 +71,51 @@ export interface ConsumerEntry {
 
 /** A recorded exchange. */
 export interface ExchangeRecord {
+  /** Always `exchange`. */
   kind: 'exchange';
+  /** The exchange name. */
   name: string;
+  /** The exchange type (`direct`, `fanout`, `topic`, `headers`, ...). */
   type: string;
+  /** Declared durable. */
   durable: boolean;
+  /** Declared auto-delete. */
   autoDelete: boolean;
+  /** Declared internal. */
   internal: boolean;
+  /** The declare arguments. */
   arguments: FieldTable;
 }
 
 /** A recorded queue. */
 export interface QueueRecord {
+  /** Always `queue`. */
   kind: 'queue';
+  /** The queue name (for a server-named queue, the name the broker gave it last). */
   name: string;
   /** Declared as `''`: the broker picks a new name on every declare. */
   serverNamed: boolean;
+  /** Declared durable. */
   durable: boolean;
+  /** Declared exclusive. */
   exclusive: boolean;
+  /** Declared auto-delete. */
   autoDelete: boolean;
+  /** The declare arguments. */
   arguments: FieldTable;
 }
 
 /** A recorded binding: of a queue to an exchange, or of an exchange to an exchange. */
 export interface BindingRecord {
+  /** A queue bound to an exchange, or an exchange bound to an exchange. */
   kind: 'queue-binding' | 'exchange-binding';
+  /** The bound queue or destination exchange. */
   destination: string;
+  /** The exchange messages come from. */
   source: string;
+  /** The binding key. */
   routingKey: string;
+  /** The binding arguments. */
   arguments: FieldTable;
 }
 

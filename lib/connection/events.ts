@@ -16,11 +16,36 @@ export interface ConnectionEvents {
   /** The connection was lost and is recovering; `err` is the typed cause. */
   disconnected: [err: AMQPError];
   /** A reconnect attempt is about to start after `delay` ms, to `url` (password hidden). */
-  reconnecting: [info: { attempt: number; delay: number; url: string }];
+  reconnecting: [
+    info: {
+      /** 1 for the first attempt of this recovery, then 2, 3... */
+      attempt: number;
+      /** Milliseconds the connection waits before this attempt (from the reconnect strategy). */
+      delay: number;
+      /** The broker this attempt goes to, without the password. */
+      url: string;
+    },
+  ];
   /** Recovery completed: topology, channels and consumers are back. */
-  recovered: [info: { attempts: number; downtimeMs: number; url: string }];
+  recovered: [
+    info: {
+      /** Reconnect attempts this recovery took. */
+      attempts: number;
+      /** Milliseconds from the loss to the end of the recovery. */
+      downtimeMs: number;
+      /** The broker the connection is now on, without the password. */
+      url: string;
+    },
+  ];
   /** Recovery gave up (an error retrying cannot fix); 'close' follows with the same error. */
   recoveryFailed: [err: AMQPError];
   /** One recorded entity could not be re-declared during recovery; the rest went on. */
-  recoveryError: [info: { entity: TopologyEntity; error: AMQPError }];
+  recoveryError: [
+    info: {
+      /** The exchange, queue or binding that could not be re-declared. */
+      entity: TopologyEntity;
+      /** The broker's error for it (e.g. PreconditionFailed, AccessRefused). */
+      error: AMQPError;
+    },
+  ];
 }

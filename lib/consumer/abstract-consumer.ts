@@ -59,7 +59,7 @@ export abstract class AbstractConsumer {
    * Starts consuming (basic.consume).
    * @returns the consumer tag.
    * @throws NotFound (404) for a missing queue; AccessRefused (403) / ResourceLocked (405) for an
-   *   exclusive conflict; Timeout.
+   *   exclusive conflict; ArgumentError for bad options (before sending); Timeout.
    */
   async declare(opts: CallOptions = {}): Promise<string> {
     this.consumerTag = await this.channel.basicConsume(this.queue, {

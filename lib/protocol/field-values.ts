@@ -45,6 +45,7 @@ export class Decimal {
   /**
    * @param scale - Number of decimal digits, an integer 0..255.
    * @param value - The unscaled value, a signed 32-bit integer (-2147483648..2147483647), as amqpy, pika and the Java client read and write it.
+   * @throws UnencodableValue for a scale or value out of range.
    */
   constructor(
     readonly scale: number,
@@ -67,6 +68,7 @@ export class Typed {
   /**
    * @param type - The tag to encode with.
    * @param value - A value the tag can carry (for `T` also uint64 seconds as number or bigint).
+   * @throws UnencodableValue when the tag cannot carry the value (e.g. 300 as `b`, an int8).
    */
   constructor(
     readonly type: FieldType,
@@ -76,7 +78,11 @@ export class Typed {
   }
 }
 
-/** Helpers creating {@link Typed} values; each validates its argument. */
+/**
+ * Helpers creating {@link Typed} values; each validates its argument and throws
+ * {@link UnencodableValue} (an ArgumentError, and `instanceof FrameSyntaxError`) for one its type
+ * cannot carry.
+ */
 export const Field = {
   /** A boolean (`t`). */ bool: (v: boolean): Typed => new Typed('t', v),
   /** A signed 8-bit integer (`b`). */ int8: (v: number): Typed => new Typed('b', v),

@@ -1,18 +1,18 @@
-// The amqpts quick start, end to end: declare, publish, get, consume, print.
-// Run with `npm run demo` (which makes a broker reachable first and builds dist/).
+// The amqpts demo, end to end: declare, publish, get, confirm, consume three ways, clean up.
+// Run with `npm run demo`, which makes a broker reachable first, builds the package and this file.
 // Uses RABBITMQ_URL when set, else amqp://guest:guest@127.0.0.1:5672/.
-import { Connection, Message, AbstractConsumer } from '../dist/index.js';
+import { AbstractConsumer, Connection, Message, type ReceivedMessage } from 'amqpts';
 
-const url = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
+const url = process.env['RABBITMQ_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const conn = await Connection.connect(url, { clientProperties: { connection_name: 'amqpts demo' } });
-console.log(
-  `connected to ${conn.serverProperties.product} ${conn.serverProperties.version} (frame_max ${conn.frameMax}, heartbeat ${conn.heartbeat} s)`,
-);
+const { product, version } = conn.serverProperties;
+console.log(`connected to ${String(product)} ${String(version)} (frame_max ${conn.frameMax}, heartbeat ${conn.heartbeat} s)`);
 const ch = await conn.channel();
 
 await ch.exchangeDeclare('test.exchange', 'direct');
 await ch.queueDeclare('test.q');
 await ch.queueBind('test.q', { exchange: 'test.exchange', routingKey: 'test.q' });
+await ch.queuePurge('test.q'); // in case an earlier run left messages behind
 
 // publish + get
 await ch.basicPublish(new Message('hello world 1', { contentType: 'text/plain', applicationHeaders: { n: 1 } }), {
@@ -31,17 +31,15 @@ for (let i = 2; i <= 4; i++) {
 console.log('published 3 confirmed messages');
 
 // consume with an AbstractConsumer (amqpy style) and the drainEvents worker loop
-const received = [];
 class Printer extends AbstractConsumer {
-  run(m) {
-    received.push(m.body);
-    console.log(`consumer ${this.consumerTag} got ${JSON.stringify(m.body)}`);
+  run(m: ReceivedMessage): void {
+    console.log(`consumer got ${JSON.stringify(m.body)}`);
     m.ack();
   }
 }
 const consumer = new Printer(ch, 'test.q');
 await consumer.declare();
-while (received.length < 3) await conn.drainEvents({ timeout: 5000 });
+while (consumer.messageCount < 3) await conn.drainEvents({ timeout: 5000 });
 await consumer.cancel();
 
 // async iteration
