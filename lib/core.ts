@@ -80,5 +80,6 @@ export { Decimal, Field, Typed, type FieldTable, type FieldType, type FieldValue
 export { Backoff, type BackoffOptions, type ReconnectStrategy } from './recovery/backoff.js';
 export type { TlsOptions } from './transport/socket.js';
 export type { CallOptions } from './util/wait.js';
+export type { Listener } from './util/lazy-emitter.js';
 export { VERSION } from './version.js';
 export { Err, Ok, type Result } from 'ts-results-es';
