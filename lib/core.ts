@@ -22,6 +22,15 @@ export {
   type QueueDeclareOptions,
 } from './channel/channel.js';
 export type { ChannelEvents, ChannelMode, ConsumerCallback } from './channel/channel-core.js';
+export {
+  queueArguments,
+  type MaxAgeString,
+  type QueueFlags,
+  type QueueLeaderLocator,
+  type QueueOverflow,
+  type QueueType,
+  type TypedQueueOptions,
+} from './channel/queue-types.js';
 export { AbstractConsumer, type AbstractConsumerOptions } from './consumer/abstract-consumer.js';
 export { ConsumerIterator, type IterateOptions } from './consumer/iterator.js';
 export { AddressError, formatNode, parseAddress, parseNode, type AddressNode, type ParsedAddress } from './address.js';

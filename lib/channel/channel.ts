@@ -18,6 +18,7 @@ import { waitWith, type CallOptions } from '../util/wait.js';
 import { ConfirmTracker } from './confirms.js';
 import type { ConsumerCallback, ConsumerEntry } from './channel-core.js';
 import { RecoverableChannel } from './recovery.js';
+import { queueArguments, type TypedQueueOptions } from './queue-types.js';
 
 /** Options shared by declare-style calls that accept `nowait` and `arguments`. */
 export interface NowaitOptions extends CallOptions {
@@ -46,7 +47,7 @@ export interface ExchangeDeclareOptions extends NowaitOptions {
  * Options of `queueDeclare`. Defaults are the protocol's (all false); unlike amqpy, `autoDelete`
  * is false by default.
  */
-export interface QueueDeclareOptions extends NowaitOptions {
+export interface QueueDeclareOptions extends NowaitOptions, TypedQueueOptions {
   /** Only check that the queue exists (404 NotFound if not). */
   passive?: boolean;
   /** Survive a broker restart (default false). */
@@ -55,7 +56,7 @@ export interface QueueDeclareOptions extends NowaitOptions {
   exclusive?: boolean;
   /** Delete when the last consumer unsubscribes (default false). */
   autoDelete?: boolean;
-  /** Extra arguments, e.g. `{ 'x-message-ttl': 60000, 'x-queue-type': 'quorum' }`. */
+  /** Extra arguments, e.g. `{ 'x-max-priority': 10 }`; merged with those of the typed options (`type`, `maxLength`...). */
   arguments?: FieldTable;
 }
 
@@ -260,7 +261,8 @@ export class Channel extends RecoverableChannel implements MessageChannel {
    * @returns `{ queue, messageCount, consumerCount }`, or null with `nowait`.
    * @throws PreconditionFailed (406) when it exists with other settings; NotFound (404) when
    *   `passive` and missing; ResourceLocked (405) when exclusive to another connection;
-   *   AccessRefused (403) for reserved `amq.` names or missing permissions.
+   *   AccessRefused (403) for reserved `amq.` names or missing permissions; ArgumentError (before
+   *   sending) for typed options its `type` refuses (see queue-types.ts).
    */
   queueDeclare(queue: string, opts: QueueDeclareOptions & { nowait: true }): Promise<null>;
   queueDeclare(queue?: string, opts?: QueueDeclareOptions): Promise<QueueDeclareOk>;
@@ -274,7 +276,7 @@ export class Channel extends RecoverableChannel implements MessageChannel {
       durable: opts.durable ?? false,
       exclusive: opts.exclusive ?? false,
       autoDelete: opts.autoDelete ?? false,
-      arguments: opts.arguments ?? {},
+      arguments: queueArguments(queue, opts), // typed options -> x- arguments; ArgumentError before sending
     };
     const record = (reply: unknown): unknown => {
       const name = reply ? (reply as MethodArgs['queue.declare-ok']).queue : queue;
