@@ -31,6 +31,7 @@ export {
   type QueueType,
   type TypedQueueOptions,
 } from './channel/queue-types.js';
+export type { StreamConsumeOptions, StreamOffset } from './channel/stream-offset.js';
 export { AbstractConsumer, type AbstractConsumerOptions } from './consumer/abstract-consumer.js';
 export { ConsumerIterator, type IterateOptions } from './consumer/iterator.js';
 export { AddressError, formatNode, parseAddress, parseNode, type AddressNode, type ParsedAddress } from './address.js';

@@ -46,6 +46,7 @@ import { ContentAssembler } from './content.js';
 import { Inbox, LEND_MIN } from './inbox.js';
 import { PublishQueue } from './publish-queue.js';
 import { RpcQueue } from './rpc.js';
+import { noteDelivery } from './stream-offset.js';
 
 /** @internal What a channel needs from its connection. */
 export interface ChannelHost {
@@ -72,6 +73,8 @@ export interface ChannelHost {
   reserveOutage(bytes: number): boolean;
   /** Gives back what reserveOutage took. */
   releaseOutage(bytes: number): void;
+  /** The server's connection.start properties (product, version: feature detection). */
+  readonly serverProperties: import('../protocol/primitives.js').FieldTable;
 }
 
 /** Header set on messages the client published again after a reconnect (at-least-once). */
@@ -322,8 +325,10 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> {
       const c = this.consumers.get(a.consumerTag);
       // a body that reaches no callback as a Buffer (no consumer, or decoded to a string) is free now
       if (!c || typeof msg.body === 'string') this.inbox.giveBack(body);
-      if (c) this.inbox.push(c, msg);
-      else if (this.cancelled.get(a.consumerTag) === false) this.sendNow('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
+      if (c) {
+        noteDelivery(c, props); // a stream consumer resumes after this offset (stream-offset.ts)
+        this.inbox.push(c, msg);
+      } else if (this.cancelled.get(a.consumerTag) === false) this.sendNow('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
     } else if (m.name === 'basic.get-ok') {
       const a = m.args;
       const msg = Message.received(

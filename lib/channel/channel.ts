@@ -19,6 +19,7 @@ import { ConfirmTracker } from './confirms.js';
 import type { ConsumerCallback, ConsumerEntry } from './channel-core.js';
 import { RecoverableChannel } from './recovery.js';
 import { queueArguments, type TypedQueueOptions } from './queue-types.js';
+import { type StreamConsumeOptions, streamConsumeArguments, streamConsumerStarting } from './stream-offset.js';
 
 /** Options shared by declare-style calls that accept `nowait` and `arguments`. */
 export interface NowaitOptions extends CallOptions {
@@ -89,7 +90,7 @@ export interface ExchangeBindOptions extends NowaitOptions {
 }
 
 /** Options of `basicConsume`. */
-export interface ConsumeOptions extends NowaitOptions {
+export interface ConsumeOptions extends NowaitOptions, StreamConsumeOptions {
   /** Consumer tag (default: the server generates one). */
   consumerTag?: string;
   /** Do not receive messages published on this connection (RabbitMQ ignores it). */
@@ -405,7 +406,10 @@ export class Channel extends RecoverableChannel implements MessageChannel {
    * @returns the consumer tag.
    * @throws NotFound (404) for a missing queue; AccessRefused (403) or ResourceLocked (405) for an
    *   exclusive conflict; CommandInvalid (530/503, connection) for a reused tag; ArgumentError
-   *   (before sending) without a callback, for a bad `concurrency` or a non-boolean `lendBodies`.
+   *   (before sending) without a callback, for a bad `concurrency` or a non-boolean `lendBodies`,
+   *   for a bad stream `offset`/`filter`, or for a stream consumer without a prefetch or with
+   *   noAck; NotSupportedByServer for `filter` before RabbitMQ 3.13; PreconditionFailed (406) for
+   *   a stream consumer the channel could not recognise as one and that has no prefetch.
    */
   async basicConsume(queue: string, opts: ConsumeOptions): Promise<string> {
     if (typeof opts?.callback !== 'function') throw new ArgumentError('basicConsume: options.callback (a function) is required');
@@ -419,18 +423,25 @@ export class Channel extends RecoverableChannel implements MessageChannel {
     if (opts.lendBodies !== undefined && typeof opts.lendBodies !== 'boolean') {
       throw new ArgumentError(`basicConsume: lendBodies must be a boolean, got ${typeof opts.lendBodies}`);
     }
+    const streamQueue = this.host.topology.queues.get(queue)?.arguments['x-queue-type'] === 'stream';
     const entry: ConsumerEntry = {
       tag,
       queue,
       noLocal: opts.noLocal ?? false,
       noAck: opts.noAck ?? false,
       exclusive: opts.exclusive ?? false,
-      arguments: opts.arguments ?? {},
+      arguments: streamConsumeArguments(opts, {
+        prefetch: this.qos.some((q) => !q.global && (q.prefetchCount ?? 0) > 0),
+        noAck: opts.noAck ?? false,
+        streamQueue,
+        serverProperties: this.host.serverProperties,
+      }),
       callback: opts.callback,
       onCancel: opts.onCancel,
       limiter: conc !== undefined ? new PQueue({ concurrency: conc }) : undefined,
       lendBodies: opts.lendBodies ?? false,
     };
+    streamConsumerStarting(entry, streamQueue);
     const register = (reply: unknown): string => {
       if (reply) entry.tag = (reply as MethodArgs['basic.consume-ok']).consumerTag;
       this.consumers.set(entry.tag, entry);

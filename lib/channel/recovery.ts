@@ -3,7 +3,8 @@
  * or after the connection was lost and reconnected (`connectionLost()` then `recover()`).
  *
  * The restore sequence is channel.open, basic.qos (each prefetch setting), confirm.select or
- * tx.select, then every consumer with its tag. A consumer whose restore the server refuses (its
+ * tx.select, then every consumer with its tag (a stream consumer from after the last offset it
+ * delivered, see stream-offset.ts). A consumer whose restore the server refuses (its
  * queue is gone) is dropped, its onCancel told, and the sequence starts over. After a reconnect,
  * confirm-mode messages left unconfirmed are published again, marked with REPUBLISHED_HEADER,
  * before queued calls and publishes resume.
@@ -12,6 +13,7 @@ import { AMQPError, ChannelClosed, ChannelError } from '../errors.js';
 import { encodePublish } from '../protocol/content.js';
 import { ChannelCore, REPUBLISHED_HEADER, type ChannelState, type ConsumerEntry } from './channel-core.js';
 import { rejectPending, type ConfirmTracker, type Pending } from './confirms.js';
+import { resumeArguments } from './stream-offset.js';
 
 /** @internal See the file header. Public members are documented on Channel. */
 export abstract class RecoverableChannel extends ChannelCore {
@@ -43,7 +45,7 @@ export abstract class RecoverableChannel extends ChannelCore {
             noLocal: c.noLocal,
             noAck: c.noAck,
             exclusive: c.exclusive,
-            arguments: c.arguments,
+            arguments: resumeArguments(c), // a stream consumer resumes after its last offset
           });
         }
         return true;

@@ -13,9 +13,10 @@ import type { AMQPError } from '../errors.js';
 import type { Message } from '../message.js';
 import type { CallOptions } from '../util/wait.js';
 import type { FieldTable } from '../protocol/primitives.js';
+import type { StreamConsumeOptions } from '../channel/stream-offset.js';
 
-/** Options of `channel.consume()`. */
-export interface IterateOptions extends CallOptions {
+/** Options of `channel.consume()` (`offset`, `filter`, `matchUnfiltered`: as basicConsume's, for streams). */
+export interface IterateOptions extends CallOptions, StreamConsumeOptions {
   /** basic.qos prefetch count for this consumer (per-consumer qos), set before consuming. */
   prefetch?: number;
   /** Deliveries need no ack (default false: ack each message, e.g. `msg.ack()`). */
@@ -47,7 +48,8 @@ export interface IterableChannel {
       consumerTag?: string;
       arguments?: FieldTable;
       lendBodies?: boolean;
-    } & CallOptions,
+    } & CallOptions &
+      StreamConsumeOptions,
   ): Promise<string>;
   basicCancel(tag: string, opts?: CallOptions): Promise<void>;
   readonly isOpen: boolean;
@@ -90,6 +92,9 @@ export class ConsumerIterator implements AsyncIterableIterator<Message> {
         ...(o.consumerTag !== undefined ? { consumerTag: o.consumerTag } : {}),
         ...(o.arguments !== undefined ? { arguments: o.arguments } : {}),
         ...(o.lendBodies !== undefined ? { lendBodies: o.lendBodies } : {}),
+        ...(o.offset !== undefined ? { offset: o.offset } : {}),
+        ...(o.filter !== undefined ? { filter: o.filter } : {}),
+        ...(o.matchUnfiltered !== undefined ? { matchUnfiltered: o.matchUnfiltered } : {}),
         callback: (msg) => this.push(msg),
         onCancel: (err) => this.fail(err),
       });
