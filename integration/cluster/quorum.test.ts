@@ -56,7 +56,10 @@ describe('quorum queues', () => {
         m.nack({ requeue: true }); // the consumer keeps failing on it
       },
     });
-    const dead = await eventually(async () => ch.basicGet(dlq, { noAck: true }), { what: 'the dead-lettered message', timeoutMs: 15_000 });
+    const dead = (await eventually(async () => ch.basicGet(dlq, { noAck: true }), {
+      what: 'the dead-lettered message',
+      timeoutMs: 15_000,
+    })) as Message;
     expect(String(dead.body)).toBe('poison');
     // delivered once, then redelivered deliveryLimit times, then dead-lettered instead
     expect(deliveries).toBe(3);
