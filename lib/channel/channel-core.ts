@@ -220,6 +220,11 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> {
     return this.confirms !== null && this.confirms.size >= CONFIRM_STREAM;
   }
 
+  /** @internal Publishes awaiting confirms and publishes acked so far (confirm mode), for the confirmTimeout watchdog. */
+  get confirmProgress(): { outstanding: number; acked: number } | null {
+    return this.confirms ? { outstanding: this.confirms.size, acked: this.confirms.acked } : null;
+  }
+
   /** @internal A server-named queue was renamed by recovery: its consumers follow. */
   renameConsumerQueue(oldName: string, newName: string): void {
     for (const c of this.consumers.values()) if (c.queue === oldName) c.queue = newName;

@@ -69,6 +69,8 @@ export class ConfirmTracker {
   private head = 0;
   private count = 0;
   private idleWaiters: Deferred<void>[] = [];
+  /** Publishes the broker acked so far (nacks excluded): its progress, for the confirmTimeout watchdog. */
+  acked = 0;
 
   /** Outstanding (unconfirmed) publishes. */
   get size(): number {
@@ -214,7 +216,11 @@ export class ConfirmTracker {
         p.returned,
       );
       rejectPending(p, err);
-    } else p.resolve();
+      this.acked++;
+    } else {
+      p.resolve();
+      this.acked++;
+    }
   }
 
   /** Rejects every outstanding publish with `err` and starts a new session (tags from 1). */

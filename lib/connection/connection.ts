@@ -40,6 +40,7 @@ import { Topology } from '../recovery/topology.js';
 import { openSocket } from '../transport/socket.js';
 import { Transport } from '../transport/transport.js';
 import { arm, checkTimeout, deferred, waitWith, type CallOptions, type Deferred } from '../util/wait.js';
+import { ConfirmWatchdog } from './confirm-watchdog.js';
 import { handshake } from './handshake.js';
 import type { ConnectionEvents, ConnectionState } from './events.js';
 import { resolveOptions, type ConnectionOptions, type ResolvedOptions } from './options.js';
@@ -107,6 +108,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
   private outageBytes = 0;
   private readonly outageLimit: number;
   private wakeSleep: (() => void) | null = null;
+  private readonly watchdog: ConfirmWatchdog;
 
   private constructor(input: ConnectionOptions) {
     super();
@@ -127,6 +129,17 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     this.republish = input.republish ?? true;
     this.outageLimit = input.publishBufferBytes ?? 16 * 1024 * 1024;
     if (!(this.outageLimit >= 0)) throw new ArgumentError('publishBufferBytes must be >= 0');
+    const ct = input.confirmTimeout ?? 0;
+    if (!(ct >= 0 && Number.isFinite(ct))) throw new ArgumentError(`confirmTimeout must be a finite number of ms >= 0, got ${String(ct)}`);
+    this.watchdog = new ConfirmWatchdog(
+      ct,
+      () => [...this.channels.values()].map((ch) => [ch.channelId, ch.confirmProgress] as const),
+      () => this._state !== 'open' || this.blocked,
+      (id, n, ms) =>
+        this.transport?.fail(
+          new ConnectionLost(`no publish acked for ${ms} ms on channel ${id} (${n} outstanding): confirmTimeout, reconnecting`),
+        ),
+    );
   }
 
   /**
@@ -146,6 +159,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
         conn.endpointIndex = i + 1; // a recovery starts with the next URL
         conn._state = 'open';
         conn.strategy?.reset();
+        conn.watchdog.start();
         return conn;
       } catch (err) {
         last = err;
@@ -402,6 +416,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
     const reason = cause ?? new ChannelClosed('the connection was closed by the client');
     this.closeError = reason;
     this._state = 'closed';
+    this.watchdog.stop();
     this.wakeSleep?.();
     const t = this.transport;
     if (t && !t.isDead) t.fail(reason);
@@ -613,15 +628,17 @@ export class Connection extends EventEmitter<ConnectionEvents> implements Channe
       classId: opts.classId ?? 0,
       methodId: opts.methodId ?? 0,
     });
-    this.closing = waitWith(done, { timeout: opts.timeout ?? this.callTimeout, signal: opts.signal }, 'connection.close')
-      .then(
-        () => undefined,
-        () => undefined,
-      )
-      .finally(() => {
+    this.closing = waitWith(done, { timeout: opts.timeout ?? this.callTimeout, signal: opts.signal }, 'connection.close').then(
+      () => {
         t.close();
         this.terminate(undefined);
-      });
+      },
+      () => {
+        // no close-ok: the broker may not be reading at all (a channel stuck in flow), so ending the
+        // socket would wait for ever for the flush: terminate() destroys it instead
+        this.terminate(undefined);
+      },
+    );
     return this.closing;
   }
 
