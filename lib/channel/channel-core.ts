@@ -221,8 +221,9 @@ export abstract class ChannelCore extends EventEmitter<ChannelEvents> {
   }
 
   /** @internal Publishes awaiting confirms and publishes acked so far (confirm mode), for the confirmTimeout watchdog. */
-  get confirmProgress(): { outstanding: number; acked: number } | null {
-    return this.confirms ? { outstanding: this.confirms.size, acked: this.confirms.acked } : null;
+  get confirmProgress(): { outstanding: number; acked: number; nacked: number } | null {
+    const c = this.confirms;
+    return c ? { outstanding: c.size, acked: c.acked, nacked: c.nacked } : null;
   }
 
   /** @internal A server-named queue was renamed by recovery: its consumers follow. */

@@ -69,8 +69,10 @@ export class ConfirmTracker {
   private head = 0;
   private count = 0;
   private idleWaiters: Deferred<void>[] = [];
-  /** Publishes the broker acked so far (nacks excluded): its progress, for the confirmTimeout watchdog. */
+  /** Publishes the broker acked so far: its progress, for the confirmTimeout watchdog. */
   acked = 0;
+  /** Publishes the broker nacked so far. */
+  nacked = 0;
 
   /** Outstanding (unconfirmed) publishes. */
   get size(): number {
@@ -201,7 +203,10 @@ export class ConfirmTracker {
   }
 
   private finish(tag: number, p: Pending, nackError: ((tag: number) => AMQPError) | undefined): void {
-    if (nackError) rejectPending(p, nackError(tag));
+    if (nackError) {
+      rejectPending(p, nackError(tag));
+      this.nacked++;
+    }
     else if (p.returned) {
       const r = p.returned.deliveryInfo;
       const err = new PublishReturned(

@@ -19,13 +19,14 @@
 export interface ConfirmProgress {
   readonly outstanding: number;
   readonly acked: number;
+  readonly nacked: number;
 }
 
 /** @internal See the file header. */
 export class ConfirmWatchdog {
   private timer: NodeJS.Timeout | undefined;
-  /** Per channel id: the acked count last seen, and since when it has not moved. */
-  private readonly seen = new Map<number, { acked: number; since: number }>();
+  /** Per channel id: the counts last seen, and since when no publish has been acked. */
+  private readonly seen = new Map<number, { acked: number; nacked: number; since: number }>();
 
   /**
    * @param timeoutMs - confirmTimeout; 0 turns the watchdog off.
@@ -54,25 +55,35 @@ export class ConfirmWatchdog {
     this.seen.clear();
   }
 
-  /** One check at time `now` (ms). */
+  /**
+   * One check at time `now` (ms). A channel counts from the first check that sees it waiting for
+   * confirms; an ack restarts its clock; it is forgotten once it waits for nothing and no nack came
+   * since the last check (a publisher that retries nacked messages after a pause is still stuck).
+   */
   check(now: number): void {
     if (this.paused()) {
       this.seen.clear();
       return;
     }
-    const waiting = new Set<number>();
+    const live = new Set<number>();
     for (const [id, p] of this.progress()) {
-      if (!p || p.outstanding === 0) continue;
-      waiting.add(id);
+      if (!p) continue;
       const s = this.seen.get(id);
-      if (!s || s.acked !== p.acked) {
-        this.seen.set(id, { acked: p.acked, since: now });
+      if (!s) {
+        if (p.outstanding > 0) this.seen.set(id, { acked: p.acked, nacked: p.nacked, since: now });
+      } else if (p.acked !== s.acked) {
+        this.seen.set(id, { acked: p.acked, nacked: p.nacked, since: now });
+      } else if (p.outstanding === 0 && p.nacked === s.nacked) {
+        continue; // idle, and nothing refused: forgotten below
       } else if (now - s.since >= this.timeoutMs) {
         this.seen.clear(); // counting starts over once the connection is back
         this.onStall(id, p.outstanding, now - s.since);
         return;
+      } else {
+        s.nacked = p.nacked;
       }
+      live.add(id);
     }
-    for (const id of [...this.seen.keys()]) if (!waiting.has(id)) this.seen.delete(id);
+    for (const id of [...this.seen.keys()]) if (!live.has(id)) this.seen.delete(id);
   }
 }

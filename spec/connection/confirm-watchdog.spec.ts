@@ -24,7 +24,7 @@ describe('ConfirmWatchdog.check', () => {
   }
 
   it('reports a channel whose outstanding publishes got no confirm for timeoutMs, once, then counts again', () => {
-    const p = new Map<number, ConfirmProgress | null>([[1, { outstanding: 3, acked: 10 }]]);
+    const p = new Map<number, ConfirmProgress | null>([[1, { outstanding: 3, acked: 10, nacked: 0 }]]);
     const { w, stalls } = watchdog(100, p);
     w.check(0);
     w.check(99);
@@ -39,13 +39,13 @@ describe('ConfirmWatchdog.check', () => {
 
   it('any confirm restarts the clock; no outstanding publishes, or no confirm mode, never stall', () => {
     const p = new Map<number, ConfirmProgress | null>([
-      [1, { outstanding: 3, acked: 10 }],
-      [2, { outstanding: 0, acked: 5 }],
+      [1, { outstanding: 3, acked: 10, nacked: 0 }],
+      [2, { outstanding: 0, acked: 5, nacked: 0 }],
       [3, null],
     ]);
     const { w, stalls } = watchdog(100, p);
     w.check(0);
-    p.set(1, { outstanding: 4, acked: 11 });
+    p.set(1, { outstanding: 4, acked: 11, nacked: 0 });
     w.check(90);
     w.check(180); // 90 ms since the last confirm
     expect(stalls).toEqual([]);
@@ -55,7 +55,7 @@ describe('ConfirmWatchdog.check', () => {
 
   it('does not count while paused (blocked or not open), and forgets what it saw', () => {
     let paused = false;
-    const p = new Map<number, ConfirmProgress | null>([[7, { outstanding: 1, acked: 0 }]]);
+    const p = new Map<number, ConfirmProgress | null>([[7, { outstanding: 1, acked: 0, nacked: 0 }]]);
     const { w, stalls } = watchdog(100, p, () => paused);
     w.check(0);
     paused = true;
@@ -68,13 +68,26 @@ describe('ConfirmWatchdog.check', () => {
     expect(stalls).toEqual([[7, 1, 100]]);
   });
 
-  it('a channel that stopped waiting is forgotten', () => {
-    const p = new Map<number, ConfirmProgress | null>([[1, { outstanding: 1, acked: 0 }]]);
+  it('nacks are no progress, even with pauses where nothing is outstanding (a publisher retrying after a delay)', () => {
+    const p = new Map<number, ConfirmProgress | null>([[1, { outstanding: 1, acked: 5, nacked: 0 }]]);
     const { w, stalls } = watchdog(100, p);
     w.check(0);
-    p.set(1, { outstanding: 0, acked: 0 }); // e.g. its publishes were rejected as the channel closed
+    p.set(1, { outstanding: 0, acked: 5, nacked: 1 }); // nacked; the publisher waits before trying again
+    w.check(40);
+    p.set(1, { outstanding: 1, acked: 5, nacked: 1 });
+    w.check(80);
+    p.set(1, { outstanding: 0, acked: 5, nacked: 2 });
+    w.check(100);
+    expect(stalls).toEqual([[1, 0, 100]]);
+  });
+
+  it('a channel that stopped waiting is forgotten', () => {
+    const p = new Map<number, ConfirmProgress | null>([[1, { outstanding: 1, acked: 0, nacked: 0 }]]);
+    const { w, stalls } = watchdog(100, p);
+    w.check(0);
+    p.set(1, { outstanding: 0, acked: 0, nacked: 0 }); // e.g. its publishes were rejected as the channel closed
     w.check(50);
-    p.set(1, { outstanding: 1, acked: 0 });
+    p.set(1, { outstanding: 1, acked: 0, nacked: 0 });
     w.check(120);
     expect(stalls).toEqual([]);
     w.check(220);
@@ -124,12 +137,19 @@ describe('the confirmTimeout connection option', () => {
     let gone = false;
     void lost.then(() => (gone = true));
     // an at-least-once publisher: each nacked message is published again; the broker nacks them all
+    // (a publish outstanding when the connection is lost waits for the republish: not awaited then)
     while (!gone) {
       const p = track(ch.basicPublish(new Message('again'), { routingKey: 'q' }));
-      await b1.expectContent(1).catch(() => undefined);
-      if (gone) break;
+      const sent = await Promise.race([
+        b1.expectContent(1).then(
+          () => true,
+          () => false,
+        ),
+        lost.then(() => false),
+      ]);
+      if (!sent || gone) break;
       b1.send(1, 'basic.nack', { deliveryTag: ++tag, multiple: false, requeue: false });
-      await p.p.catch(() => undefined);
+      await Promise.race([p.p.catch(() => undefined), lost]);
     }
     expect((await lost).message).toMatch(/no publish acked/);
     expect(tag).toBeGreaterThan(1);

@@ -52,7 +52,7 @@ export class ConfirmedPublisher {
         } catch (err) {
           const name = err instanceof Error ? err.name : String(err);
           this.failures.set(name, (this.failures.get(name) ?? 0) + 1);
-          if (this.stopped) throw err;
+          if (this.stopped || !this.ch.isOpen) throw err; // the test is failing, or the channel is closed for good
           this.retries++;
           await sleep(100);
         }
