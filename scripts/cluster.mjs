@@ -203,7 +203,12 @@ async function waitFor(what, timeoutMs, check, log) {
       last = r.why;
       log?.(`waiting for ${what}: ${r.why}`);
     }
-    if (Date.now() > deadline) throw new Error(`cluster: ${what} not reached within ${timeoutMs} ms (last: ${last || 'no answer'})`);
+    if (Date.now() > deadline) {
+      throw new Error(
+        `cluster: ${what} not reached within ${timeoutMs} ms (last: ${last || 'no answer'}); ` +
+          '`npm run cluster -- stop` then `npm run cluster` starts a fresh cluster',
+      );
+    }
     await sleep(250);
   }
 }
