@@ -206,8 +206,7 @@ export class ConfirmTracker {
     if (nackError) {
       rejectPending(p, nackError(tag));
       this.nacked++;
-    }
-    else if (p.returned) {
+    } else if (p.returned) {
       const r = p.returned.deliveryInfo;
       const err = new PublishReturned(
         `${r?.replyCode ?? 312} ${r?.replyText ?? 'NO_ROUTE'}: message to exchange '${r?.exchange ?? ''}' with routing key '${r?.routingKey ?? ''}' was returned`,
