@@ -8,6 +8,16 @@ export { AddressError, formatNode, parseAddress, parseNode, type AddressNode, ty
 export { Channel } from './channel/channel.js';
 export { PublishReturned } from './channel/confirms.js';
 export type { ConsumerIterator, IterateOptions } from './channel/iterator.js';
+export {
+  queueArguments,
+  type MaxAgeString,
+  type QueueFlags,
+  type QueueLeaderLocator,
+  type QueueOverflow,
+  type QueueType,
+  type TypedQueueOptions,
+} from './channel/queue-types.js';
+export type { StreamConsumeOptions, StreamOffset } from './channel/stream-offset.js';
 export type {
   CloseOptions,
   ConfirmSelectOptions,
@@ -62,6 +72,7 @@ export {
   NoRoute,
   NotAllowed,
   NotFound,
+  NotSupportedByServer,
   PreconditionFailed,
   PublishBufferFull,
   PublishNacked,

@@ -4,7 +4,8 @@
  * ```
  * AMQPError
  * ├── ArgumentError                 bad input, caught locally before anything is sent
- * │   └── UnencodableValue          a value the wire cannot carry (also `instanceof FrameSyntaxError`)
+ * │   ├── UnencodableValue          a value the wire cannot carry (also `instanceof FrameSyntaxError`)
+ * │   └── NotSupportedByServer      a feature this server lacks (e.g. stream filtering before 3.13)
  * ├── Timeout                       a call's own timeout or AbortSignal fired
  * ├── ChannelError
  * │   ├── RecoverableChannelError   ContentTooLarge 311, NoRoute 312, NoConsumers 313,
@@ -80,6 +81,23 @@ export class ArgumentError extends AMQPError {}
  * that catches `FrameSyntaxError` for the same mistakes catches it too (`instanceof` holds for both).
  */
 export class UnencodableValue extends ArgumentError {}
+
+/**
+ * A feature the connected server does not have (by its connection.start version or
+ * capabilities), e.g. stream filtering before RabbitMQ 3.13; refused locally, before sending.
+ */
+export class NotSupportedByServer extends ArgumentError {
+  /** The feature, e.g. `stream filtering`. */
+  readonly feature: string;
+  /** The server as it introduced itself, e.g. `RabbitMQ 3.10.8`. */
+  readonly server: string;
+
+  constructor(message: string, details: { feature: string; server: string }, info: AMQPErrorInfo = {}) {
+    super(message, info);
+    this.feature = details.feature;
+    this.server = details.server;
+  }
+}
 
 /** A call's timeout elapsed or its AbortSignal fired before the reply arrived. */
 export class Timeout extends AMQPError {}

@@ -66,6 +66,13 @@ export const CONTEXT: unique symbol = Symbol('amqpts.deliveryContext');
 
 const JSON_TYPE = 'application/json';
 
+/** An integer header value (decoded int64s beyond 2^53 come as bigints) as a number; else undefined. */
+function intHeader(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v === 'bigint') return Number(v);
+  return undefined;
+}
+
 function isBytes(body: unknown): body is Uint8Array {
   return body instanceof Uint8Array;
 }
@@ -213,6 +220,23 @@ export class Message<B = Buffer | string> {
     if (value === undefined) delete headers['subject'];
     else headers['subject'] = value;
     this.properties = { ...this.properties, applicationHeaders: headers };
+  }
+
+  /**
+   * The offset of a message received from a stream queue (RabbitMQ's `x-stream-offset` header):
+   * 0 for the first message ever written to the stream. Undefined for other messages.
+   */
+  get streamOffset(): number | undefined {
+    return intHeader(this.properties.applicationHeaders?.['x-stream-offset']);
+  }
+
+  /**
+   * How many times a quorum queue has delivered this message before (RabbitMQ's
+   * `x-delivery-count` header, set from the first redelivery on): undefined on a first delivery
+   * and for other queue types. A queue's `deliveryLimit` caps it.
+   */
+  get deliveryCount(): number | undefined {
+    return intHeader(this.properties.applicationHeaders?.['x-delivery-count']);
   }
 
   /** The channel a received message arrived on; undefined for a message built to be sent. */

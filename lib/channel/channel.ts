@@ -38,7 +38,9 @@ import type {
   QueueDeclareOptions,
 } from './options.js';
 import { Publisher } from './publisher.js';
+import { queueArguments } from './queue-types.js';
 import { ChannelSettings } from './settings.js';
+import { streamConsumeArguments, streamConsumerStarting } from './stream-offset.js';
 import type { BindingRecord, ChannelEvents, ChannelHost, ChannelMode, ChannelPort, ConsumerEntry, ReceivedMessage } from './types.js';
 
 let make: (host: ChannelHost, id: number, autoDecode: boolean) => Channel;
@@ -216,8 +218,8 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
    * @returns `{ queue, messageCount, consumerCount }`, or null with `nowait`.
    * @throws PreconditionFailed (406) when it exists with other settings; NotFound (404) when
    *   `passive` and missing; ResourceLocked (405) when exclusive to another connection;
-   *   AccessRefused (403) for reserved `amq.` names or missing permissions; ArgumentError for bad
-   *   arguments (before sending).
+   *   AccessRefused (403) for reserved `amq.` names or missing permissions; ArgumentError (before
+   *   sending) for bad arguments, or typed options its `type` refuses (see queue-types.ts).
    */
   queueDeclare(queue: string, opts: QueueDeclareOptions & { nowait: true }): Promise<null>;
   queueDeclare(queue?: string, opts?: QueueDeclareOptions): Promise<QueueDeclareOk>;
@@ -230,7 +232,7 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
       durable: opts.durable ?? false,
       exclusive: opts.exclusive ?? false,
       autoDelete: opts.autoDelete ?? false,
-      arguments: opts.arguments ?? {},
+      arguments: queueArguments(queue, opts), // typed options -> x- arguments; ArgumentError before sending
     };
     const topology = this.#link.host.topology;
     const args = { ...rec, queue, passive, nowait: opts.nowait ?? false };
@@ -317,7 +319,8 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
    * @throws NotFound (404) for a missing queue; AccessRefused (403) or ResourceLocked (405) for an
    *   exclusive conflict; InvalidCommand (503, connection) or NotAllowed (530) for a reused tag;
    *   ArgumentError (before sending) without a callback, for a bad `concurrency` or a non-boolean
-   *   `recycleBodiesAfterCallback`.
+   *   `recycleBodiesAfterCallback`, for a bad stream `offset`/`filter`, or for a stream consumer
+   *   without a prefetch or with noAck; NotSupportedByServer for `filter` before RabbitMQ 3.13.
    */
   async basicConsume(queue: string, opts: ConsumeOptions): Promise<string> {
     if (typeof opts?.callback !== 'function') throw new ArgumentError('basicConsume: options.callback (a function) is required');
@@ -332,18 +335,26 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
     if (recycle !== undefined && typeof recycle !== 'boolean') {
       throw new ArgumentError(`basicConsume: recycleBodiesAfterCallback must be a boolean, got ${typeof recycle}`);
     }
+    const host = this.#link.host;
+    const streamQueue = host.topology.recordedQueue(queue)?.arguments['x-queue-type'] === 'stream';
     const entry: ConsumerEntry = {
       tag,
       queue,
       noLocal: opts.noLocal ?? false,
       noAck: opts.noAck ?? false,
       exclusive: opts.exclusive ?? false,
-      arguments: opts.arguments ?? {},
+      arguments: streamConsumeArguments(opts, {
+        prefetch: this.#settings.qos.some((q) => !q.global && (q.prefetchCount ?? 0) > 0),
+        noAck: opts.noAck ?? false,
+        streamQueue,
+        serverProperties: host.serverProperties,
+      }),
       callback: opts.callback,
       onCancel: opts.onCancel,
       limiter: conc !== undefined ? new PQueue({ concurrency: conc }) : undefined,
       recycleBodies: recycle ?? false,
     };
+    streamConsumerStarting(entry, streamQueue);
     const args = {
       queue,
       consumerTag: tag,

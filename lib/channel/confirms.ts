@@ -69,6 +69,10 @@ export class ConfirmTracker {
   private head = 0;
   private count = 0;
   private idleWaiters: Deferred<void>[] = [];
+  /** Publishes the broker acked so far: its progress, for the confirmTimeout watchdog. */
+  acked = 0;
+  /** Publishes the broker nacked so far. */
+  nacked = 0;
 
   /** Outstanding (unconfirmed) publishes. */
   get size(): number {
@@ -199,8 +203,10 @@ export class ConfirmTracker {
   }
 
   private finish(tag: number, p: Pending, nackError: ((tag: number) => AMQPError) | undefined): void {
-    if (nackError) rejectPending(p, nackError(tag));
-    else if (p.returned) {
+    if (nackError) {
+      rejectPending(p, nackError(tag));
+      this.nacked++;
+    } else if (p.returned) {
       const r = p.returned.deliveryInfo;
       const err = new PublishReturned(
         `${r?.replyCode ?? 312} ${r?.replyText ?? 'NO_ROUTE'}: message to exchange '${r?.exchange ?? ''}' with routing key '${r?.routingKey ?? ''}' was returned`,
@@ -214,7 +220,11 @@ export class ConfirmTracker {
         p.returned,
       );
       rejectPending(p, err);
-    } else p.resolve();
+      this.acked++;
+    } else {
+      p.resolve();
+      this.acked++;
+    }
   }
 
   /** Rejects every outstanding publish with `err` and starts a new session (tags from 1). */

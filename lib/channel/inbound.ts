@@ -17,6 +17,7 @@ import { Reader } from '../protocol/primitives.js';
 import { ContentAssembler } from './assembler.js';
 import type { ConsumerRegistry } from './consumers.js';
 import { Inbox, RECYCLE_MIN } from './inbox.js';
+import { noteDelivery } from './stream-offset.js';
 import type { ChannelLink } from './link.js';
 import type { Publisher } from './publisher.js';
 import type { ChannelSettings } from './settings.js';
@@ -160,8 +161,10 @@ export class Inbound {
       const c = this.consumers.get(a.consumerTag);
       // a body that reaches no callback as a Buffer (no consumer, or decoded to a string) is free now
       if (!c || typeof msg.body === 'string') this.box?.giveBack(body);
-      if (c) this.inbox.push(c, msg);
-      else if (this.consumers.mustRequeue(a.consumerTag)) this.link.send('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
+      if (c) {
+        noteDelivery(c, props); // a stream consumer resumes after this offset (stream-offset.ts)
+        this.inbox.push(c, msg);
+      } else if (this.consumers.mustRequeue(a.consumerTag)) this.link.send('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
     } else if (m.name === 'basic.get-ok') {
       const a = m.args;
       const info = {

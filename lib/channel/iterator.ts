@@ -10,12 +10,13 @@
  * moved past its message, which is what keeps a recycled body valid for the loop body.
  */
 import type { AMQPError } from '../errors.js';
+import type { StreamConsumeOptions } from './stream-offset.js';
 import type { ReceivedMessage } from './types.js';
 import type { CallOptions } from '../util/wait.js';
 import type { FieldTable } from '../protocol/primitives.js';
 
-/** Options of `channel.consume()`. */
-export interface IterateOptions extends CallOptions {
+/** Options of `channel.consume()` (`offset`, `filter`, `matchUnfiltered`: as basicConsume's, for streams). */
+export interface IterateOptions extends CallOptions, StreamConsumeOptions {
   /** basic.qos prefetch count for this consumer (per-consumer qos), set before consuming. */
   prefetch?: number;
   /** Deliveries need no ack (default false: ack each message, e.g. `msg.ack()`). */
@@ -48,7 +49,8 @@ export interface IterableChannel {
       consumerTag?: string;
       arguments?: FieldTable;
       recycleBodiesAfterCallback?: boolean;
-    } & CallOptions,
+    } & CallOptions &
+      StreamConsumeOptions,
   ): Promise<string>;
   basicCancel(tag: string, opts?: CallOptions): Promise<void>;
   readonly isOpen: boolean;
@@ -92,6 +94,9 @@ export class ConsumerIterator implements AsyncIterableIterator<ReceivedMessage> 
         ...(o.consumerTag !== undefined ? { consumerTag: o.consumerTag } : {}),
         ...(o.arguments !== undefined ? { arguments: o.arguments } : {}),
         ...(o.recycleBodiesAfterCallback !== undefined ? { recycleBodiesAfterCallback: o.recycleBodiesAfterCallback } : {}),
+        ...(o.offset !== undefined ? { offset: o.offset } : {}),
+        ...(o.filter !== undefined ? { filter: o.filter } : {}),
+        ...(o.matchUnfiltered !== undefined ? { matchUnfiltered: o.matchUnfiltered } : {}),
         callback: (msg) => this.push(msg),
         onCancel: (err) => this.fail(err),
       });

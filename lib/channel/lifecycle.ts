@@ -4,7 +4,8 @@
  * When the server closes the channel (a soft error such as 404 or 406) we answer close-ok, reject
  * the call that caused it with its typed error, reject outstanding confirms, and reopen the same
  * channel id, restoring what the user set: prefetch (basic.qos), confirm or tx mode, and consumers
- * (same tags, same callbacks). Queued calls wait for the reopen and then proceed. A consumer whose
+ * (same tags, same callbacks; a stream consumer from after the last offset it delivered, see
+ * stream-offset.ts). Queued calls wait for the reopen and then proceed. A consumer whose
  * restore the server refuses (its queue is gone) is dropped, its onCancel told, and the sequence
  * starts over.
  *
@@ -23,6 +24,7 @@ import type { ConsumerRegistry } from './consumers.js';
 import type { Inbound } from './inbound.js';
 import type { ChannelLink } from './link.js';
 import type { Publisher } from './publisher.js';
+import { resumeArguments } from './stream-offset.js';
 import type { ChannelSettings } from './settings.js';
 import type { ChannelEmitter, ChannelPort, ChannelState, ConsumerEntry } from './types.js';
 
@@ -77,6 +79,12 @@ export class Lifecycle implements ChannelPort {
   /** Number of this channel's consumers on `queue`. */
   consumersOn(queue: string): number {
     return this.consumers.on(queue);
+  }
+
+  /** Confirm-mode progress for the confirmTimeout watchdog. */
+  get confirmProgress(): { outstanding: number; acked: number; nacked: number } | null {
+    const c = this.publisher.confirms;
+    return c ? { outstanding: c.size, acked: c.acked, nacked: c.nacked } : null;
   }
 
   /** The connection is gone for good. */
@@ -145,7 +153,7 @@ export class Lifecycle implements ChannelPort {
             noLocal: c.noLocal,
             noAck: c.noAck,
             exclusive: c.exclusive,
-            arguments: c.arguments,
+            arguments: resumeArguments(c), // a stream consumer resumes after its last offset
           });
         }
         return true;

@@ -5,6 +5,8 @@
 import type { AMQPError } from '../errors.js';
 import type { FieldTable } from '../protocol/primitives.js';
 import type { CallOptions } from '../util/wait.js';
+import type { TypedQueueOptions } from './queue-types.js';
+import type { StreamConsumeOptions } from './stream-offset.js';
 import type { ConsumerCallback } from './types.js';
 
 /** Options shared by declare-style calls that accept `nowait` and `arguments`. */
@@ -34,7 +36,7 @@ export interface ExchangeDeclareOptions extends NowaitOptions {
  * Options of `queueDeclare`. Defaults are the protocol's (all false); unlike amqpy, `autoDelete`
  * is false by default.
  */
-export interface QueueDeclareOptions extends NowaitOptions {
+export interface QueueDeclareOptions extends NowaitOptions, TypedQueueOptions {
   /** Only check that the queue exists (404 NotFound if not). */
   passive?: boolean;
   /** Survive a broker restart (default false). */
@@ -43,7 +45,7 @@ export interface QueueDeclareOptions extends NowaitOptions {
   exclusive?: boolean;
   /** Delete when the last consumer unsubscribes (default false). */
   autoDelete?: boolean;
-  /** Extra arguments, e.g. `{ 'x-message-ttl': 60000, 'x-queue-type': 'quorum' }`. */
+  /** Extra arguments, e.g. `{ 'x-max-priority': 10 }`; merged with those of the typed options (`type`, `maxLength`...). */
   arguments?: FieldTable;
 }
 
@@ -76,7 +78,7 @@ export interface ExchangeBindOptions extends NowaitOptions {
 }
 
 /** Options of `basicConsume`. */
-export interface ConsumeOptions extends NowaitOptions {
+export interface ConsumeOptions extends NowaitOptions, StreamConsumeOptions {
   /** Consumer tag (default: the server generates one). */
   consumerTag?: string;
   /** Do not receive messages published on this connection (RabbitMQ ignores it). */

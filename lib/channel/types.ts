@@ -132,6 +132,8 @@ export interface TopologyRecorder {
   removeBinding(b: BindingRecord): void;
   /** The user cancelled a consumer; `remaining` says whether any other consumer uses the queue. */
   consumerCancelled(queue: string, remaining: boolean): void;
+  /** The recorded declaration of `queue`, if this connection declared it. */
+  recordedQueue(queue: string): QueueRecord | undefined;
 }
 
 /** What a channel needs from its connection. */
@@ -163,6 +165,8 @@ export interface ChannelHost {
   releaseOutage(bytes: number): void;
   /** Messages the broker may announce at most, in bytes (connection option `maxMessageSize`). */
   readonly maxMessageSize: number;
+  /** The server's connection.start properties (product, version: feature detection). */
+  readonly serverProperties: FieldTable;
 }
 
 /** What the connection drives on a channel: frames in, loss and recovery, closing. */
@@ -189,4 +193,6 @@ export interface ChannelPort {
   renameConsumerQueue(oldName: string, newName: string): void;
   /** Number of this channel's consumers on `queue`. */
   consumersOn(queue: string): number;
+  /** Confirm-mode progress (publishes outstanding, acked and nacked so far), or null: the confirmTimeout watchdog reads it. */
+  readonly confirmProgress: { readonly outstanding: number; readonly acked: number; readonly nacked: number } | null;
 }

@@ -88,6 +88,11 @@ export class ChannelTable {
     return n;
   }
 
+  /** Confirm progress of every channel (id, progress or null), for the confirmTimeout watchdog. */
+  confirmProgress(): Array<[number, ChannelPort['confirmProgress']]> {
+    return [...this.byId].map(([id, c]) => [id, channelPort(c).confirmProgress]);
+  }
+
   /** Applies `f` to every port (a copy of the list: `f` may close channels). */
   each(f: (port: ChannelPort) => void): void {
     for (const p of this.ports()) f(p);

@@ -46,6 +46,7 @@ import { checkExchange, checkQueue } from './existence.js';
 import { type ConnectionOptions, describeEndpoint, type ResolvedOptions, resolveOptions } from './options.js';
 import { ChannelTable } from './channel-table.js';
 import { ChannelZero } from './channel-zero.js';
+import { ConfirmWatchdog } from './confirm-watchdog.js';
 
 export type { ConnectionEvents, ConnectionState } from './events.js';
 
@@ -97,6 +98,7 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
   private wakeSleep: (() => void) | null = null;
   private readonly host: ChannelHost;
   private readonly zero: ChannelZero;
+  private readonly watchdog: ConfirmWatchdog;
 
   private constructor(input: ConnectionOptions) {
     super();
@@ -119,6 +121,17 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
     this.republish = input.republish ?? true;
     this.outageLimit = input.publishBufferBytes ?? 16 * 1024 * 1024;
     if (!(this.outageLimit >= 0)) throw new ArgumentError('publishBufferBytes must be >= 0');
+    const ct = input.confirmTimeout ?? 0;
+    if (!(ct >= 0 && Number.isFinite(ct))) throw new ArgumentError(`confirmTimeout must be a finite number of ms >= 0, got ${String(ct)}`);
+    this.watchdog = new ConfirmWatchdog(
+      ct,
+      () => this.open.confirmProgress(),
+      () => this._state !== 'open' || this._blocked,
+      (id, n, ms) =>
+        this.transport?.fail(
+          new ConnectionLost(`no publish acked for ${ms} ms on channel ${id} (${n} outstanding): confirmTimeout, reconnecting`),
+        ),
+    );
     this.host = this.makeHost();
     const conn = this;
     this.zero = new ChannelZero({
@@ -163,6 +176,7 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
         conn.endpointIndex = i + 1; // a recovery starts with the next URL
         conn._state = 'open';
         conn.strategy?.reset();
+        conn.watchdog.start();
         return conn;
       } catch (err) {
         last = err;
@@ -334,6 +348,7 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
     const reason = cause ?? clientClosed();
     this.closeError = reason;
     this._state = 'closed';
+    this.watchdog.stop();
     this.wakeSleep?.();
     const t = this.transport;
     if (t && !t.isDead) t.fail(reason);
@@ -446,6 +461,9 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
       get maxMessageSize() {
         return conn.current.maxMessageSize;
       },
+      get serverProperties() {
+        return conn._serverProperties;
+      },
       releaseChannel: (id) => this.open.release(id),
       eventDispatched: () => {
         if (this.eventWaiters.length === 0) return;
@@ -549,15 +567,17 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
     } catch {
       // an invalid replyText or code: close without telling the broker why
     }
-    this.closing = waitWith(done, { timeout: opts.timeout ?? this.callTimeout, signal: opts.signal }, 'connection.close')
-      .then(
-        () => undefined,
-        () => undefined,
-      )
-      .finally(() => {
+    this.closing = waitWith(done, { timeout: opts.timeout ?? this.callTimeout, signal: opts.signal }, 'connection.close').then(
+      () => {
         t.close();
         this.terminate(undefined);
-      });
+      },
+      () => {
+        // no close-ok: the broker may not be reading at all (a channel stuck in flow), so ending the
+        // socket would wait for ever for the flush: terminate() destroys it instead
+        this.terminate(undefined);
+      },
+    );
     return this.closing;
   }
 

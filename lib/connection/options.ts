@@ -91,6 +91,17 @@ export interface ConnectionOptions {
   republish?: boolean;
   /** Bytes of publishes that may wait while the connection recovers (default 16 MiB). */
   publishBufferBytes?: number;
+  /**
+   * Publisher-confirm watchdog, in ms (default 0: off). When a confirm-mode channel has publishes
+   * outstanding and none has been acked for this long (nacks do not count; nor does the time the
+   * broker blocks publishing), the connection is treated as lost with ConnectionLost: it
+   * reconnects (to the next URL) and publishes the unconfirmed messages again, or, without
+   * `reconnect`, closes and rejects them. It frees publishers from a channel the broker stopped
+   * serving, as RabbitMQ 3.10 can after a node crash (see docs/clusters.md). Set it well above the
+   * longest confirm delay you expect, e.g. 15000; note that a queue refusing every publish
+   * (overflow reject-publish) then makes the connection reconnect every `confirmTimeout`.
+   */
+  confirmTimeout?: number;
   /** Aborts the initial connect (not later reconnects: `close()` stops those). */
   signal?: AbortSignal;
 }

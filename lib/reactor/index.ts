@@ -61,7 +61,6 @@ export {
   ReceiverOption,
   Selector,
   SenderOption,
-  type StreamOffset,
 } from './options.js';
 export { Receiver } from './receiver.js';
 export { Sender } from './sender.js';

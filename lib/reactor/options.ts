@@ -11,7 +11,7 @@
  * Selector = a headers-exchange binding (`key = 'v' [AND ...]` only); Filter = binding arguments;
  * DynamicNodeProperties = queue arguments of the queue the link declares.
  */
-import type { FieldTable } from '../core.js';
+import type { FieldTable, StreamOffset } from '../core.js';
 import { LinkOptionError, SelectorError } from './errors.js';
 import type { Link, Receiver, Sender } from './link.js';
 
@@ -73,9 +73,6 @@ export class Move extends ReceiverOption {
     receiver.source.distributionMode = 'move';
   }
 }
-
-/** Where a Copy receiver starts reading a stream: `first`, `last`, `next`, an offset, or a time. */
-export type StreamOffset = 'first' | 'last' | 'next' | number | Date;
 
 /** Options of `Copy`. */
 export interface CopyOptions {

@@ -32,7 +32,7 @@ import { LinkOptionError, NodeNotFound, Reject, Release, asAmqpError } from './e
 import { linkSettings } from './handlers.js';
 import { Link, type LinkInit } from './link.js';
 import { checkExchange, checkQueue, describeNode, nodeOf, requireStream } from './nodes.js';
-import type { StreamOffset } from './options.js';
+import type { StreamOffset } from '../core.js';
 
 const POLL_MIN = 25;
 const POLL_MAX = 1000;

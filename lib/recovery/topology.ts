@@ -95,6 +95,11 @@ export class Topology implements TopologyRecorder {
     }
   }
 
+  /** The recorded declaration of `queue`, if any. */
+  recordedQueue(queue: string): QueueRecord | undefined {
+    return this.queues.get(queue);
+  }
+
   /** Everything to re-declare, in a safe order: exchanges, queues, then bindings. */
   entities(): TopologyEntity[] {
     return [...this.exchanges.values(), ...this.queues.values(), ...this.bindings.values()];
