@@ -140,4 +140,15 @@ describe('examples', () => {
       'done',
     ]);
   });
+
+  test('quorum-and-streams dead-letters a poison message at its delivery limit and reads a stream from its first offset', async () => {
+    expect(linesOf(await runExample('quorum-and-streams'))).toEqual([
+      'order 42, delivery count 0',
+      'order 42, delivery count 1',
+      'dead-lettered: 42',
+      'event 0 at offset 0',
+      'event 1 at offset 1',
+      'event 2 at offset 2',
+    ]);
+  });
 });
