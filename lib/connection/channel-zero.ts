@@ -7,20 +7,8 @@
 import { type AMQPError, ConnectionLost, errorForCode } from '../errors.js';
 import { encodeMethodFrame } from '../protocol/encode.js';
 import { METHOD_NAME, type Method, type MethodInit, type MethodName } from '../protocol/generated/methods.js';
-import type { Transport } from '../transport/transport.js';
+import type { SharedState } from './shared.js';
 import { type Deferred, deferred } from '../util/wait.js';
-
-/** What channel 0 needs from its connection. */
-export interface ChannelZeroHost {
-  readonly transport: Transport | null;
-  /** The frame_max to encode with (negotiated, or the configured one during the handshake). */
-  readonly frameMax: number;
-  readonly closeError: AMQPError | null;
-  /** The broker blocked publishing. */
-  blocked(reason: string): void;
-  /** The broker lifted the block. */
-  unblocked(): void;
-}
 
 /** See the file header. */
 export class ChannelZero {
@@ -28,7 +16,14 @@ export class ChannelZero {
   /** The error of a server connection.close, kept until the transport closes. */
   serverCloseError: AMQPError | null = null;
 
-  constructor(private readonly host: ChannelZeroHost) {}
+  /**
+   * @param host - the connection's shared state.
+   * @param blocking - told when the broker blocks publishing (`reason`) or lifts the block (null).
+   */
+  constructor(
+    private readonly host: SharedState,
+    private readonly blocking: (reason: string | null) => void,
+  ) {}
 
   /** A method on channel 0. @throws UnexpectedFrame (505) for one nothing waits for. */
   handle(m: Method): void {
@@ -52,10 +47,10 @@ export class ChannelZero {
         return;
       }
       case 'connection.blocked':
-        this.host.blocked(m.args.reason);
+        this.blocking(m.args.reason);
         return;
       case 'connection.unblocked':
-        this.host.unblocked();
+        this.blocking(null);
         return;
       default:
         throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - unexpected ${m.name} on channel 0` }, true);
@@ -82,7 +77,8 @@ export class ChannelZero {
   send<N extends MethodName>(name: N, args: MethodInit[N]): void {
     const t = this.host.transport;
     if (!t || t.isDead) throw this.host.closeError ?? new ConnectionLost('the connection is closed');
-    t.send(1024, (w) => encodeMethodFrame(w, 0, name, args, this.host.frameMax));
+    const frameMax = this.host.frameMax || this.host.current.frameMax; // the configured one during the handshake
+    t.send(1024, (w) => encodeMethodFrame(w, 0, name, args, frameMax));
   }
 
   /** Tells the broker why we close (malformed input from it), flushing at once; never throws. */

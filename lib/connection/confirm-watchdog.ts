@@ -15,6 +15,8 @@
  * blocks publishing (connection.blocked) or while the connection is not open.
  */
 
+import { type Tickable, ticker } from '../util/ticker.js';
+
 /** How far a confirm-mode channel is: publishes awaiting confirms, and publishes acked so far. */
 export interface ConfirmProgress {
   readonly outstanding: number;
@@ -23,8 +25,8 @@ export interface ConfirmProgress {
 }
 
 /** @internal See the file header. */
-export class ConfirmWatchdog {
-  private timer: NodeJS.Timeout | undefined;
+export class ConfirmWatchdog implements Tickable {
+  private running = false;
   /** Per channel id: the counts last seen, and since when no publish has been acked. */
   private readonly seen = new Map<number, { acked: number; nacked: number; since: number }>();
 
@@ -41,18 +43,28 @@ export class ConfirmWatchdog {
     private readonly onStall: (channelId: number, outstanding: number, stalledMs: number) => void,
   ) {}
 
-  /** Starts checking (no-op when off or already running). The interval does not keep the process alive. */
+  /** How often it checks: a quarter of the timeout, between 10 ms and 1 s. */
+  private get period(): number {
+    return Math.min(1000, Math.max(10, Math.floor(this.timeoutMs / 4)));
+  }
+
+  /** Starts checking on the process-wide ticker (no-op when off or already running; keeps no process alive). */
   start(): void {
-    if (this.timeoutMs <= 0 || this.timer) return;
-    this.timer = setInterval(() => this.check(Date.now()), Math.min(1000, Math.max(10, Math.floor(this.timeoutMs / 4))));
-    this.timer.unref();
+    if (this.timeoutMs <= 0 || this.running) return;
+    this.running = true;
+    ticker.add(this.period, this);
   }
 
   /** Stops checking and forgets what it saw. */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.running) ticker.remove(this.period, this);
+    this.running = false;
     this.seen.clear();
+  }
+
+  /** The ticker's call: one check now. */
+  tick(now: number): void {
+    this.check(now);
   }
 
   /**

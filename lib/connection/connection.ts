@@ -20,48 +20,26 @@
 import type { Result } from 'ts-results-es';
 import type { Channel } from '../channel/channel.js';
 import type { CloseOptions, QueueDeclareOk } from '../channel/options.js';
-import type { ChannelHost } from '../channel/types.js';
-import {
-  AMQPError,
-  ArgumentError,
-  ConnectionClosed,
-  ConnectionError,
-  ConnectionLost,
-  type NotFound,
-  RecoverableConnectionError,
-  errorForCode,
-} from '../errors.js';
-import { FRAME_BODY, FRAME_HEARTBEAT, FRAME_METHOD } from '../protocol/frame.js';
-import { decodeMethod } from '../protocol/generated/methods.js';
-import { Reader, type FieldTable } from '../protocol/primitives.js';
+import { type AMQPError, ArgumentError, ConnectionClosed, ConnectionLost, type NotFound, RecoverableConnectionError } from '../errors.js';
+import type { FieldTable } from '../protocol/primitives.js';
 import { Backoff, type ReconnectStrategy } from '../recovery/backoff.js';
 import { isFatal, reconnect, restoreConnection } from '../recovery/reconnect.js';
-import { Topology } from '../recovery/topology.js';
-import type { ReadHints, Transport } from '../transport/transport.js';
+import type { Transport } from '../transport/transport.js';
 import { LazyEmitter } from '../util/lazy-emitter.js';
 import { type CallOptions, checkTimeout, type Deferred, deferred, waitWith } from '../util/wait.js';
 import type { ConnectionEvents, ConnectionState } from './events.js';
 import { establish } from './establish.js';
 import { checkExchange, checkQueue } from './existence.js';
 import { type ConnectionOptions, describeEndpoint, type ResolvedOptions, resolveOptions } from './options.js';
-import { ChannelTable } from './channel-table.js';
 import { ChannelZero } from './channel-zero.js';
 import { ConfirmWatchdog } from './confirm-watchdog.js';
+import { FrameRouter } from './router.js';
+import { SharedState } from './shared.js';
 
 export type { ConnectionEvents, ConnectionState } from './events.js';
 
 /** Options of `Connection.close()` (the same as a channel's). */
 export type ConnectionCloseOptions = CloseOptions;
-
-/**
- * What a frame handler throws: typed errors as they are, anything else as an internal error (541).
- * The transport catches it, sends connection.close with the code (onProtocolError) and fails.
- */
-function asConnectionError(err: unknown): AMQPError {
-  return err instanceof AMQPError
-    ? err
-    : new ConnectionError(`internal error handling a frame: ${String(err)}`, { replyCode: 541, cause: err });
-}
 
 const clientClosed = (): ConnectionClosed => new ConnectionClosed('the connection was closed by the client');
 
@@ -71,41 +49,27 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
   readonly callTimeout: number;
   /** Whether unconfirmed publishes are republished after recovery. */
   readonly republish: boolean;
-  private _serverProperties: FieldTable = {};
-  private _channelMax = 0;
-  private _frameMax = 0;
-  private _heartbeat = 0;
-  private _blocked = false;
-  private _blockedReason = '';
-  private _state: ConnectionState = 'connecting';
-  private transport: Transport | null = null;
-  private closeError: AMQPError | null = null;
-  private readonly topology = new Topology();
-  private readonly hints: ReadHints = { streaming: 0, latencyBound: 0 };
-  private readonly open = new ChannelTable();
+  /** What the connection's parts share (the channels' host): state, negotiated values, transport... */
+  private readonly s: SharedState;
   private readonly endpoints: ResolvedOptions[];
   private endpointIndex = 0;
-  private current: ResolvedOptions;
   private readonly strategy: ReconnectStrategy | null;
   private readonly socketOption: ConnectionOptions['socket'];
   private readonly onBlocked: ((reason: string) => void) | undefined;
   private readonly onUnblocked: (() => void) | undefined;
-  private eventWaiters: Deferred<void>[] = [];
-  private openWaiters: Deferred<void>[] = [];
+  private openWaiters: Deferred<void>[] | null = null;
   private closing: Promise<void> | null = null;
-  private outageBytes = 0;
-  private readonly outageLimit: number;
   private wakeSleep: (() => void) | null = null;
-  private readonly host: ChannelHost;
   private readonly zero: ChannelZero;
-  private readonly watchdog: ConfirmWatchdog;
+  private readonly confirmTimeout: number;
+  private watchdog: ConfirmWatchdog | null = null;
 
   private constructor(input: ConnectionOptions) {
     super();
     const urls = input.urls ?? [];
     this.endpoints = urls.length > 0 ? urls.map((url) => resolveOptions({ ...input, url })) : [resolveOptions(input)];
-    this.current = this.endpoints[0] as ResolvedOptions;
-    this.callTimeout = this.current.callTimeout;
+    const first = this.endpoints[0] as ResolvedOptions;
+    this.callTimeout = first.callTimeout;
     this.socketOption = input.socket;
     this.onBlocked = input.onBlocked;
     this.onUnblocked = input.onUnblocked;
@@ -119,43 +83,43 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
             ? (rc as ReconnectStrategy)
             : new Backoff(rc as object);
     this.republish = input.republish ?? true;
-    this.outageLimit = input.publishBufferBytes ?? 16 * 1024 * 1024;
-    if (!(this.outageLimit >= 0)) throw new ArgumentError('publishBufferBytes must be >= 0');
+    const outageLimit = input.publishBufferBytes ?? 16 * 1024 * 1024;
+    if (!(outageLimit >= 0)) throw new ArgumentError('publishBufferBytes must be >= 0');
     const ct = input.confirmTimeout ?? 0;
     if (!(ct >= 0 && Number.isFinite(ct))) throw new ArgumentError(`confirmTimeout must be a finite number of ms >= 0, got ${String(ct)}`);
+    this.confirmTimeout = ct;
+    this.s = new SharedState(first, this.callTimeout, this.republish, outageLimit);
+    this.zero = new ChannelZero(this.s, (reason) => this.onBlocking(reason));
+  }
+
+  /** connection.blocked (`reason`) or connection.unblocked (null) from the broker. */
+  private onBlocking(reason: string | null): void {
+    if (reason !== null) {
+      this.s.blocked = true;
+      this.s.blockedReason = reason;
+      this.emit('blocked', reason);
+      this.onBlocked?.(reason);
+    } else {
+      this.unblock();
+      this.emit('unblocked');
+      this.onUnblocked?.();
+    }
+  }
+
+  /** Starts the confirmTimeout watchdog (only when the option is set). */
+  private startWatchdog(): void {
+    if (this.confirmTimeout <= 0 || this.watchdog !== null) return;
+    const s = this.s;
     this.watchdog = new ConfirmWatchdog(
-      ct,
-      () => this.open.confirmProgress(),
-      () => this._state !== 'open' || this._blocked,
+      this.confirmTimeout,
+      () => s.channels.confirmProgress(),
+      () => s.state !== 'open' || s.blocked,
       (id, n, ms) =>
-        this.transport?.fail(
+        s.transport?.fail(
           new ConnectionLost(`no publish acked for ${ms} ms on channel ${id} (${n} outstanding): confirmTimeout, reconnecting`),
         ),
     );
-    this.host = this.makeHost();
-    const conn = this;
-    this.zero = new ChannelZero({
-      get transport() {
-        return conn.transport;
-      },
-      get frameMax() {
-        return conn._frameMax || conn.current.frameMax;
-      },
-      get closeError() {
-        return conn.closeError;
-      },
-      blocked: (reason) => {
-        this._blocked = true;
-        this._blockedReason = reason;
-        this.emit('blocked', reason);
-        this.onBlocked?.(reason);
-      },
-      unblocked: () => {
-        this.unblock();
-        this.emit('unblocked');
-        this.onUnblocked?.();
-      },
-    });
+    this.watchdog.start();
   }
 
   /**
@@ -174,16 +138,16 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
       try {
         await conn.establish(ep, input.signal);
         conn.endpointIndex = i + 1; // a recovery starts with the next URL
-        conn._state = 'open';
+        conn.s.state = 'open';
         conn.strategy?.reset();
-        conn.watchdog.start();
+        conn.startWatchdog();
         return conn;
       } catch (err) {
         last = err;
         if (isFatal(err) || input.signal?.aborted) break;
       }
     }
-    conn._state = 'closed';
+    conn.s.state = 'closed';
     throw last;
   }
 
@@ -191,64 +155,64 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
 
   /** The lifecycle state: connecting, open, recovering, closing or closed. */
   get state(): ConnectionState {
-    return this._state;
+    return this.s.state;
   }
 
   /** True once the handshake completed and while not recovering or closed. */
   get connected(): boolean {
-    return this._state === 'open';
+    return this.s.state === 'open';
   }
 
   /** Open channels by id (read-only: open channels with `channel()`, close them with `close()`). */
   get channels(): ReadonlyMap<number, Channel> {
-    return this.open.channels();
+    return this.s.channels.channels();
   }
 
   /** The server's properties from connection.start (product, version, capabilities...). */
   get serverProperties(): Readonly<FieldTable> {
-    return this._serverProperties;
+    return this.s.serverProperties;
   }
 
   /** The server's advertised capabilities (`serverProperties.capabilities`). */
   get serverCapabilities(): Readonly<FieldTable> {
-    const c = this._serverProperties['capabilities'];
+    const c = this.s.serverProperties['capabilities'];
     return c !== null && typeof c === 'object' && !Array.isArray(c) && !Buffer.isBuffer(c) && !(c instanceof Date) ? (c as FieldTable) : {};
   }
 
   /** Negotiated highest channel id. */
   get channelMax(): number {
-    return this._channelMax;
+    return this.s.channelMax;
   }
 
   /** Negotiated largest frame size in bytes. */
   get frameMax(): number {
-    return this._frameMax;
+    return this.s.frameMax;
   }
 
   /** Negotiated heartbeat interval in seconds (0 = none). */
   get heartbeat(): number {
-    return this._heartbeat;
+    return this.s.heartbeat;
   }
 
   /** True while the broker blocks publishing (memory or disk alarm); see `blockedReason`. */
   get blocked(): boolean {
-    return this._blocked;
+    return this.s.blocked;
   }
 
   /** The reason the broker gave for blocking, if blocked. */
   get blockedReason(): string {
-    return this._blockedReason;
+    return this.s.blockedReason;
   }
 
   /** True while the connection is open and its socket alive. */
   isAlive(): boolean {
-    return this._state === 'open' && this.transport !== null && !this.transport.isDead;
+    return this.s.state === 'open' && this.s.transport !== null && !this.s.transport.isDead;
   }
 
   /** Inspects as what a person needs: where (no password), state, channels. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    const o = this.current;
-    return `Connection { url: '${describeEndpoint(o)}', user: '${o.userid}', vhost: '${o.virtualHost}', state: '${this._state}', channels: ${this.open.size} }`;
+    const o = this.s.current;
+    return `Connection { url: '${describeEndpoint(o)}', user: '${o.userid}', vhost: '${o.virtualHost}', state: '${this.s.state}', channels: ${this.s.channels.size} }`;
   }
 
   /** `await using conn = await Connection.connect()`: closes the connection at the end of the block. */
@@ -263,79 +227,49 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
    * only the initial connect passes: it does not govern later reconnects).
    */
   private async establish(ep: ResolvedOptions, signal?: AbortSignal): Promise<void> {
+    const s = this.s;
     this.zero.serverCloseError = null;
+    const router = new FrameRouter(s, this.zero, (t, err) => this.onTransportClose(t, err));
     const n = await establish({
       ep,
       where: describeEndpoint(ep),
       socket: this.socketOption,
-      hints: this.hints,
+      hints: s.hints,
       signal,
-      handlers: (t) => ({
-        onFrame: (ty, ch, b, st, e) => this.onFrame(ty, ch, b, st, e),
-        onBodyPart: (ch, p, done) => this.onBodyPart(ch, p, done),
-        onClose: (err) => this.onTransportClose(t(), err),
-        onProtocolError: (err) => this.zero.sendClose(err.replyCode || 501, err.replyText || err.message),
-        bodyTarget: (ch, len) => this.open.port(ch)?.bodyTarget(len) ?? null,
-        bodyRemaining: (ch) => this.open.port(ch)?.bodyRemaining ?? 0,
-      }),
+      router,
       attached: (t) => {
-        this.transport = t;
-        this.current = ep;
+        s.transport = t;
+        s.current = ep;
       },
-      closedMeanwhile: () => (this._state === 'closing' || this._state === 'closed' ? (this.closeError ?? clientClosed()) : null),
+      closedMeanwhile: () => (s.state === 'closing' || s.state === 'closed' ? (s.closeError ?? clientClosed()) : null),
       io: this.zero,
     });
-    this._serverProperties = n.serverProperties;
-    this._channelMax = n.channelMax;
-    this._frameMax = n.frameMax;
-    this._heartbeat = n.heartbeat;
-  }
-
-  // ---------------------------------------------------------------- frames
-
-  private onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
-    try {
-      if (channel === 0) {
-        if (type === FRAME_METHOD) this.zero.handle(decodeMethod(new Reader(buf, start, end)));
-        else if (type !== FRAME_HEARTBEAT)
-          throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - frame type ${type} on channel 0` }, true);
-        return;
-      }
-      this.open.route(channel).handleFrame(type, buf, start, end);
-    } catch (err) {
-      throw asConnectionError(err);
-    }
-  }
-
-  /** A piece of a body frame split across socket chunks (see TransportHandlers.onBodyPart). */
-  private onBodyPart(channel: number, piece: Buffer, frameDone: boolean): void {
-    try {
-      if (channel === 0) throw errorForCode(505, { replyText: `UNEXPECTED_FRAME - frame type ${FRAME_BODY} on channel 0` }, true);
-      this.open.route(channel).handleBodyPart(piece, frameDone);
-    } catch (err) {
-      throw asConnectionError(err);
-    }
+    s.serverProperties = n.serverProperties;
+    s.channelMax = n.channelMax;
+    s.frameMax = n.frameMax;
+    s.heartbeat = n.heartbeat;
   }
 
   private unblock(): void {
-    this._blocked = false;
-    this._blockedReason = '';
-    this.open.each((p) => p.wakePublishers());
+    this.s.blocked = false;
+    this.s.blockedReason = '';
+    this.s.channels.each((p) => p.wakePublishers());
   }
 
   private onTransportClose(t: Transport, err: AMQPError | undefined): void {
-    if (t !== this.transport) return;
+    const s = this.s;
+    if (t !== s.transport) return;
     const cause = this.zero.serverCloseError ?? err;
     this.zero.serverCloseError = null;
     this.zero.failWaiter(cause ?? new ConnectionLost('the connection closed'));
-    if (this._state === 'connecting') return; // establish() fails and says why
-    if (this._state === 'recovering') {
+    if (s.state === 'connecting') return; // establish() fails and says why
+    if (s.state === 'recovering') {
       // died again mid-recovery: settle what the restore steps wait for; the loop goes on
       const lost = cause ?? new ConnectionLost('the connection closed');
-      this.open.each((p) => p.connectionLost(lost, this.republish));
+      s.channels.each((p) => p.connectionLost(lost, this.republish));
       return;
     }
-    if (this._state === 'open' && this.strategy && cause instanceof RecoverableConnectionError) {
+    if (s.state === 'open' && this.strategy && cause instanceof RecoverableConnectionError) {
       this.beginRecovery(cause);
       return;
     }
@@ -344,40 +278,40 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
 
   /** Closed for good: settle everything with `cause` (or ConnectionClosed after a clean close). */
   private terminate(cause: AMQPError | undefined): void {
-    if (this._state === 'closed') return;
+    const s = this.s;
+    if (s.state === 'closed') return;
     const reason = cause ?? clientClosed();
-    this.closeError = reason;
-    this._state = 'closed';
-    this.watchdog.stop();
+    s.closeError = reason;
+    s.state = 'closed';
+    this.watchdog?.stop();
     this.wakeSleep?.();
-    const t = this.transport;
+    const t = s.transport;
     if (t && !t.isDead) t.fail(reason);
-    this.open.each((p) => p.connectionClosed(reason));
-    this.open.clear();
-    for (const list of [this.eventWaiters, this.openWaiters]) for (const d of list) d.reject(reason);
-    this.eventWaiters = [];
-    this.openWaiters = [];
+    s.channels.each((p) => p.connectionClosed(reason));
+    s.channels.clear();
+    s.failEventWaiters(reason);
+    const ow = this.openWaiters;
+    this.openWaiters = null;
+    if (ow !== null) for (const d of ow) d.reject(reason);
     queueMicrotask(() => this.emit('close', cause));
   }
 
   // ---------------------------------------------------------------- recovery
 
   private beginRecovery(cause: AMQPError): void {
-    this._state = 'recovering';
+    const s = this.s;
+    s.state = 'recovering';
     const since = Date.now();
-    this.open.each((p) => p.connectionLost(cause, this.republish));
-    const ev = this.eventWaiters;
-    this.eventWaiters = [];
-    for (const d of ev) d.reject(cause);
-    if (this._blocked) this.unblock();
+    s.channels.each((p) => p.connectionLost(cause, this.republish));
+    s.failEventWaiters(cause);
+    if (s.blocked) this.unblock();
     const strategy = this.strategy as ReconnectStrategy;
-    const conn = this;
     queueMicrotask(() => {
       this.emit('disconnected', cause); // before the first 'reconnecting'
       void reconnect(
         {
           get recovering() {
-            return conn._state === 'recovering';
+            return s.state === 'recovering';
           },
           nextEndpoint: () => {
             const ep = this.endpoints[this.endpointIndex++ % this.endpoints.length] as ResolvedOptions;
@@ -386,16 +320,16 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
           restore: () => this.restoreAll(),
           sleep: (ms) => this.sleep(ms),
           attempting: (info) => this.emit('reconnecting', info),
-          abandon: () => this.transport?.fail(this.closeError ?? clientClosed()),
+          abandon: () => s.transport?.fail(s.closeError ?? clientClosed()),
           giveUp: (err) => {
             this.emit('recoveryFailed', err);
             this.terminate(err);
           },
           recovered: (info) => {
-            this._state = 'open';
+            s.state = 'open';
             const ws = this.openWaiters;
-            this.openWaiters = [];
-            for (const d of ws) d.resolve();
+            this.openWaiters = null;
+            if (ws !== null) for (const d of ws) d.resolve();
             this.emit('recovered', info);
           },
         },
@@ -420,68 +354,21 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
   }
 
   private restoreAll(): Promise<boolean> {
+    const s = this.s;
     return restoreConnection({
-      topology: this.topology,
+      topology: s.topology,
       openChannel: async () => {
-        const { channel, port } = this.open.add(this.host, this.open.allocate(this._channelMax), false);
+        const { channel, port } = s.channels.add(s, s.channels.allocate(s.channelMax), false);
         await port.open({ timeout: this.callTimeout });
         return channel;
       },
-      ports: () => this.open.ports(),
-      alive: () => this.transport !== null && !this.transport.isDead,
+      ports: () => s.channels.ports(),
+      alive: () => s.transport !== null && !s.transport.isDead,
       entityFailed: (entity, error) => this.emit('recoveryError', { entity, error }),
     });
   }
 
   // ---------------------------------------------------------------- channels
-
-  /** The ChannelHost the channels see: the connection's state and services, nothing public. */
-  private makeHost(): ChannelHost {
-    const conn = this;
-    return {
-      get transport() {
-        return conn.transport;
-      },
-      get frameMax() {
-        return conn._frameMax;
-      },
-      callTimeout: this.callTimeout,
-      get blocked() {
-        return conn._blocked;
-      },
-      get closeError() {
-        return conn.closeError;
-      },
-      hints: this.hints,
-      topology: this.topology,
-      get recovering() {
-        return conn._state === 'recovering';
-      },
-      republish: this.republish,
-      get maxMessageSize() {
-        return conn.current.maxMessageSize;
-      },
-      get serverProperties() {
-        return conn._serverProperties;
-      },
-      releaseChannel: (id) => this.open.release(id),
-      eventDispatched: () => {
-        if (this.eventWaiters.length === 0) return;
-        const ws = this.eventWaiters;
-        this.eventWaiters = [];
-        for (const d of ws) d.resolve();
-      },
-      consumerCount: (queue) => this.open.consumersOn(queue),
-      reserveOutage: (bytes) => {
-        if (this.outageBytes + bytes > this.outageLimit) return false;
-        this.outageBytes += bytes;
-        return true;
-      },
-      releaseOutage: (bytes) => {
-        this.outageBytes -= bytes;
-      },
-    };
-  }
 
   /**
    * Opens a channel (channel.open), or returns the open channel with `channelId` if there is one.
@@ -491,26 +378,27 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
    */
   async channel(channelId?: number, opts: CallOptions & { autoDecode?: boolean } = {}): Promise<Channel> {
     checkTimeout(opts.timeout);
+    const s = this.s;
     const timeout = opts.timeout ?? this.callTimeout;
-    if (this._state === 'recovering') {
+    if (s.state === 'recovering') {
       const d = deferred<void>();
-      this.openWaiters.push(d);
+      (this.openWaiters ??= []).push(d);
       await waitWith(d.promise, { timeout, signal: opts.signal }, 'channel (waiting for recovery)');
     }
-    if (this._state !== 'open') throw this.closeError ?? new ConnectionLost('the connection is not open');
+    if (s.state !== 'open') throw s.closeError ?? new ConnectionLost('the connection is not open');
     if (channelId !== undefined) {
-      if (!Number.isInteger(channelId) || channelId < 1 || channelId > this._channelMax) {
-        throw new ArgumentError(`channel id must be an integer in [1, ${this._channelMax}], got ${String(channelId)}`);
+      if (!Number.isInteger(channelId) || channelId < 1 || channelId > s.channelMax) {
+        throw new ArgumentError(`channel id must be an integer in [1, ${s.channelMax}], got ${String(channelId)}`);
       }
-      const existing = this.open.get(channelId);
+      const existing = s.channels.get(channelId);
       if (existing) return existing.channel;
     }
-    const id = channelId ?? this.open.allocate(this._channelMax);
-    const c = this.open.add(this.host, id, opts.autoDecode ?? this.current.autoDecode);
+    const id = channelId ?? s.channels.allocate(s.channelMax);
+    const c = s.channels.add(s, id, opts.autoDecode ?? s.current.autoDecode);
     try {
       await c.port.open({ timeout, signal: opts.signal });
     } catch (err) {
-      if (this.open.get(id)?.channel === c.channel) this.host.releaseChannel(id);
+      if (s.channels.get(id)?.channel === c.channel) s.releaseChannel(id);
       throw err;
     }
     return c.channel;
@@ -544,12 +432,13 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
    * ConnectionClosed. Closing a closed connection does nothing; it never rejects.
    */
   close(opts: ConnectionCloseOptions = {}): Promise<void> {
-    if (this._state === 'closed') return Promise.resolve();
+    const s = this.s;
+    if (s.state === 'closed') return Promise.resolve();
     if (this.closing) return this.closing;
-    const wasOpen = this._state === 'open';
-    this._state = 'closing';
+    const wasOpen = s.state === 'open';
+    s.state = 'closing';
     this.wakeSleep?.();
-    const t = this.transport;
+    const t = s.transport;
     if (!wasOpen || !t || t.isDead) {
       this.terminate(undefined);
       this.closing = Promise.resolve();
@@ -588,11 +477,12 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
    *   lost or closes.
    */
   drainEvents(opts: CallOptions = {}): Promise<void> {
-    if (this._state === 'closed') return Promise.reject(this.closeError ?? new ConnectionLost('the connection is closed'));
+    const s = this.s;
+    if (s.state === 'closed') return Promise.reject(s.closeError ?? new ConnectionLost('the connection is closed'));
     const d = deferred<void>();
-    this.eventWaiters.push(d);
+    (s.eventWaiters ??= []).push(d);
     return waitWith(d.promise, opts, 'drainEvents').catch((err: unknown) => {
-      this.eventWaiters = this.eventWaiters.filter((x) => x !== d);
+      if (s.eventWaiters !== null) s.eventWaiters = s.eventWaiters.filter((x) => x !== d);
       throw err;
     });
   }
@@ -603,12 +493,12 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
    * no event. A loss the connection recovers from does not end the loop.
    */
   async loop(opts: CallOptions = {}): Promise<void> {
-    while (this._state !== 'closed') {
+    while (this.s.state !== 'closed') {
       try {
         await this.drainEvents(opts);
       } catch (err) {
-        const state = this._state as ConnectionState;
-        if (state === 'closed' && this.closeError instanceof ConnectionClosed) return;
+        const state = this.s.state as ConnectionState;
+        if (state === 'closed' && this.s.closeError instanceof ConnectionClosed) return;
         if (state === 'recovering' || state === 'open') {
           if (!(err instanceof RecoverableConnectionError)) throw err; // e.g. Timeout
           continue; // the connection was lost and is coming back: keep draining

@@ -22,8 +22,8 @@ export interface Attempt {
   readonly hints: ReadHints;
   /** Aborts the attempt (the initial connect only). */
   readonly signal: AbortSignal | undefined;
-  /** The transport's handlers, given the transport they belong to. */
-  handlers(t: () => Transport): TransportHandlers;
+  /** What the transport calls (its frames, its close); told which transport it serves. */
+  readonly router: TransportHandlers & { transport: Transport | null };
   /** The transport exists (before the handshake runs on it). */
   attached(t: Transport): void;
   /** The error to give up with when `close()` won the race, else null. */
@@ -55,13 +55,8 @@ export async function establish(a: Attempt): Promise<Negotiated> {
       opened.socket.destroy(); // close() won the race: no handshake
       throw closed;
     }
-    const t: Transport = new Transport(
-      opened.socket,
-      a.handlers((): Transport => t),
-      ep.frameMax,
-      opened.reader,
-      a.hints,
-    );
+    const t = new Transport(opened.socket, a.router, ep.frameMax, opened.reader, a.hints);
+    a.router.transport = t;
     transport = t;
     t.coalesceMs = ep.readBatchDelay;
     a.attached(t);

@@ -6,6 +6,7 @@
  */
 import {
   type AddressNode,
+  ArgumentError,
   type Channel,
   type Connection,
   type FieldTable,
@@ -121,12 +122,16 @@ export async function requireStream(conn: Connection, queue: string, timeout: nu
     new LinkOptionError(
       `Copy on queue '${queue}': ${what}, and AMQP 0.9.1 has no way to browse a classic or quorum queue; Copy needs a stream queue (or an exchange address)`,
     );
+  let adopted: string | undefined;
   try {
     for (let i = 0; i < 12; i++) {
       try {
         await ch.queueDeclare(queue, { durable: true, arguments: args, timeout });
         return;
       } catch (err) {
+        // the core refuses, before sending, a stream declared with an argument streams do not take
+        if (err instanceof ArgumentError && adopted !== undefined)
+          throw notStream(`it has the argument '${adopted}', which a stream queue does not take`);
         if (!(err instanceof PreconditionFailed)) throw err;
         const m = INEQUIVALENT.exec(err.replyText);
         if (!m) throw notStream(`the broker refused to confirm it is a stream (${messageOf(err)})`);
@@ -141,6 +146,7 @@ export async function requireStream(conn: Connection, queue: string, timeout: nu
         const value = v ? typedValue(v[1] as string, v[2] as string) : undefined;
         if (value === undefined) throw notStream(`its argument '${key}' (${current}) cannot be matched to tell its type`);
         args[key] = value;
+        adopted = key;
       }
     }
     throw notStream('its arguments could not be matched to tell its type');

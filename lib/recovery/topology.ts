@@ -18,9 +18,25 @@ function bindingKey(b: BindingRecord): string {
 
 /** See the file header. */
 export class Topology implements TopologyRecorder {
-  readonly exchanges = new Map<string, ExchangeRecord>();
-  readonly queues = new Map<string, QueueRecord>();
-  readonly bindings = new Map<string, BindingRecord>();
+  // created on first use: a connection that declares nothing holds no maps
+  private ex: Map<string, ExchangeRecord> | null = null;
+  private qs: Map<string, QueueRecord> | null = null;
+  private bs: Map<string, BindingRecord> | null = null;
+
+  /** Recorded exchanges by name. */
+  get exchanges(): Map<string, ExchangeRecord> {
+    return (this.ex ??= new Map());
+  }
+
+  /** Recorded queues by name. */
+  get queues(): Map<string, QueueRecord> {
+    return (this.qs ??= new Map());
+  }
+
+  /** Recorded bindings. */
+  get bindings(): Map<string, BindingRecord> {
+    return (this.bs ??= new Map());
+  }
 
   /** Records a declared exchange (the default and `amq.` exchanges are never recorded). */
   recordExchange(r: ExchangeRecord): void {
@@ -73,7 +89,7 @@ export class Topology implements TopologyRecorder {
 
   /** The user cancelled a consumer; `remaining` says whether any other consumer uses the queue. */
   consumerCancelled(queue: string, remaining: boolean): void {
-    const q = this.queues.get(queue);
+    const q = this.qs?.get(queue);
     if (q?.autoDelete && !remaining) this.deleteQueue(queue);
   }
 
@@ -97,11 +113,11 @@ export class Topology implements TopologyRecorder {
 
   /** The recorded declaration of `queue`, if any. */
   recordedQueue(queue: string): QueueRecord | undefined {
-    return this.queues.get(queue);
+    return this.qs?.get(queue);
   }
 
   /** Everything to re-declare, in a safe order: exchanges, queues, then bindings. */
   entities(): TopologyEntity[] {
-    return [...this.exchanges.values(), ...this.queues.values(), ...this.bindings.values()];
+    return [...(this.ex?.values() ?? []), ...(this.qs?.values() ?? []), ...(this.bs?.values() ?? [])];
   }
 }

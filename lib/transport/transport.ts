@@ -28,6 +28,7 @@ import { FrameParser } from '../protocol/frame-parser.js';
 import { HEARTBEAT_FRAME } from '../protocol/frame.js';
 import { Writer } from '../protocol/primitives.js';
 import { deferred, type Deferred } from '../util/wait.js';
+import { type Tickable, ticker } from '../util/ticker.js';
 import { WRITE_SLAB_SIZE, writeSlabs } from './buffers.js';
 import type { SocketReader } from './socket.js';
 
@@ -78,8 +79,18 @@ export interface TransportHandlers {
   bodyRemaining?(channel: number): number;
 }
 
+/** The nextTick callback that flushes a transport (no closure per transport). */
+function flushTransport(t: Transport): void {
+  t.flush();
+}
+
+/** The end of a read-batching pause (no closure per transport). */
+function resumeTransport(t: Transport): void {
+  t.resumeReading();
+}
+
 /** @internal See the file header. */
-export class Transport {
+export class Transport implements Tickable {
   /** Where `send()` encodes outbound frames. */
   private readonly out: Writer;
   /** Maximum frame size; applies to inbound frames too. */
@@ -95,18 +106,16 @@ export class Transport {
   private batch: Deferred<void> | null = null;
   private drainWaiters: Deferred<void>[] = [];
   private blockedOnDrain = false;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Negotiated heartbeat interval in ms (0: none), and what the last check saw of the peer. */
+  private heartbeatMs = 0;
+  private heartbeatChunks = 0;
+  private heartbeatReadAt = 0;
   private chunksRead = 0;
   private lastWriteAt = Date.now();
   private dead: AMQPError | null = null;
   private closedCleanly = false;
-  private readonly flushCb = (): void => this.flush();
   private readonly externalCb = (b: Buffer): void => this.appendExternal(b);
   private coalesceTimer: NodeJS.Timeout | undefined;
-  private readonly resumeCb = (): void => {
-    this.coalesceTimer = undefined;
-    this.reader?.resume();
-  };
   /** Read coalescing pause in ms (0: off); see `onData`. */
   coalesceMs = 0;
 
@@ -119,7 +128,12 @@ export class Transport {
   ) {
     this.out = new Writer(0);
     this.out.buf = NO_SLAB;
-    this.parser = new FrameParser(handlers.onFrame, frameMax, handlers.onBodyPart);
+    const onBodyPart = handlers.onBodyPart;
+    this.parser = new FrameParser(
+      (type, channel, buf, start, end) => handlers.onFrame(type, channel, buf, start, end),
+      frameMax,
+      onBodyPart === undefined ? undefined : (channel, piece, done) => onBodyPart.call(handlers, channel, piece, done),
+    );
     if (reader) {
       reader.sink = (chunk) => this.onData(chunk);
       reader.plan = () => this.planRead();
@@ -215,7 +229,7 @@ export class Transport {
   private commit(): void {
     if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(this.flushCb);
+      process.nextTick(flushTransport, this);
     }
   }
 
@@ -368,7 +382,7 @@ export class Transport {
       return true;
     }
     if (!this.pauseAfter(this.parser.frames - before)) return true;
-    this.coalesceTimer = setTimeout(this.resumeCb, this.coalesceMs);
+    this.coalesceTimer = setTimeout(resumeTransport, this.coalesceMs, this);
     return false;
   }
 
@@ -379,36 +393,54 @@ export class Transport {
     return (frames >= STREAM_FRAMES || h.streaming > 0) && h.latencyBound === 0;
   }
 
-  /** Starts heartbeats with the negotiated interval (milliseconds); 0 disables them. */
+  /**
+   * Starts heartbeats with the negotiated interval (milliseconds; 0 disables them), checked by the
+   * process-wide ticker every quarter interval (see `tick`).
+   */
   startHeartbeat(intervalMs: number): void {
     this.stopHeartbeat();
     if (!(intervalMs > 0) || this.isDead) return;
-    const tick = Math.max(25, Math.floor(intervalMs / 4));
-    let lastChunks = this.chunksRead;
-    let lastReadAt = Date.now();
-    this.heartbeatTimer = setInterval(() => {
-      const now = Date.now();
-      if (this.chunksRead !== lastChunks) {
-        lastChunks = this.chunksRead;
-        lastReadAt = now;
-      } else if (now - lastReadAt >= 2 * intervalMs) {
-        this.fail(
-          new HeartbeatTimeout(`no data from the server for ${now - lastReadAt} ms (heartbeat ${intervalMs} ms): connection is dead`),
-        );
-        return;
-      }
-      if (now - this.lastWriteAt >= intervalMs / 2 && !this.scheduled) {
-        this.reserve(HEARTBEAT_FRAME.length);
-        this.out.bytes(HEARTBEAT_FRAME);
-        this.flush();
-      }
-    }, tick);
-    this.heartbeatTimer.unref();
+    this.heartbeatMs = intervalMs;
+    this.heartbeatChunks = this.chunksRead;
+    this.heartbeatReadAt = Date.now();
+    ticker.add(this.heartbeatTick(), this);
+  }
+
+  private heartbeatTick(): number {
+    return Math.max(25, Math.floor(this.heartbeatMs / 4));
+  }
+
+  /**
+   * A heartbeat check (the ticker calls it): the peer is dead after two intervals without a byte
+   * from it (HeartbeatTimeout); we send a heartbeat frame after half an interval without writing.
+   */
+  tick(now: number): void {
+    const interval = this.heartbeatMs;
+    if (this.chunksRead !== this.heartbeatChunks) {
+      this.heartbeatChunks = this.chunksRead;
+      this.heartbeatReadAt = now;
+    } else if (now - this.heartbeatReadAt >= 2 * interval) {
+      this.fail(
+        new HeartbeatTimeout(`no data from the server for ${now - this.heartbeatReadAt} ms (heartbeat ${interval} ms): connection is dead`),
+      );
+      return;
+    }
+    if (now - this.lastWriteAt >= interval / 2 && !this.scheduled) {
+      this.reserve(HEARTBEAT_FRAME.length);
+      this.out.bytes(HEARTBEAT_FRAME);
+      this.flush();
+    }
   }
 
   private stopHeartbeat(): void {
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
+    if (this.heartbeatMs > 0) ticker.remove(this.heartbeatTick(), this);
+    this.heartbeatMs = 0;
+  }
+
+  /** The read-batching pause is over: read again (reader mode). */
+  resumeReading(): void {
+    this.coalesceTimer = undefined;
+    this.reader?.resume();
   }
 
   /** Kills the transport with `err`: destroys the socket, rejects every pending write. */

@@ -35,7 +35,7 @@ import {
 } from '../support/recovery-harness.js';
 
 /** What the connection recorded for recovery (private state, read by these white-box specs). */
-const topologyOf = (c: Connection): Topology => (c as unknown as { topology: Topology }).topology;
+const topologyOf = (c: Connection): Topology => (c as unknown as { s: { topology: Topology } }).s.topology;
 
 describe('recovery after the socket dies', () => {
   it('redeclares the topology in order, reopens channel ids with qos/mode/consumers and republishes unconfirmed messages', async () => {

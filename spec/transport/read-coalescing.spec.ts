@@ -14,7 +14,7 @@ import { type ReadHints, Transport, type TransportHandlers } from '../../lib/tra
 import { connectFake, type FakeBroker, installGuards } from '../support/fake-broker.js';
 
 /** The connection's read hints (private state, observed by this white-box spec). */
-const hintsOf = (c: Connection): ReadHints => (c as unknown as { hints: ReadHints }).hints;
+const hintsOf = (c: Connection): ReadHints => (c as unknown as { s: { hints: ReadHints } }).s.hints;
 
 installGuards();
 
