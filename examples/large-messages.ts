@@ -28,6 +28,7 @@ console.log(`published 4 messages of ${body.length / MiB} MiB`);
 // Consume: each body lives in memory the channel reuses once the callback has returned.
 const received: string[] = [];
 const heads: Buffer[] = [];
+const stale: Buffer[] = [];
 await ch.basicQos({ prefetchCount: 2 });
 await ch.basicConsume(queue, {
   recycleBodiesAfterCallback: true,
@@ -35,9 +36,11 @@ await ch.basicConsume(queue, {
     if (!Buffer.isBuffer(msg.body)) throw new Error('expected a binary body');
     received.push(createHash('sha256').update(msg.body).digest('hex')); // use it during the callback...
     heads.push(Buffer.from(msg.body.subarray(0, 16))); // ...and copy what you keep
+    stale.push(msg.body); // (a mistake, kept to show it: this reads as empty once the callback is done)
     msg.ack();
   },
 });
 while (received.length < 4) await conn.drainEvents({ timeout: 10_000 });
 console.log(`consumed 4 messages, checksums ${received.every((h, i) => h === sent[i]) ? 'match' : 'DIFFER'}`);
 console.log(`copies kept after the callbacks: ${heads.every((h, i) => h.equals(sentHeads[i] ?? Buffer.alloc(0))) ? 'intact' : 'CHANGED'}`);
+console.log(`bodies kept without copying: ${stale.map((b) => b.length).join(', ')} bytes (empty)`);

@@ -88,11 +88,12 @@ describe('examples', () => {
     expect(lines.join('\n')).not.toContain('S3cret');
   });
 
-  test('large-messages publishes from one reused buffer and consumes into recycled memory, copies intact', async () => {
+  test('large-messages publishes from one reused buffer and consumes into recycled memory, copies intact, stale bodies empty', async () => {
     expect(linesOf(await runExample('large-messages'))).toEqual([
       'published 4 messages of 8 MiB',
       'consumed 4 messages, checksums match',
       'copies kept after the callbacks: intact',
+      'bodies kept without copying: 0, 0, 0, 0 bytes (empty)',
     ]);
   });
 

@@ -103,11 +103,12 @@ export interface ConsumeOptions extends NowaitOptions, StreamConsumeOptions {
    * 64 KiB or more is read into a buffer the channel reuses for a later delivery as soon as the
    * callback returns, or the promise it returned settles, so consuming large messages allocates
    * no fresh memory (less CPU on Linux, where fresh pages are faulted in and cleared).
-   * What you must not do: use `msg.body` after that. Copy what you keep (`Buffer.from(msg.body)`),
-   * and await a `basicPublish` that forwards it (a publish writes the caller's buffer, zero-copy,
-   * until its promise resolves). A 'callbackError' listener sees the body intact only while it
-   * runs synchronously. Smaller bodies, and bodies decoded to strings, are unaffected. The channel
-   * keeps the buffers it got back (64 MiB of them at most) until it is closed.
+   * What you must not do: use `msg.body` after that; copy what you keep (`Buffer.from(msg.body)`).
+   * A body kept anyway reads as empty (its memory is detached from it when it goes back), never as
+   * another message's bytes. Forwarding the body in a `basicPublish` is safe without awaiting it: a
+   * body still being written is not recycled. A 'callbackError' listener sees the body only while
+   * it runs synchronously. Smaller bodies, and bodies decoded to strings, are unaffected. The
+   * channel keeps the buffers it got back (64 MiB of them at most) until it is closed.
    */
   recycleBodiesAfterCallback?: boolean;
 }

@@ -46,7 +46,7 @@ export abstract class AbstractConsumer {
   /**
    * Handles one delivery. May be async; a throw or rejection reaches the channel's 'callbackError'
    * event. With the `recycleBodiesAfterCallback` option a large `msg.body` is valid only until run() returns or
-   * its promise settles.
+   * its promise settles (after that it reads as empty).
    */
   abstract run(msg: Message): void | Promise<void>;
 

@@ -48,3 +48,30 @@ export class WriteSlabPool {
 
 /** The process's write slab pool. */
 export const writeSlabs = new WriteSlabPool();
+
+/**
+ * Memory of zero-copy writes the sockets have not called back yet, counted per queued part. A
+ * recycled message body (lib/channel/inbox.ts) that a callback forwarded in a publish is still
+ * being written: the body pool checks here and leaves such a buffer to the garbage collector
+ * instead of reading the next delivery into it.
+ */
+const beingWritten = new Map<ArrayBufferLike, number>();
+
+/** Notes that `part` (a zero-copy slice) is queued for writing. */
+export function holdWritten(part: Buffer): void {
+  const ab = part.buffer;
+  beingWritten.set(ab, (beingWritten.get(ab) ?? 0) + 1);
+}
+
+/** The socket called back the write of `part` (or it was dropped unwritten). */
+export function releaseWritten(part: Buffer): void {
+  const ab = part.buffer;
+  const n = (beingWritten.get(ab) ?? 1) - 1;
+  if (n > 0) beingWritten.set(ab, n);
+  else beingWritten.delete(ab);
+}
+
+/** Whether some zero-copy write of this memory is still queued or in flight. */
+export function isBeingWritten(ab: ArrayBufferLike): boolean {
+  return beingWritten.has(ab);
+}

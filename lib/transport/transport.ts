@@ -29,7 +29,7 @@ import { HEARTBEAT_FRAME } from '../protocol/frame.js';
 import { Writer } from '../protocol/primitives.js';
 import { deferred, type Deferred } from '../util/wait.js';
 import { type Tickable, ticker } from '../util/ticker.js';
-import { WRITE_SLAB_SIZE, writeSlabs } from './buffers.js';
+import { holdWritten, releaseWritten, WRITE_SLAB_SIZE, writeSlabs } from './buffers.js';
 import type { SocketReader } from './socket.js';
 
 const SLAB_SIZE = WRITE_SLAB_SIZE;
@@ -97,6 +97,8 @@ export class Transport implements Tickable {
   private readonly parser: FrameParser;
   private start = 0;
   private parts: Buffer[] = [];
+  /** Zero-copy parts queued since the last flush (noted in buffers.ts until written). */
+  private held: Buffer[] | null = null;
   /** Full slabs the pending batch still writes from; pooled after the write (TCP only). */
   private retired: Buffer[] = [];
   /** Flushes whose last write the socket has not called back yet. */
@@ -178,12 +180,14 @@ export class Transport implements Tickable {
     const pos = out.pos;
     const start = this.start;
     const parts = this.parts.length;
+    const held = this.held?.length ?? 0;
     try {
       encode(out, this.externalCb);
     } catch (err) {
       out.pos = pos;
       this.start = start;
       this.parts.length = parts;
+      this.dropHeld(held);
       throw err;
     }
     this.commit();
@@ -239,7 +243,17 @@ export class Transport implements Tickable {
     if (out.pos > this.start) this.parts.push(out.buf.subarray(this.start, out.pos));
     this.start = out.pos;
     this.parts.push(buf);
+    (this.held ??= []).push(buf);
+    holdWritten(buf);
     this.commit();
+  }
+
+  /** Forgets the zero-copy parts queued after the first `keep` (they will not be written). */
+  private dropHeld(keep: number): void {
+    const held = this.held;
+    if (held === null) return;
+    for (let i = keep; i < held.length; i++) releaseWritten(held[i] as Buffer);
+    held.length = keep;
   }
 
   /**
@@ -284,9 +298,12 @@ export class Transport implements Tickable {
     if (lastWrite !== undefined) {
       // the socket calls back once this flush is written: then its slabs may be reused
       let cb = this.writtenCb;
-      if (retired.length > 0) {
+      const held = this.held;
+      if (retired.length > 0 || held !== null) {
         this.retired = [];
+        this.held = null;
         cb = (): void => {
+          if (held !== null) for (const part of held) releaseWritten(part);
           this.recycle(retired);
           this.afterWrite();
         };
@@ -473,6 +490,7 @@ export class Transport implements Tickable {
       this.batch = null;
     }
     this.parts = [];
+    this.dropHeld(0);
     this.retired = [];
     this.out.buf = NO_SLAB; // a dead socket may still hold the slab's bytes: never pooled
     this.out.pos = 0;

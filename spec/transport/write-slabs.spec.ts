@@ -3,7 +3,9 @@
 import { describe, it, expect } from '@jest/globals';
 import { Duplex } from 'node:stream';
 
+import { ConnectionLost } from '../../lib/errors.js';
 import type { Writer } from '../../lib/protocol/primitives.js';
+import { isBeingWritten } from '../../lib/transport/buffers.js';
 import { SocketReader } from '../../lib/transport/socket.js';
 import { Transport } from '../../lib/transport/transport.js';
 
@@ -95,5 +97,60 @@ describe('outbound slab reuse', () => {
     expect(switches).toBeGreaterThanOrEqual((600 * 4096) / SLAB - 1);
     expectRecords(got, 600);
     t.close();
+  });
+});
+
+describe('zero-copy parts in flight (isBeingWritten)', () => {
+  /** A socket that holds each write until `release()` calls it back, as a slow TCP socket does. */
+  function holdingSocket() {
+    const pending: Array<() => void> = [];
+    const sock = new Duplex({
+      read() {},
+      write(_chunk: Buffer, _enc, cb) {
+        pending.push(cb);
+      },
+      writev(_chunks, cb) {
+        pending.push(cb);
+      },
+    });
+    const t = new Transport(sock, { onFrame: () => {}, onClose: () => {} }, 131072, new SocketReader());
+    const release = (): void => {
+      for (const cb of pending.splice(0)) cb();
+    };
+    return { t, release };
+  }
+  const external = (body: Buffer) => (w: Writer, ext: (b: Buffer) => void) => {
+    w.buf[w.pos++] = 1;
+    ext(body.subarray(0, 100_000));
+    ext(body.subarray(100_000));
+  };
+
+  it('a body handed over zero-copy counts as being written until the socket calls the write back', async () => {
+    const { t, release } = holdingSocket();
+    const body = Buffer.allocUnsafeSlow(200_000);
+    t.send(16, external(body));
+    expect(isBeingWritten(body.buffer)).toBe(true);
+    await settle(); // flushed: now in the socket
+    expect(isBeingWritten(body.buffer)).toBe(true);
+    release();
+    await settle();
+    expect(isBeingWritten(body.buffer)).toBe(false);
+    t.close();
+  });
+
+  it('parts of a failed encode and parts a dead transport never wrote are released', async () => {
+    const { t } = holdingSocket();
+    const failed = Buffer.allocUnsafeSlow(200_000);
+    expect(() =>
+      t.send(16, (w, ext) => {
+        external(failed)(w, ext);
+        throw new Error('encoder failed');
+      }),
+    ).toThrow('encoder failed');
+    expect(isBeingWritten(failed.buffer)).toBe(false);
+    const unsent = Buffer.allocUnsafeSlow(200_000);
+    t.send(16, external(unsent));
+    t.fail(new ConnectionLost('gone'));
+    expect(isBeingWritten(unsent.buffer)).toBe(false);
   });
 });
