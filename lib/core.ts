@@ -19,6 +19,7 @@ export {
 } from './channel/queue-types.js';
 export type { StreamConsumeOptions, StreamOffset } from './channel/stream-offset.js';
 export type {
+  ChannelOptions,
   CloseOptions,
   ConfirmSelectOptions,
   ConsumeOptions,

@@ -23,6 +23,7 @@ import { ConsumerRegistry } from './consumers.js';
 import { Inbound } from './inbound.js';
 import { ConsumerIterator, type IterateOptions } from './iterator.js';
 import { Lifecycle } from './lifecycle.js';
+import { AckBatcher } from './ack-batcher.js';
 import { ChannelLink } from './link.js';
 import type {
   CloseOptions,
@@ -41,9 +42,18 @@ import { Publisher } from './publisher.js';
 import { queueArguments } from './queue-types.js';
 import { ChannelSettings } from './settings.js';
 import { streamConsumeArguments, streamConsumerStarting } from './stream-offset.js';
-import type { BindingRecord, ChannelEvents, ChannelHost, ChannelMode, ChannelPort, ConsumerEntry, ReceivedMessage } from './types.js';
+import type {
+  BindingRecord,
+  ChannelEvents,
+  ChannelHost,
+  ChannelMode,
+  ChannelPort,
+  ChannelSetup,
+  ConsumerEntry,
+  ReceivedMessage,
+} from './types.js';
 
-let make: (host: ChannelHost, id: number, autoDecode: boolean) => Channel;
+let make: (host: ChannelHost, id: number, setup: ChannelSetup) => Channel;
 let portOf: (channel: Channel) => ChannelPort;
 
 /** A channel. Create one with `connection.channel()`. */
@@ -56,14 +66,15 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
   readonly #lifecycle: Lifecycle;
 
   static {
-    make = (host, id, autoDecode) => new Channel(host, id, autoDecode);
+    make = (host, id, setup) => new Channel(host, id, setup);
     portOf = (channel) => channel.#lifecycle;
   }
 
-  private constructor(host: ChannelHost, id: number, autoDecode: boolean) {
+  private constructor(host: ChannelHost, id: number, setup: ChannelSetup) {
     super();
     const link = new ChannelLink(id, host, this);
-    const settings = new ChannelSettings(autoDecode, host.hints);
+    const settings = new ChannelSettings(setup.autoDecode, host.hints);
+    if (setup.ackBatchDelay > 0) link.batcher = new AckBatcher(setup.ackBatchDelay, link, settings);
     const consumers = new ConsumerRegistry(settings);
     const publisher = new Publisher(link, settings);
     const lifecycle = new Lifecycle(link, settings, consumers, publisher, this);
@@ -107,6 +118,11 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
   /** Whether text bodies are decoded to strings on receipt (connection option `autoDecode` by default). */
   get autoDecode(): boolean {
     return this.#settings.autoDecode;
+  }
+
+  /** Ack coalescing window in ms (0: off), set when the channel was opened (`ackBatchDelay`). */
+  get ackBatchDelay(): number {
+    return this.#link.batcher?.delayMs ?? 0;
   }
 
   /**
@@ -394,7 +410,7 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
    *   ResourceLocked (405) for another connection's exclusive queue; Timeout.
    */
   basicGet(queue = '', opts: CallOptions & { noAck?: boolean } = {}): Promise<ReceivedMessage | null> {
-    return this.#link.call('basic.get', { queue, noAck: opts.noAck ?? false }, opts);
+    return this.#link.get(queue, opts.noAck ?? false, opts);
   }
 
   /**
@@ -568,8 +584,8 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
  * Creates a channel for `host` with id `id` (not opened yet). Not part of the public API:
  * `connection.channel()` is.
  */
-export function createChannel(host: ChannelHost, id: number, autoDecode: boolean): Channel {
-  return make(host, id, autoDecode);
+export function createChannel(host: ChannelHost, id: number, setup: ChannelSetup): Channel {
+  return make(host, id, setup);
 }
 
 /** The port a connection drives `channel` through. Not part of the public API. */

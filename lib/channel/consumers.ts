@@ -69,6 +69,11 @@ export class ConsumerRegistry {
     return this.cancelled?.get(tag) === false;
   }
 
+  /** Whether `tag` is a consumer the user cancelled that was noAck (its late deliveries need no ack). */
+  wasNoAck(tag: string): boolean {
+    return this.cancelled?.get(tag) === true;
+  }
+
   /** Number of consumers on `queue`. */
   on(queue: string): number {
     let n = 0;

@@ -13,6 +13,7 @@ import { Message } from '../message.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from '../protocol/frame.js';
 import { decodeMethod, type Method, type MethodArgs, type MethodName } from '../protocol/generated/methods.js';
 import type { BasicProperties } from '../protocol/generated/properties.js';
+import { ACK_METHOD } from '../protocol/encode.js';
 import { Reader } from '../protocol/primitives.js';
 import { ContentAssembler } from './assembler.js';
 import type { ConsumerRegistry } from './consumers.js';
@@ -161,10 +162,15 @@ export class Inbound {
       const c = this.consumers.get(a.consumerTag);
       // a body that reaches no callback as a Buffer (no consumer, or decoded to a string) is free now
       if (!c || typeof msg.body === 'string') this.box?.giveBack(body);
+      const link = this.link;
       if (c) {
+        link.noteDelivery(msg.deliveryTag, c.noAck);
         noteDelivery(c, props); // a stream consumer resumes after this offset (stream-offset.ts)
         this.inbox.push(c, msg);
-      } else if (this.consumers.mustRequeue(a.consumerTag)) this.link.send('basic.reject', { deliveryTag: a.deliveryTag, requeue: true });
+      } else if (this.consumers.mustRequeue(a.consumerTag)) {
+        link.noteDelivery(msg.deliveryTag, false);
+        link.sendAck(ACK_METHOD.reject, msg.deliveryTag, 1); // requeue
+      } else link.noteDelivery(msg.deliveryTag, this.consumers.wasNoAck(a.consumerTag));
     } else if (m.name === 'basic.get-ok') {
       const a = m.args;
       const info = {
@@ -175,6 +181,7 @@ export class Inbound {
         messageCount: a.messageCount,
       };
       const msg = Message.received(body, props, info, autoDecode, this.link.generation);
+      this.link.noteDelivery(info.deliveryTag, false); // basicGet marks a noAck one settled
       if (this.link.rpc.accepts('basic.get-ok')) this.link.rpc.complete(msg);
     } else if (m.name === 'basic.return') {
       const a = m.args;

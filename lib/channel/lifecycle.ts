@@ -76,6 +76,11 @@ export class Lifecycle implements ChannelPort {
     this.consumers.rename(oldName, newName);
   }
 
+  /** Sends the acks coalescing holds (before connection.close). */
+  flushAcks(): void {
+    this.link.flushAcks();
+  }
+
   /** Number of this channel's consumers on `queue`. */
   consumersOn(queue: string): number {
     return this.consumers.on(queue);

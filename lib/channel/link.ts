@@ -7,7 +7,8 @@
  * - `direct()`: a reopen/restore step, sent ahead of queued calls;
  * - `send()`: an asynchronous method (ack-like), refused unless the channel is open;
  * - `control()`: a protocol reply (close-ok, flow-ok, cancel-ok) in any state;
- * - `sendAck()`: basic.ack / nack / reject, encoded in place (the consume hot path).
+ * - `sendAck()`: basic.ack / nack / reject, encoded in place (the consume hot path), or through
+ *   the channel's AckBatcher when `ackBatchDelay` is set (ack-batcher.ts).
  *
  * Lifecycle: opening -> open -> (server channel.close) -> reopening -> open ... -> closing -> closed.
  */
@@ -25,6 +26,7 @@ import {
 import { Writer } from '../protocol/primitives.js';
 import type { Encoder, Transport } from '../transport/transport.js';
 import { type CallOptions, checkTimeout } from '../util/wait.js';
+import type { AckBatcher } from './ack-batcher.js';
 import { type RpcCall, RpcQueue } from './rpc.js';
 import type { ChannelHost, ChannelState, ReceivedMessage } from './types.js';
 
@@ -61,6 +63,8 @@ export class ChannelLink {
   readonly rpc = new RpcQueue();
   /** The current delivery generation, created with its first delivery (null: none yet since the last renewal). */
   private gen: Generation | null = null;
+  /** Ack coalescing (`ackBatchDelay`), or null when off (the default). */
+  batcher: AckBatcher | null = null;
 
   constructor(
     readonly id: number,
@@ -76,6 +80,22 @@ export class ChannelLink {
   /** Starts a new generation: deliveries so far become stale. */
   renewGeneration(): void {
     this.gen = null;
+    this.batcher?.reset();
+  }
+
+  /** A delivery (basic.deliver, basic.get-ok) arrived; `settled`: it needs no ack (noAck or rejected by the channel). */
+  noteDelivery(tag: number, settled: boolean): void {
+    this.batcher?.noteDelivery(tag, settled);
+  }
+
+  /** Sends the acks the batcher holds, if any (before a synchronous call or connection.close). */
+  flushAcks(): void {
+    if (this.batcher === null || this.batcher.waiting === 0 || !this.wireOpen) return;
+    try {
+      this.batcher.flush();
+    } catch {
+      // the transport is gone: the channel's loss drops the batch (stale tags)
+    }
   }
 
   /** True while the channel can be used (open, or reopening after a server close). */
@@ -124,17 +144,29 @@ export class ChannelLink {
 
   /** basic.ack / nack / reject by tag: `bits` as in encodeDeliveryAck. Refused unless the wire is open. */
   sendAck(methodId: number, tag: number, bits: number): void {
+    if (this.batcher !== null) {
+      this.checkWireOpen();
+      this.batcher.settle(methodId, tag, bits);
+    } else this.writeAck(methodId, tag, bits);
+  }
+
+  /** Writes basic.ack / nack / reject now. Refused unless the wire is open. */
+  writeAck(methodId: number, tag: number, bits: number): void {
+    this.checkWireOpen();
+    ack.channel = this.id;
+    ack.method = methodId;
+    ack.tag = tag;
+    ack.bits = bits;
+    this.write(21, encodeAck);
+  }
+
+  private checkWireOpen(): void {
     if (!this.wireOpen) {
       throw (
         this.unusable() ??
         new ChannelClosed(`channel ${this.id} is reopening: acknowledgement refused (its delivery tags are stale)`, { channelId: this.id })
       );
     }
-    ack.channel = this.id;
-    ack.method = methodId;
-    ack.tag = tag;
-    ack.bits = bits;
-    this.write(21, encodeAck);
   }
 
   /** Acknowledges a received message, refused with StaleDelivery unless it is of the current generation. */
@@ -183,6 +215,15 @@ export class ChannelLink {
     return this.enqueue(name, args, REPLIES[name], opts, onReply as ((v: unknown) => R) | undefined);
   }
 
+  /** basic.get; a message got with `noAck` needs no ack, which ack coalescing learns here. */
+  get(queue: string, noAck: boolean, opts: CallOptions): Promise<ReceivedMessage | null> {
+    if (!noAck || this.batcher === null) return this.call('basic.get', { queue, noAck }, opts);
+    return this.call('basic.get', { queue, noAck }, opts, (m) => {
+      if (m !== null) this.noteDelivery(m.deliveryTag, true);
+      return m;
+    });
+  }
+
   /** Queues a request sent with `nowait`: it resolves (with `onSent`'s result) once written. */
   callNowait<N extends MethodName, R = undefined>(name: N, args: MethodInit[N], opts: CallOptions = {}, onSent?: () => R): Promise<R> {
     return this.enqueue(name, args, [], opts, onSent as ((v: unknown) => R) | undefined);
@@ -202,6 +243,7 @@ export class ChannelLink {
         return;
       }
       checkTimeout(opts.timeout);
+      this.flushAcks(); // acks the user gave before this call go out before it (tx.commit, recover, close)
       const done = onReply
         ? (v: unknown): void => {
             try {

@@ -2,7 +2,7 @@
  * The options objects of the Channel API (amqpy's keyword arguments) and what the calls return.
  * Every call that waits for the broker takes `timeout` (ms) and `signal` (CallOptions).
  */
-import type { AMQPError } from '../errors.js';
+import { type AMQPError, ArgumentError } from '../errors.js';
 import type { FieldTable } from '../protocol/primitives.js';
 import type { CallOptions } from '../util/wait.js';
 import type { TypedQueueOptions } from './queue-types.js';
@@ -139,6 +139,31 @@ export interface QosOptions extends CallOptions {
 export interface ConfirmSelectOptions extends NowaitOptions {
   /** At most this many unconfirmed publishes; further publishes wait (default 0 = no limit). */
   maxUnconfirmed?: number;
+}
+
+/** Options of `conn.channel()`: per-channel settings whose defaults come from the connection options. */
+export interface ChannelOptions extends CallOptions {
+  /** Decode text bodies to strings on receipt (default: the connection's `autoDecode`). */
+  autoDecode?: boolean;
+  /**
+   * Ack coalescing window in ms (default: the connection's `ackBatchDelay`, 0 = off). Single acks
+   * wait up to this long and go out together, contiguous ones as one `multiple` ack, so the broker
+   * processes fewer frames; a `multiple` ack never covers a message you have not settled. Acks
+   * still waiting when the connection drops are lost: the broker redelivers those messages (at
+   * least once, as for any ack in flight). Nacks, rejects and synchronous calls flush the batch.
+   */
+  ackBatchDelay?: number;
+}
+
+/** The largest `ackBatchDelay`, in ms. */
+export const ACK_BATCH_DELAY_MAX = 1000;
+
+/** @throws ArgumentError unless `ms` is a number from 0 to ACK_BATCH_DELAY_MAX. */
+export function checkAckBatchDelay(ms: unknown): number {
+  if (typeof ms !== 'number' || !(ms >= 0 && ms <= ACK_BATCH_DELAY_MAX)) {
+    throw new ArgumentError(`ackBatchDelay must be from 0 to ${ACK_BATCH_DELAY_MAX} ms, got ${String(ms)}`);
+  }
+  return ms;
 }
 
 /** Options of `close()` (channel or connection): the reply code and text sent to the broker. */

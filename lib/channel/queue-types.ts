@@ -73,10 +73,15 @@ export interface TypedQueueOptions {
 
 /** What queueArguments() checks besides the typed options (queueDeclare's own flags). */
 export interface QueueFlags {
+  /** Only check that the queue exists (`passive`); a missing queue is a NotFound (404) from the server. */
   passive?: boolean;
+  /** The queue survives a broker restart. Quorum queues and streams are always durable. */
   durable?: boolean;
+  /** Only this connection may use the queue, and it goes when the connection closes; classic queues only. */
   exclusive?: boolean;
+  /** The queue is deleted when its last consumer goes; classic queues only. */
   autoDelete?: boolean;
+  /** Raw queue arguments (`x-...`), passed through beside the typed options, which must not contradict them. */
   arguments?: FieldTable;
 }
 

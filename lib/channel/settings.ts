@@ -39,6 +39,16 @@ export class ChannelSettings {
     this.recount();
   }
 
+  /** The smallest prefetch count in force (0: none set). */
+  get smallestPrefetch(): number {
+    let min = 0;
+    for (const q of this.qos) {
+      const n = q.prefetchCount ?? 0;
+      if (n > 0 && (min === 0 || n < min)) min = n;
+    }
+    return min;
+  }
+
   /** The channel's consumer count changed. */
   consumersChanged(count: number): void {
     this.consumers = count;

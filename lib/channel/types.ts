@@ -169,6 +169,13 @@ export interface ChannelHost {
   readonly serverProperties: FieldTable;
 }
 
+/** The settings a channel is created with (resolved from the channel's and the connection's options). */
+export interface ChannelSetup {
+  autoDecode: boolean;
+  /** Ack coalescing window in ms (0: off). */
+  ackBatchDelay: number;
+}
+
 /** What the connection drives on a channel: frames in, loss and recovery, closing. */
 export interface ChannelPort {
   /** Opens the channel (channel.open); called once, right after creation. */
@@ -193,6 +200,8 @@ export interface ChannelPort {
   renameConsumerQueue(oldName: string, newName: string): void;
   /** Number of this channel's consumers on `queue`. */
   consumersOn(queue: string): number;
+  /** Sends the acks coalescing holds (before connection.close). */
+  flushAcks(): void;
   /** Confirm-mode progress (publishes outstanding, acked and nacked so far), or null: the confirmTimeout watchdog reads it. */
   readonly confirmProgress: { readonly outstanding: number; readonly acked: number; readonly nacked: number } | null;
 }

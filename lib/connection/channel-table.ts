@@ -5,7 +5,7 @@
  * drives it through.
  */
 import { type Channel, channelPort, createChannel } from '../channel/channel.js';
-import type { ChannelHost, ChannelPort } from '../channel/types.js';
+import type { ChannelHost, ChannelPort, ChannelSetup } from '../channel/types.js';
 import { errorForCode, ResourceError } from '../errors.js';
 
 /** One open channel: what users hold and what the connection drives. */
@@ -51,8 +51,8 @@ export class ChannelTable {
   }
 
   /** Creates channel `id` (not opened yet) and registers it. */
-  add(host: ChannelHost, id: number, autoDecode: boolean): ChannelEntry {
-    const c = createChannel(host, id, autoDecode);
+  add(host: ChannelHost, id: number, settings: ChannelSetup): ChannelEntry {
+    const c = createChannel(host, id, settings);
     this.byId.set(id, c);
     return entry(c);
   }

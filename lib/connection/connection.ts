@@ -19,7 +19,7 @@
  */
 import type { Result } from 'ts-results-es';
 import type { Channel } from '../channel/channel.js';
-import type { CloseOptions, QueueDeclareOk } from '../channel/options.js';
+import { type ChannelOptions, type CloseOptions, checkAckBatchDelay, type QueueDeclareOk } from '../channel/options.js';
 import { type AMQPError, ArgumentError, ConnectionClosed, ConnectionLost, type NotFound, RecoverableConnectionError } from '../errors.js';
 import type { FieldTable } from '../protocol/primitives.js';
 import { Backoff, type ReconnectStrategy } from '../recovery/backoff.js';
@@ -358,7 +358,7 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
     return restoreConnection({
       topology: s.topology,
       openChannel: async () => {
-        const { channel, port } = s.channels.add(s, s.channels.allocate(s.channelMax), false);
+        const { channel, port } = s.channels.add(s, s.channels.allocate(s.channelMax), { autoDecode: false, ackBatchDelay: 0 });
         await port.open({ timeout: this.callTimeout });
         return channel;
       },
@@ -373,11 +373,12 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
   /**
    * Opens a channel (channel.open), or returns the open channel with `channelId` if there is one.
    * While the connection is recovering it waits (up to the timeout) for recovery first.
-   * @throws ArgumentError for an id out of range; ResourceError when every id is taken;
+   * @throws ArgumentError for an id out of range or a bad `ackBatchDelay`; ResourceError when every id is taken;
    *   the connection's error when it is closed (ConnectionClosed after `close()`); Timeout.
    */
-  async channel(channelId?: number, opts: CallOptions & { autoDecode?: boolean } = {}): Promise<Channel> {
+  async channel(channelId?: number, opts: ChannelOptions = {}): Promise<Channel> {
     checkTimeout(opts.timeout);
+    const ackBatchDelay = checkAckBatchDelay(opts.ackBatchDelay ?? this.s.current.ackBatchDelay);
     const s = this.s;
     const timeout = opts.timeout ?? this.callTimeout;
     if (s.state === 'recovering') {
@@ -394,7 +395,7 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
       if (existing) return existing.channel;
     }
     const id = channelId ?? s.channels.allocate(s.channelMax);
-    const c = s.channels.add(s, id, opts.autoDecode ?? s.current.autoDecode);
+    const c = s.channels.add(s, id, { autoDecode: opts.autoDecode ?? s.current.autoDecode, ackBatchDelay });
     try {
       await c.port.open({ timeout, signal: opts.signal });
     } catch (err) {
@@ -446,6 +447,7 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
     }
     const done = this.zero.expect('connection.close-ok');
     done.catch(() => undefined); // settled below either way; never an unhandled rejection
+    s.channels.each((p) => p.flushAcks()); // coalesced acks go out before the close
     try {
       this.zero.send('connection.close', {
         replyCode: opts.replyCode ?? 200,
