@@ -19,7 +19,6 @@ import { Message, type MessageChannel } from '../message.js';
 import { ACK_METHOD } from '../protocol/encode.js';
 import { LazyEmitter } from '../util/lazy-emitter.js';
 import { type CallOptions, waitWith } from '../util/wait.js';
-import { ConsumerRegistry } from './consumers.js';
 import { Inbound } from './inbound.js';
 import { ConsumerIterator, type IterateOptions } from './iterator.js';
 import { Lifecycle } from './lifecycle.js';
@@ -38,7 +37,6 @@ import type {
   QueueDeclareOk,
   QueueDeclareOptions,
 } from './options.js';
-import { Publisher } from './publisher.js';
 import { queueArguments } from './queue-types.js';
 import { ChannelSettings } from './settings.js';
 import { streamConsumeArguments, streamConsumerStarting } from './stream-offset.js';
@@ -60,9 +58,7 @@ let portOf: (channel: Channel) => ChannelPort;
 export class Channel extends LazyEmitter<ChannelEvents> implements MessageChannel {
   readonly #link: ChannelLink;
   readonly #settings: ChannelSettings;
-  readonly #consumers: ConsumerRegistry;
-  readonly #publisher: Publisher;
-  readonly #inbound: Inbound;
+  /** Holds the inbound table, and the publisher and consumers once the channel has them. */
   readonly #lifecycle: Lifecycle;
 
   static {
@@ -75,16 +71,10 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
     const link = new ChannelLink(id, host, this);
     const settings = new ChannelSettings(setup.autoDecode, host.hints);
     if (setup.ackBatchDelay > 0) link.batcher = new AckBatcher(setup.ackBatchDelay, link, settings);
-    const consumers = new ConsumerRegistry(settings);
-    const publisher = new Publisher(link, settings);
-    const lifecycle = new Lifecycle(link, settings, consumers, publisher, this);
-    const inbound = new Inbound(link, settings, consumers, publisher, this, lifecycle);
-    lifecycle.inbound = inbound;
+    const lifecycle = new Lifecycle(link, settings, this);
+    lifecycle.inbound = new Inbound(link, settings, this, lifecycle);
     this.#link = link;
     this.#settings = settings;
-    this.#consumers = consumers;
-    this.#publisher = publisher;
-    this.#inbound = inbound;
     this.#lifecycle = lifecycle;
   }
 
@@ -112,7 +102,7 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
 
   /** Publishes awaiting the broker's confirm (confirm mode; 0 otherwise). */
   get unconfirmed(): number {
-    return this.#publisher.confirms?.size ?? 0;
+    return this.#lifecycle.publisherIfAny?.confirms?.size ?? 0;
   }
 
   /** Whether text bodies are decoded to strings on receipt (connection option `autoDecode` by default). */
@@ -140,15 +130,15 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
    * sees every one). Taking messages out (`shift()`, amqpy's `returned_messages.get()`) is fine.
    */
   get returnedMessages(): ReceivedMessage[] {
-    return this.#inbound.returned;
+    return this.#lifecycle.inbound.returned;
   }
 
   /** Open channels inspect as what a person needs: id, state, mode, consumers. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     const link = this.#link;
     const settings = this.#settings;
-    const consumers = this.#consumers;
-    return `Channel { id: ${link.id}, state: '${link.state}', mode: '${settings.mode}', consumers: ${consumers.size} }`;
+    const consumers = this.#lifecycle.consumersIfAny;
+    return `Channel { id: ${link.id}, state: '${link.state}', mode: '${settings.mode}', consumers: ${consumers?.size ?? 0} }`;
   }
 
   /** `await using ch = await conn.channel()`: closes the channel at the end of the block. */
@@ -382,7 +372,7 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
     };
     const register = (consumerTag: string): string => {
       entry.tag = consumerTag;
-      this.#consumers.add(entry);
+      this.#lifecycle.consumers.add(entry);
       return consumerTag;
     };
     if (nowait) return await this.#link.callNowait('basic.consume', args, opts, () => register(tag));
@@ -396,7 +386,7 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
    */
   async basicCancel(consumerTag: string, opts: NowaitOptions = {}): Promise<void> {
     const link = this.#link;
-    const consumers = this.#consumers;
+    const consumers = this.#lifecycle.consumers;
     const host = link.host;
     const drop = (): void => consumers.userCancelled(consumerTag, host.topology, (q) => host.consumerCount(q));
     if (opts.nowait) await link.callNowait('basic.cancel', { consumerTag, nowait: true }, opts, drop);
@@ -442,7 +432,7 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
       mandatory: opts.mandatory ?? false,
       immediate: opts.immediate ?? false,
     };
-    return this.#publisher.publish(body, msg.properties, dest, opts);
+    return this.#lifecycle.publisher.publish(body, msg.properties, dest, opts);
   }
 
   /**
@@ -547,7 +537,7 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
     const max = opts.maxUnconfirmed ?? 0;
     if (!Number.isInteger(max) || max < 0)
       throw new ArgumentError(`confirmSelect: maxUnconfirmed must be a non-negative integer, got ${String(max)}`);
-    const enable = (): void => this.#publisher.enableConfirms(max);
+    const enable = (): void => this.#lifecycle.publisher.enableConfirms(max);
     if (opts.nowait) {
       enable();
       await this.#link.callNowait('confirm.select', { nowait: true }, opts);
@@ -561,8 +551,8 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
    * @throws ArgumentError when not in confirm mode; Timeout; the channel's error if it closes.
    */
   async waitForConfirms(opts: CallOptions = {}): Promise<void> {
-    const publisher = this.#publisher;
-    if (!publisher.confirms) throw new ArgumentError('waitForConfirms: the channel is not in confirm mode (call confirmSelect first)');
+    const publisher = this.#lifecycle.publisherIfAny;
+    if (!publisher?.confirms) throw new ArgumentError('waitForConfirms: the channel is not in confirm mode (call confirmSelect first)');
     await waitWith(
       publisher.waitForConfirms(),
       { timeout: opts.timeout ?? this.#link.host.callTimeout, signal: opts.signal },

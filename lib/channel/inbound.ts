@@ -36,9 +36,15 @@ type Table = { readonly [N in MethodName]?: (ch: Inbound, args: MethodArgs[N], m
 
 const startContent = (ch: Inbound, _a: unknown, m: Method): void => ch.content.start(m);
 
-/** Where a server channel.close goes (the channel's lifecycle). */
-export interface ServerCloseHandler {
+/** The channel's lifecycle, as the inbound table sees it: where a server channel.close goes, and the parts it creates on first use. */
+export interface InboundOwner {
   onServerClose(args: MethodArgs['channel.close']): void;
+  /** The publisher (created if the channel has none yet). */
+  readonly publisher: Publisher;
+  /** The publisher if the channel has one. */
+  readonly publisherIfAny: Publisher | null;
+  /** The consumer registry (created if the channel has none yet). */
+  readonly consumers: ConsumerRegistry;
 }
 
 const TABLE: Table = {
@@ -63,11 +69,9 @@ export class Inbound {
   constructor(
     private readonly link: ChannelLink,
     private readonly settings: ChannelSettings,
-    private readonly consumers: ConsumerRegistry,
-    private readonly publisher: Publisher,
     private readonly events: ChannelEmitter,
-    /** Handles a server channel.close (the lifecycle). */
-    readonly closer: ServerCloseHandler,
+    /** Handles a server channel.close, and holds the publisher and consumers (the lifecycle). */
+    readonly closer: InboundOwner,
   ) {}
 
   /** The latest messages the broker returned (unroutable mandatory publishes), oldest first, bounded. */
@@ -110,7 +114,7 @@ export class Inbound {
 
   /** basic.ack / basic.nack from the broker. */
   confirmed(tag: number, multiple: boolean, nack: boolean): void {
-    this.publisher.confirmed(tag, multiple, nack);
+    this.closer.publisher.confirmed(tag, multiple, nack);
     this.link.host.eventDispatched();
   }
 
@@ -118,7 +122,7 @@ export class Inbound {
   onFlow(active: boolean): void {
     this.settings.active = active;
     this.link.control('channel.flow-ok', { active });
-    if (active) this.publisher.wake();
+    if (active) this.closer.publisherIfAny?.wake();
   }
 
   /** A frame for this channel, its payload at `buf[start..end)`. @throws UnexpectedFrame (505), FrameError. */
@@ -159,7 +163,7 @@ export class Inbound {
     if (m.name === 'basic.deliver') {
       const a = m.args; // basic.deliver's args have DeliveryInfo's shape: used as is, no copy
       const msg = Message.received(body, props, a, autoDecode, this.link.generation) as ReceivedMessage;
-      const c = this.consumers.get(a.consumerTag);
+      const c = this.closer.consumers.get(a.consumerTag);
       // a body that reaches no callback as a Buffer (no consumer, or decoded to a string) is free now
       if (!c || typeof msg.body === 'string') this.box?.giveBack(body);
       const link = this.link;
@@ -167,10 +171,10 @@ export class Inbound {
         link.noteDelivery(msg.deliveryTag, c.noAck);
         noteDelivery(c, props); // a stream consumer resumes after this offset (stream-offset.ts)
         this.inbox.push(c, msg);
-      } else if (this.consumers.mustRequeue(a.consumerTag)) {
+      } else if (this.closer.consumers.mustRequeue(a.consumerTag)) {
         link.noteDelivery(msg.deliveryTag, false);
         link.sendAck(ACK_METHOD.reject, msg.deliveryTag, 1); // requeue
-      } else link.noteDelivery(msg.deliveryTag, this.consumers.wasNoAck(a.consumerTag));
+      } else link.noteDelivery(msg.deliveryTag, this.closer.consumers.wasNoAck(a.consumerTag));
     } else if (m.name === 'basic.get-ok') {
       const a = m.args;
       const info = {
@@ -195,7 +199,7 @@ export class Inbound {
       };
       const msg = Message.received(body, props, info, autoDecode, undefined) as ReceivedMessage;
       this.keepReturned(msg, body.length);
-      this.publisher.confirms?.returned(msg);
+      this.closer.publisherIfAny?.confirms?.returned(msg);
       queueMicrotask(() => {
         this.events.emit('return', msg);
         this.link.host.eventDispatched();
@@ -220,7 +224,7 @@ export class Inbound {
 
   /** A body buffer of `size` bytes for content `m`: a recycled one for a consumer that asked for it. */
   private allocBody(size: number, m: Method): Buffer {
-    if (size >= RECYCLE_MIN && m.name === 'basic.deliver' && this.consumers.get(m.args.consumerTag)?.recycleBodies) {
+    if (size >= RECYCLE_MIN && m.name === 'basic.deliver' && this.closer.consumers.get(m.args.consumerTag)?.recycleBodies) {
       return this.inbox.pool.take(size);
     }
     return Buffer.allocUnsafe(size);
@@ -234,7 +238,7 @@ export class Inbound {
   /** basic.cancel from the broker: the consumer is gone (its queue was deleted, say). */
   onServerCancel(a: MethodArgs['basic.cancel']): void {
     const tag = a.consumerTag;
-    const c = this.consumers.remove(tag);
+    const c = this.closer.consumers.remove(tag);
     if (!a.nowait) this.link.control('basic.cancel-ok', { consumerTag: tag });
     const err = new ConsumerCancelled(
       `the server cancelled consumer ${tag}${c ? ` on queue '${c.queue}'` : ''} (queue deleted or failed over)`,

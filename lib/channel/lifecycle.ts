@@ -20,10 +20,10 @@
 import { AMQPError, ChannelClosed, ChannelError, errorForCode } from '../errors.js';
 import { METHOD_NAME, type MethodArgs } from '../protocol/generated/methods.js';
 import type { CallOptions } from '../util/wait.js';
-import type { ConsumerRegistry } from './consumers.js';
+import { ConsumerRegistry } from './consumers.js';
 import type { Inbound } from './inbound.js';
 import type { ChannelLink } from './link.js';
-import type { Publisher } from './publisher.js';
+import { Publisher } from './publisher.js';
 import { resumeArguments } from './stream-offset.js';
 import type { ChannelSettings } from './settings.js';
 import type { ChannelEmitter, ChannelPort, ChannelState, ConsumerEntry } from './types.js';
@@ -35,14 +35,34 @@ const RESTORE_ATTEMPTS = 10;
 export class Lifecycle implements ChannelPort {
   /** Set by the channel after construction (the inbound table needs `onServerClose` first). */
   inbound!: Inbound;
+  private pub: Publisher | null = null;
+  private cons: ConsumerRegistry | null = null;
 
   constructor(
     private readonly link: ChannelLink,
     private readonly settings: ChannelSettings,
-    private readonly consumers: ConsumerRegistry,
-    private readonly publisher: Publisher,
     private readonly events: ChannelEmitter,
   ) {}
+
+  /** The channel's publisher, created with the first publish or confirmSelect (an idle channel holds none). */
+  get publisher(): Publisher {
+    return (this.pub ??= new Publisher(this.link, this.settings));
+  }
+
+  /** The publisher if the channel has one. */
+  get publisherIfAny(): Publisher | null {
+    return this.pub;
+  }
+
+  /** The channel's consumers, created with the first consumer (an idle channel holds none). */
+  get consumers(): ConsumerRegistry {
+    return (this.cons ??= new ConsumerRegistry(this.settings));
+  }
+
+  /** The consumer registry if the channel has one. */
+  get consumersIfAny(): ConsumerRegistry | null {
+    return this.cons;
+  }
 
   // ---------------------------------------------------------------- the port: frames in
 
@@ -68,12 +88,12 @@ export class Lifecycle implements ChannelPort {
 
   /** Sends queued publishes if the channel is publishable now. */
   wakePublishers(): void {
-    this.publisher.wake();
+    this.pub?.wake();
   }
 
   /** A server-named queue was renamed by recovery: its consumers follow. */
   renameConsumerQueue(oldName: string, newName: string): void {
-    this.consumers.rename(oldName, newName);
+    this.cons?.rename(oldName, newName);
   }
 
   /** Sends the acks coalescing holds (before connection.close). */
@@ -83,12 +103,12 @@ export class Lifecycle implements ChannelPort {
 
   /** Number of this channel's consumers on `queue`. */
   consumersOn(queue: string): number {
-    return this.consumers.on(queue);
+    return this.cons === null ? 0 : this.cons.on(queue);
   }
 
   /** Confirm-mode progress for the confirmTimeout watchdog. */
   get confirmProgress(): { outstanding: number; acked: number; nacked: number } | null {
-    const c = this.publisher.confirms;
+    const c = this.pub?.confirms;
     return c ? { outstanding: c.size, acked: c.acked, nacked: c.nacked } : null;
   }
 
@@ -126,7 +146,7 @@ export class Lifecycle implements ChannelPort {
     link.renewGeneration();
     link.rpc.pause();
     link.rpc.failInFlight(err);
-    this.publisher.failConfirms(err);
+    this.pub?.failConfirms(err);
     this.events.emit('channelError', err);
     if (link.state !== 'reopening') void this.reopenAfterClose();
   }
@@ -150,7 +170,7 @@ export class Lifecycle implements ChannelPort {
         for (const q of this.settings.qos) await link.direct('basic.qos', q);
         if (this.settings.mode === 'confirm') await link.direct('confirm.select', {});
         if (this.settings.mode === 'tx') await link.direct('tx.select', {});
-        for (const c of this.consumers.all()) {
+        for (const c of this.cons?.all() ?? []) {
           step = c;
           await link.direct('basic.consume', {
             queue: c.queue,
@@ -167,7 +187,7 @@ export class Lifecycle implements ChannelPort {
         if (err instanceof ChannelError) {
           if (step) {
             const c = step;
-            this.consumers.remove(c.tag);
+            this.cons?.remove(c.tag);
             queueMicrotask(() => c.onCancel?.(err));
           }
           continue;
@@ -182,10 +202,10 @@ export class Lifecycle implements ChannelPort {
   }
 
   private finishRestore(): void {
-    this.publisher.republishKept();
+    this.pub?.republishKept();
     this.link.state = 'open';
     this.link.rpc.resume();
-    this.publisher.wake();
+    this.pub?.wake();
     this.events.emit('reopen');
   }
 
@@ -207,7 +227,7 @@ export class Lifecycle implements ChannelPort {
     this.inbound.resetContent();
     link.rpc.pause();
     link.rpc.failInFlight(err);
-    this.publisher.connectionLost(err, republish);
+    this.pub?.connectionLost(err, republish);
   }
 
   /** Reopens this channel (same id) on the connection's new transport; false if the connection died again. */
@@ -249,10 +269,10 @@ export class Lifecycle implements ChannelPort {
     link.renewGeneration();
     const reason = err ?? new ChannelClosed(`channel ${link.id} is closed`, { channelId: link.id });
     link.rpc.failAll(reason);
-    this.publisher.close(reason);
+    this.pub?.close(reason);
     this.inbound.resetContent();
     link.wireOpen = false;
-    const consumers = this.consumers.clear();
+    const consumers = this.cons?.clear() ?? [];
     const host = link.host;
     // the broker drops a closed channel's consumers: an auto-delete queue left without any is gone
     for (const c of consumers) host.topology.consumerCancelled(c.queue, host.consumerCount(c.queue) > 0);

@@ -33,9 +33,12 @@ export interface RpcCall {
   priority?: boolean;
 }
 
+/** The empty queue of an idle channel, shared (never mutated): an idle channel holds no array of its own. */
+const NO_CALLS: RpcCall[] = [];
+
 /** @internal See the file header. */
 export class RpcQueue {
-  private queue: RpcCall[] = [];
+  private queue: RpcCall[] = NO_CALLS;
   private inFlight: RpcCall | null = null;
   private paused = false;
 
@@ -51,6 +54,7 @@ export class RpcQueue {
 
   /** Queues a user call under its deadline. */
   push(call: RpcCall, opts: CallOptions): void {
+    if (this.queue === NO_CALLS) this.queue = [];
     this.queue.push(call);
     call.disarm = arm(opts, call.name, (err) => this.expire(call, err)); // after queueing: an aborted signal removes it at once
     this.pump();
@@ -59,6 +63,7 @@ export class RpcQueue {
   /** Sends a call ahead of everything queued (reopen/restore steps); the queue must be idle. */
   direct(call: RpcCall, opts: CallOptions): void {
     call.priority = true;
+    if (this.queue === NO_CALLS) this.queue = [];
     this.queue.unshift(call);
     call.disarm = arm(opts, call.name, (err) => this.expire(call, err));
     this.pump();
@@ -103,7 +108,7 @@ export class RpcQueue {
   failAll(err: unknown): void {
     this.failInFlight(err);
     const q = this.queue;
-    this.queue = [];
+    this.queue = NO_CALLS;
     for (const c of q) {
       c.disarm?.();
       c.reject(err);
@@ -118,6 +123,7 @@ export class RpcQueue {
     }
     const i = this.queue.indexOf(call);
     if (i >= 0) this.queue.splice(i, 1);
+    if (this.queue.length === 0) this.queue = NO_CALLS;
     call.reject(err);
   }
 
@@ -127,6 +133,7 @@ export class RpcQueue {
 
   private sendNext(): void {
     const call = this.queue.shift();
+    if (this.queue.length === 0) this.queue = NO_CALLS; // the idle channel lets its array go
     if (!call) return;
     try {
       call.send();
