@@ -1,14 +1,24 @@
 // Consuming against the real broker: volume with acks and per-queue order, failing callbacks,
-// server-side cancel, consumer restore after a channel error, and publishing under the broker's
-// memory alarm (broker-wide: that test stays in this one file, serial, and restores the alarm).
-import { describe, expect, test } from '@jest/globals';
+// server-side cancel, consumer restore after a channel error, and publishing under a memory alarm
+// (raised on a second node of its own, never on the shared broker: an alarm is node-wide).
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AMQPError, ConsumerCancelled, Message, NotFound, StaleDelivery, Timeout } from '../lib/index.js';
-import { withMemoryAlarm } from './support/broker.js';
+import { type SecondNode, startSecondNode, withMemoryAlarm } from './support/second-node.js';
 import { eventually, expectCount, privateQueue, rejectionOf, suite } from './harness.js';
 
 const s = suite();
+
+// the memory-alarm test's own node, booting (≈5 s) while the other tests of this file run
+let node: Promise<SecondNode>;
+beforeAll(() => {
+  node = startSecondNode({ port: 5689 });
+  node.catch(() => undefined);
+});
+afterAll(async () => {
+  await (await node.catch(() => undefined))?.dispose();
+}, 60_000);
 
 describe('basicConsume', () => {
   test('10 000 messages over two queues, acked one by one, in order per queue', async () => {
@@ -145,11 +155,12 @@ describe('basicConsume', () => {
   });
 });
 
-describe('memory alarm (broker-wide; serial, restored afterwards)', () => {
+describe('memory alarm (on a second node of its own)', () => {
   test('onBlocked fires, publishes wait (or time out), and complete once the alarm lifts', async () => {
     const blockedReasons: string[] = [];
     let unblockedCalls = 0;
-    const { conn, ch } = await s.open({
+    const alarmNode = await node;
+    const conn = await s.connect(alarmNode.url, {
       onBlocked: (r) => {
         blockedReasons.push(r);
       },
@@ -157,12 +168,13 @@ describe('memory alarm (broker-wide; serial, restored afterwards)', () => {
         unblockedCalls++;
       },
     });
+    const ch = await conn.channel();
     const q = s.queue(s.name('q-alarm'));
     await ch.queueDeclare(q);
     const unblockedEvent = once(conn, 'unblocked');
     const pending: Array<Promise<{ ok: boolean; at: number; err?: unknown }>> = [];
     let liftedAt = 0;
-    await withMemoryAlarm(async () => {
+    await withMemoryAlarm(alarmNode, async () => {
       const blockedEvent = once(conn, 'blocked') as Promise<[string]>;
       // RabbitMQ only notifies (and blocks) a connection once it publishes during the alarm.
       await ch.basicPublish(new Message('first'), { routingKey: q });

@@ -2,9 +2,6 @@
 // rabbitmqctl-based helpers need the broker on this machine (not a remote RABBITMQ_URL).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const DEFAULT_BROKER_URL = 'amqp://guest:guest@127.0.0.1:5672/';
@@ -108,84 +105,4 @@ export async function closeConnectionsWhere(pred: (c: BrokerConnection) => boole
     closed.push(c.name);
   }
   return closed;
-}
-
-async function memoryAlarmed(): Promise<boolean> {
-  return (await rabbitmqctl('eval', 'rabbit_alarm:get_alarms().')).includes('memory');
-}
-
-async function waitForAlarm(want: boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await memoryAlarmed()) !== want) {
-    if (Date.now() > deadline) throw new Error(`memory alarm still ${want ? 'clear' : 'raised'} after ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
-
-// Cross-worker mutex (jest runs files in parallel): overlapping alarm windows would read each
-// other's tiny watermark as "previous" and could leave the broker alarmed.
-const LOCK = join(tmpdir(), 'amqpts-memory-alarm.lock');
-
-async function acquireLock(timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, 'pid'), String(process.pid));
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let owner = NaN;
-      try {
-        owner = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
-      } catch {
-        /* being created */
-      }
-      if (owner && !isAlive(owner)) rmSync(LOCK, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`withMemoryAlarm: lock ${LOCK} held too long`);
-      await sleep(100);
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Current watermark as rabbitmqctl set_vm_memory_high_watermark arguments. */
-async function currentWatermark(): Promise<string[]> {
-  const out = (await rabbitmqctl('eval', 'vm_memory_monitor:get_vm_memory_high_watermark().')).trim();
-  const abs = /^\{absolute,\s*"?(\d+[A-Za-z]*)"?\}$/.exec(out);
-  if (abs?.[1]) return ['absolute', abs[1]];
-  const rel = Number(out);
-  // A leftover tiny value (from a crashed run) is not worth restoring: use the default 0.4.
-  return Number.isFinite(rel) && rel >= 0.01 ? [out] : ['0.4'];
-}
-
-/**
- * Raises the broker's memory alarm (publishers get connection.blocked) while `fn` runs, then
- * ALWAYS restores the previous watermark and waits for the alarm to clear.
- * Note: the alarm is broker-wide; publishers in other test files are blocked meanwhile.
- */
-export async function withMemoryAlarm<T>(fn: () => Promise<T>): Promise<T> {
-  await acquireLock();
-  let previous: string[] = ['0.4'];
-  try {
-    previous = await currentWatermark();
-    await rabbitmqctl('set_vm_memory_high_watermark', '0.0000001');
-    await waitForAlarm(true);
-    return await fn();
-  } finally {
-    try {
-      await rabbitmqctl('set_vm_memory_high_watermark', ...previous);
-      await waitForAlarm(false);
-    } finally {
-      rmSync(LOCK, { recursive: true, force: true });
-    }
-  }
 }

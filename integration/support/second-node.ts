@@ -123,3 +123,27 @@ export async function startSecondNode(opts: SecondNodeOptions = {}): Promise<Sec
     },
   };
 }
+
+/**
+ * Raises `node`'s memory alarm (its publishers get connection.blocked) while `fn` runs, then lifts
+ * it and waits until it clears. Only ever on a second node: an alarm on the main broker would block
+ * every other test file's publishers (jest runs files in parallel) and could be left behind.
+ */
+export async function withMemoryAlarm<T>(node: SecondNode, fn: () => Promise<T>): Promise<T> {
+  const alarmed = async (): Promise<boolean> => (await node.ctl('eval', 'rabbit_alarm:get_alarms().')).includes('memory');
+  const waitFor = async (want: boolean, timeoutMs = 15_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while ((await alarmed()) !== want) {
+      if (Date.now() > deadline) throw new Error(`${node.node}: memory alarm still ${want ? 'clear' : 'raised'} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  await node.ctl('set_vm_memory_high_watermark', '0.0000001');
+  try {
+    await waitFor(true);
+    return await fn();
+  } finally {
+    await node.ctl('set_vm_memory_high_watermark', '0.4');
+    await waitFor(false);
+  }
+}
