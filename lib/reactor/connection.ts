@@ -29,14 +29,23 @@ import {
   RecoverableConnectionError,
 } from '../core.js';
 import type { ResolvedConnect } from './connect-options.js';
-import type { Container } from './container.js';
 import { Lane } from './dispatcher.js';
 import { asAmqpError } from './errors.js';
-import type { EventContext } from './event.js';
 import type { Handler } from './handlers.js';
 import { type Link, ProtonSession } from './link.js';
+import type { Reactor } from './model.js';
 import type { Sender } from './sender.js';
 import type { Transaction } from './transaction.js';
+
+declare module './model.js' {
+  interface Reactor {
+    /** The ContainerConnection class (see model.ts). */
+    ContainerConnection: ContainerConnection;
+  }
+}
+
+type Container = Reactor['Container'];
+type EventContext = Reactor['EventContext'];
 
 /** A container connection's lifecycle state. */
 export type ContainerConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';

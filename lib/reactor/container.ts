@@ -24,12 +24,20 @@ import { Dispatcher, Lane } from './dispatcher.js';
 import { HandlerError, ListenNotSupported, Reject, Release, messageOf } from './errors.js';
 import { type ApplicationEvent, Event, type EventContext, methodFor } from './event.js';
 import { type Handler, handlesTransactions } from './handlers.js';
-import { EventInjector, Task } from './injector.js';
+import { EventInjector } from './injector.js';
 import { ProtonSession, Terminus } from './link.js';
 import { type LinkOption, applyOptions } from './options.js';
 import { Receiver } from './receiver.js';
 import { Sender } from './sender.js';
+import { Task } from './task.js';
 import { Transaction } from './transaction.js';
+
+declare module './model.js' {
+  interface Reactor {
+    /** The Container class (see model.ts). */
+    Container: Container;
+  }
+}
 
 /** Options of the Container constructor. */
 export interface ContainerOptions {

@@ -13,8 +13,10 @@
  * returned unroutable); `remoteSettled` turns true with it, `settled` once settled locally.
  */
 import { ArgumentError, ChannelClosed, ConnectionError, type Message, type MessageBody, StaleDelivery } from '../core.js';
-import type { Link } from './link.js';
-import type { Transaction } from './transaction.js';
+import type { Reactor } from './model.js';
+
+type Link = Reactor['Link'];
+type Transaction = Reactor['Transaction'];
 
 /** A delivery outcome, as in AMQP 1.0 (see the file header for the 0.9.1 meaning). */
 export type DeliveryState = 'accepted' | 'rejected' | 'released' | 'modified';

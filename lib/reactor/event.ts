@@ -6,13 +6,26 @@
  * `e.context` holds the same objects as optional fields for code that checks first.
  */
 import type { AMQPError, Message, MessageBody } from '../core.js';
-import type { Container } from './container.js';
 import type { ContainerConnection } from './connection.js';
 import type { Delivery } from './delivery.js';
 import { EventContextError } from './errors.js';
-import type { Link, Receiver, Sender, ProtonSession } from './link.js';
-import type { Task } from './injector.js';
+import type { Link, ProtonSession } from './link.js';
+import type { Reactor } from './model.js';
+import type { Receiver } from './receiver.js';
+import type { Sender } from './sender.js';
+import type { Task } from './task.js';
 import type { Transaction } from './transaction.js';
+
+declare module './model.js' {
+  interface Reactor {
+    /** The Event class (see model.ts). */
+    Event: Event;
+    /** The EventContext interface (see model.ts). */
+    EventContext: EventContext;
+  }
+}
+
+type Container = Reactor['Container'];
 
 /** The objects an event concerns; each is present only when the event has it. */
 export interface EventContext {

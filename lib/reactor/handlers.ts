@@ -10,8 +10,10 @@
  */
 import { ArgumentError } from '../core.js';
 import type { Delivery, DeliveryState } from './delivery.js';
-import type { Event } from './event.js';
-import type { Transaction } from './transaction.js';
+import type { Reactor } from './model.js';
+
+type Event = Reactor['Event'];
+type Transaction = Reactor['Transaction'];
 
 /** What a handler method may return. */
 export type HandlerResult = void | Promise<void>;

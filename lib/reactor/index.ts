@@ -36,7 +36,7 @@ export {
   TransactionalClientHandler,
   type TransactionHandler,
 } from './handlers.js';
-export { EventInjector, RemoteEventInjector, Task } from './injector.js';
+export { EventInjector, RemoteEventInjector } from './injector.js';
 export {
   type DistributionMode,
   type ExpiryPolicy,
@@ -64,4 +64,5 @@ export {
 } from './options.js';
 export { Receiver } from './receiver.js';
 export { Sender } from './sender.js';
+export { Task } from './task.js';
 export { Transaction, type TransactionState } from './transaction.js';

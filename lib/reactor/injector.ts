@@ -1,44 +1,18 @@
 /**
- * Timer tasks (`container.schedule()`) and EventInjector (Proton's), which feeds application
- * events into the container's loop from any async context, or from a worker thread through a
- * MessagePort: `injector.port()` gives the port to transfer to the worker, where a
- * `RemoteEventInjector` on it triggers events and closes the injector. Events are handled in the
- * order triggered. While registered (`container.selectable(injector)`) and not closed, an
- * injector keeps `run()` going; `close()` lets it finish once the events already triggered have
- * been handled. Across threads only the type name and a structured-clonable subject travel.
+ * EventInjector (Proton's), which feeds application events into the container's loop from any
+ * async context, or from a worker thread through a MessagePort: `injector.port()` gives the port
+ * to transfer to the worker, where a `RemoteEventInjector` on it triggers events and closes the
+ * injector. Events are handled in the order triggered. While registered
+ * (`container.selectable(injector)`) and not closed, an injector keeps `run()` going; `close()`
+ * lets it finish once the events already triggered have been handled. Across threads only the
+ * type name and a structured-clonable subject travel. Timer tasks are in task.ts.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { ArgumentError } from '../core.js';
-import type { Container } from './container.js';
 import { ApplicationEvent } from './event.js';
-import type { Handler } from './handlers.js';
+import type { Reactor } from './model.js';
 
-/** A timer task made by `container.schedule()`; fires `onTimerTask` unless cancelled. */
-export class Task {
-  /** The handler of its onTimerTask, if one was given; else the container's handlers. */
-  readonly handler: Handler | undefined;
-  /** When it is due (ms since the epoch). */
-  readonly deadline: number;
-  /** True once cancelled. */
-  cancelled = false;
-  /** True once its event was handled. */
-  fired = false;
-  /** @internal Set by the container: stops the timer and lets go of the task. */
-  onCancel: (() => void) | undefined = undefined;
-
-  /** @internal Made by container.schedule(). */
-  constructor(handler: Handler | undefined, delay: number) {
-    this.handler = handler;
-    this.deadline = Date.now() + delay;
-  }
-
-  /** Cancels the task: its event will not fire. Cancelling a fired task does nothing. */
-  cancel(): void {
-    if (this.cancelled || this.fired) return;
-    this.cancelled = true;
-    this.onCancel?.();
-  }
-}
+type Container = Reactor['Container'];
 
 /** What travels over an injector's MessagePort. */
 type Wire = { kind: 'trigger'; typename: string; subject: unknown } | { kind: 'close' };

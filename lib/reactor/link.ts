@@ -10,15 +10,21 @@
  * server-side channel error fires onSessionError; the core reopens the channel (onSessionOpened).
  */
 import { type AMQPError, type Channel, ChannelClosed, type Connection, ConnectionError, type FieldTable } from '../core.js';
-import type { ContainerConnection } from './connection.js';
-import type { Container } from './container.js';
 import { Lane } from './dispatcher.js';
 import { LinkClosed, asAmqpError } from './errors.js';
-import type { EventContext } from './event.js';
 import type { Handler } from './handlers.js';
+import type { Reactor } from './model.js';
 
-export type { Receiver } from './receiver.js';
-export type { Sender } from './sender.js';
+declare module './model.js' {
+  interface Reactor {
+    /** The Link class (see model.ts). */
+    Link: Link;
+  }
+}
+
+type Container = Reactor['Container'];
+type ContainerConnection = Reactor['ContainerConnection'];
+type EventContext = Reactor['EventContext'];
 
 /** Who settles first (AMQP 1.0): `settled` = at most once (no confirms / noAck). */
 export type SenderSettleMode = 'settled' | 'unsettled' | 'mixed';

@@ -13,7 +13,9 @@
  */
 import type { FieldTable, StreamOffset } from '../core.js';
 import { LinkOptionError, SelectorError } from './errors.js';
-import type { Link, Receiver, Sender } from './link.js';
+import type { Link } from './link.js';
+import type { Receiver } from './receiver.js';
+import type { Sender } from './sender.js';
 
 /** Base class of link options. */
 export abstract class LinkOption {

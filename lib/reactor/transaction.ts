@@ -15,12 +15,21 @@
  * is aborted by the broker: onTransactionAborted, with the cause as `e.error`.
  */
 import { type AMQPError, ArgumentError, type Channel, type Connection, type Message } from '../core.js';
-import type { ContainerConnection } from './connection.js';
 import type { Delivery } from './delivery.js';
 import { TransactionError, asAmqpError } from './errors.js';
-import type { EventContext } from './event.js';
 import type { Handler } from './handlers.js';
+import type { Reactor } from './model.js';
 import type { Sender } from './sender.js';
+
+declare module './model.js' {
+  interface Reactor {
+    /** The Transaction class (see model.ts). */
+    Transaction: Transaction;
+  }
+}
+
+type ContainerConnection = Reactor['ContainerConnection'];
+type EventContext = Reactor['EventContext'];
 
 /** A transaction's state. */
 export type TransactionState = 'declaring' | 'declared' | 'discharging' | 'committed' | 'aborted' | 'failed';
