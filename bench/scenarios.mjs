@@ -35,24 +35,24 @@ export const SCENARIOS = {
   'publish-noconfirm': {
     what: 'publish N messages without confirms; clock stops when the broker reports N messages in the queue',
     sizes: SIZES,
-    count: { full: bySize(200_000, 100_000, 1000, 64), quick: bySize(30_000, 20_000, 200, 16) },
+    count: { full: bySize(200_000, 100_000, 1000, 64), quick: bySize(30_000, 20_000, 300, 24) },
   },
   'publish-confirm': {
     what: 'publish N messages in confirm mode, at most confirmWindow(size) unconfirmed (1000; 128 for 1 MiB, 8 for 16 MiB); clock stops at the last confirm',
     sizes: SIZES,
-    count: { full: bySize(100_000, 50_000, 1000, 64), quick: bySize(20_000, 10_000, 200, 16) },
+    count: { full: bySize(100_000, 50_000, 1000, 64), quick: bySize(20_000, 10_000, 300, 24) },
   },
   consume: {
     what: 'drain N pre-published messages, prefetch 1000 (10 from 1 MiB), basic.ack(multiple) every 100th (every 5th from 1 MiB)',
     sizes: SIZES,
     ackEvery: (size) => (size >= LARGE ? 5 : 100),
-    count: { full: bySize(200_000, 100_000, 1000, 64), quick: bySize(30_000, 20_000, 200, 16) },
+    count: { full: bySize(200_000, 100_000, 1000, 64), quick: bySize(30_000, 20_000, 300, 24) },
   },
   'consume-ack1': {
     what: 'drain N pre-published messages, prefetch 1000 (10 from 1 MiB), one basic.ack per message',
     sizes: SIZES,
     ackEvery: () => 1,
-    count: { full: bySize(100_000, 50_000, 1000, 64), quick: bySize(20_000, 10_000, 200, 16) },
+    count: { full: bySize(100_000, 50_000, 1000, 64), quick: bySize(20_000, 10_000, 300, 24) },
   },
   'rpc-1': {
     what: 'request/reply round trips through amq.rabbitmq.reply-to, 1 in flight, TCP_NODELAY on every socket (set by hand for amqplib and cloudamqp)',

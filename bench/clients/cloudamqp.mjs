@@ -1,5 +1,5 @@
 // @cloudamqp/amqp-client: the low-level AMQPClient/AMQPChannel API for publishing and consuming,
-// and AMQPSession's rpcServer()/rpcClient() (direct reply-to) for RPC, its own RPC API.
+// and AMQPSession's rpcClient() (direct reply-to) for RPC, its own RPC API.
 import { readFileSync } from 'node:fs';
 import { AMQPClient, AMQPSession } from '@cloudamqp/amqp-client';
 import { publishBatch, windowed } from '../scenarios.mjs';
