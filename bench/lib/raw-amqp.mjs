@@ -18,6 +18,8 @@ const BODY = 3;
 const FRAME_END = 0xce;
 /** Bytes a publisher may queue in user space before write() asks it to wait. */
 const WRITE_AHEAD = 4 * 1024 * 1024;
+/** Size of the one buffer every socket read goes into. */
+const READ_BUFFER = 256 * 1024;
 
 /** class << 16 | method, for the methods this client sends or reads. */
 const id = (c, m) => (c << 16) | m;
@@ -187,13 +189,18 @@ export class RawConnection {
   static async connect(url, { frameMax = 131072 } = {}) {
     const u = new URL(url);
     const c = new RawConnection();
-    const sock = net.connect({ host: u.hostname || '127.0.0.1', port: Number(u.port) || 5672, noDelay: true });
+    // Reads land in one reused buffer: the client keeps nothing past onData but a copied remainder.
+    const sock = net.connect({
+      host: u.hostname || '127.0.0.1',
+      port: Number(u.port) || 5672,
+      noDelay: true,
+      onread: { buffer: Buffer.allocUnsafe(READ_BUFFER), callback: (n, buf) => c.onData(buf.subarray(0, n)) },
+    });
     c.sock = sock;
     sock.on('error', (e) => c.fail(e));
     sock.on('close', () => c.fail(new Error('raw: socket closed')));
     await once(sock, 'connect');
     sock.setNoDelay(true);
-    sock.on('data', (d) => c.onData(d));
     const start = c.expect(0, M.START);
     sock.write(Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'));
     await start;
