@@ -41,7 +41,8 @@ export default {
     defaults: 'frameMax 131072, TCP_NODELAY on, heartbeat 0',
     publish:
       'one message pre-encoded, repeated into one ~256 KiB Buffer that is written again and again (waiting for drain when write() returns false)',
-    confirm: 'confirm.select; the same buffer in chunks of window/10 messages while unconfirmed + chunk <= window; acks counted by tag',
+    confirm:
+      'confirm.select; the same buffer in chunks of window/10 messages (at most ~256 KiB) while unconfirmed + chunk <= window; acks counted by tag',
     consume:
       'basic.qos + basic.consume; deliveries counted (body frames skipped, never copied); pre-encoded basic.ack frames patched with the tag, one write per socket chunk',
     rpc: 'request frames pre-encoded once, copied and patched with a fixed-width correlation id per call; replies matched by correlation id, bodies skipped',
@@ -86,7 +87,7 @@ export default {
         const cch = confirmCh;
         const done = deferred();
         const one = encodePublish(cch, q, body, c.frameMax);
-        const chunk = Math.max(1, Math.floor(window / 10));
+        const chunk = Math.max(1, Math.min(Math.floor(window / 10), Math.floor(BATCH_BYTES / one.length)));
         const chunkBuf = Buffer.concat(Array(chunk).fill(one));
         const acked = new Uint8Array(n + 1); // by delivery tag (1..n): a single ack can come out of order
         let confirmed = 0; // every tag <= confirmed is acked
