@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// amqpts benchmark: amqpts side by side with amqplib and @cloudamqp/amqp-client against one broker.
+// amqpts benchmark: amqpts side by side with the raw limit client, amqplib and @cloudamqp/amqp-client
+// against one broker.
 //
 //   node bench/run.mjs [--quick] [--scenarios a,b] [--clients x,y] [--reps N] [--out results.jsonl]
 //       every measurement runs in a fresh child process; clients are interleaved within each case
@@ -16,10 +17,11 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fmtNum, fmtSize, renderReport as report } from './lib/report.mjs';
 import { SCENARIOS, SCENARIO_NAMES, runOne } from './scenarios.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
-const CLIENTS = ['amqpts', 'amqplib', 'cloudamqp'];
+const CLIENTS = ['raw', 'amqpts', 'amqplib', 'cloudamqp'];
 const SUBJECT = 'amqpts';
 
 const { values: opt, positionals } = parseArgs({
@@ -58,7 +60,8 @@ async function loadClient(name) {
   return (await import(new URL(`./clients/${name}.mjs`, import.meta.url).href)).default;
 }
 
-const fillerSession = async () => (await loadClient('amqplib')).open(opt.url);
+/** Pre-fills consume queues (untimed) and deletes leftovers: the raw client, the fastest. */
+const fillerSession = async () => (await loadClient('raw')).open(opt.url);
 
 // ------------------------------------------------------------------ one measurement (child)
 
@@ -182,183 +185,6 @@ async function orchestrate() {
   }
   process.stderr.write(`done in ${Math.round((Date.now() - started) / 1000)} s\n`);
   process.stdout.write(report(rows));
-}
-
-// ------------------------------------------------------------------ report
-
-function fmtSize(b) {
-  return b >= 1024 * 1024 ? `${b / 1024 / 1024} MiB` : b >= 1024 ? `${b / 1024} KiB` : `${b} B`;
-}
-function fmtNum(x, digits = 3) {
-  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
-  if (Math.abs(x) >= 1e6) return `${(x / 1e6).toPrecision(digits)}M`;
-  if (Math.abs(x) >= 1e4) return `${(x / 1e3).toPrecision(digits)}k`;
-  return Number(x.toPrecision(digits)).toString();
-}
-function median(xs) {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** Metrics reported per case: which field, how to aggregate, and whether higher is better. */
-function metricsFor(scenario) {
-  if (scenario.startsWith('rpc')) {
-    return [
-      { key: 'p50ms', label: 'RTT p50 ms', better: 'low' },
-      { key: 'p99ms', label: 'RTT p99 ms', better: 'low' },
-    ];
-  }
-  if (scenario === 'rss') {
-    return [
-      { key: 'rssPeakMB', label: 'peak RSS MB', better: 'low' },
-      { key: 'msgsPerSec', label: 'msg/s', better: 'high' },
-      { key: 'cpuPer100k', label: 'CPU s/100k', better: 'low' },
-    ];
-  }
-  return [
-    { key: 'msgsPerSec', label: 'msg/s', better: 'high', spread: true },
-    { key: 'mbPerSec', label: 'MB/s', better: 'high' },
-    { key: 'cpuPer100k', label: 'CPU s/100k', better: 'low' },
-  ];
-}
-
-function caseLabel(k) {
-  return `${k.scenario}${k.phase ? ` ${k.phase}` : ''} ${fmtSize(k.size)}${k.mode === 'quick' ? ' (quick)' : ''}`;
-}
-
-function report(rows) {
-  const good = rows.filter((r) => !r.error);
-  const bad = rows.filter((r) => r.error);
-  const clients = [...new Set([SUBJECT, ...CLIENTS, ...good.map((r) => r.client)])].filter((c) => good.some((r) => r.client === c));
-  const others = clients.filter((c) => c !== SUBJECT);
-  const cases = new Map();
-  for (const r of good) {
-    const id = `${r.mode}|${r.scenario}|${r.phase ?? ''}|${r.size}`;
-    if (!cases.has(id)) cases.set(id, { mode: r.mode, scenario: r.scenario, phase: r.phase, size: r.size, count: r.count, by: new Map() });
-    const c = cases.get(id);
-    if (!c.by.has(r.client)) c.by.set(r.client, []);
-    c.by.get(r.client).push(r);
-  }
-  const order = (c) => SCENARIO_NAMES.indexOf(c.scenario) * 1e12 + c.size * 10 + (c.phase === 'consume' ? 1 : 0);
-  const sorted = [...cases.values()].sort((a, b) => order(a) - order(b));
-
-  const med = (c, client, key) => median((c.by.get(client) ?? []).map((r) => r[key]));
-  const bestOther = (c, key, better) => {
-    let best = null;
-    for (const o of others) {
-      const v = med(c, o, key);
-      if (!Number.isFinite(v)) continue;
-      if (!best || (better === 'high' ? v > best.v : v < best.v)) best = { v, client: o };
-    }
-    return best;
-  };
-
-  let out = '\n### Medians\n\n';
-  out += `| case | metric | ${clients.join(' | ')} | ${SUBJECT} ÷ best other |\n`;
-  out += `|---|---|${clients.map(() => '---:').join('|')}|---:|\n`;
-  for (const c of sorted) {
-    const reps = Math.max(...[...c.by.values()].map((l) => l.length));
-    for (const m of metricsFor(c.scenario)) {
-      if (m.key === 'mbPerSec' && c.size < 4096) continue;
-      const cells = clients.map((cl) => {
-        const v = med(c, cl, m.key);
-        let s = fmtNum(v);
-        if (m.spread && reps > 1 && Number.isFinite(v)) {
-          const vals = (c.by.get(cl) ?? []).map((r) => r[m.key]);
-          s += ` ±${Math.round(((Math.max(...vals) - Math.min(...vals)) / 2 / v) * 100)}%`;
-        }
-        return s;
-      });
-      const b = bestOther(c, m.key, m.better);
-      const mine = med(c, SUBJECT, m.key);
-      const ratio = b && Number.isFinite(mine) ? `${(mine / b.v).toFixed(2)} (vs ${b.client})` : '–';
-      const planned = SCENARIOS[c.scenario]?.count[c.mode]?.[c.size] ?? c.count;
-      const times = c.scenario.startsWith('rpc')
-        ? `≤${fmtNum(planned)} RTs or ${SCENARIOS[c.scenario].maxMs[c.mode] / 1000} s`
-        : `×${fmtNum(planned)}`;
-      out += `| ${caseLabel(c)} ${times}, n=${reps} | ${m.label} | ${cells.join(' | ')} | ${ratio} |\n`;
-    }
-  }
-
-  // targets of the issue
-  const checks = [];
-  const _find = (scenario, size, phase) =>
-    sorted.filter((c) => c.scenario === scenario && c.size === size && (c.phase ?? '') === (phase ?? ''));
-  const addRatio = (target, c, key, better, need, cmp) => {
-    const mine = med(c, SUBJECT, key);
-    const b = bestOther(c, key, better);
-    if (!Number.isFinite(mine) || !b) {
-      checks.push({ target, label: caseLabel(c), mine: '–', best: '–', ratio: '–', need, result: 'n/a' });
-      return;
-    }
-    const ratio = mine / b.v;
-    checks.push({
-      target,
-      label: caseLabel(c),
-      mine: fmtNum(mine),
-      best: `${fmtNum(b.v)} (${b.client})`,
-      ratio: ratio.toFixed(2),
-      need,
-      result: cmp(ratio) ? 'PASS' : 'FAIL',
-    });
-  };
-  const throughputCases = sorted.filter((c) => !c.scenario.startsWith('rpc') && c.scenario !== 'rss');
-  for (const c of throughputCases) addRatio('throughput ≥ best other', c, 'msgsPerSec', 'high', '≥ 1.00', (r) => r >= 1);
-  for (const c of throughputCases) addRatio('client CPU/100k ≤ 0.5 × best other', c, 'cpuPer100k', 'low', '≤ 0.50', (r) => r <= 0.5);
-  for (const c of throughputCases.filter((x) => x.scenario === 'large' && x.phase === 'consume')) {
-    addRatio('large consume ≥ 1.5 × best other', c, 'msgsPerSec', 'high', '≥ 1.50', (r) => r >= 1.5);
-  }
-  for (const m of new Set(sorted.map((c) => c.mode))) {
-    const dflt = sorted.find((c) => c.mode === m && c.scenario === 'rpc-default');
-    const nod = sorted.find((c) => c.mode === m && c.scenario === 'rpc-nodelay');
-    if (dflt || nod) {
-      const mine = dflt ? med(dflt, SUBJECT, 'p50ms') : NaN;
-      const b = nod ? bestOther(nod, 'p50ms', 'low') : null;
-      const label = `RTT p50: ${SUBJECT} defaults vs others with TCP_NODELAY by hand${m === 'quick' ? ' (quick)' : ''}`;
-      if (Number.isFinite(mine) && b) {
-        checks.push({
-          target: 'RPC p50 ≤ best other (NODELAY)',
-          label,
-          mine: `${fmtNum(mine)} ms`,
-          best: `${fmtNum(b.v)} ms (${b.client})`,
-          ratio: (mine / b.v).toFixed(2),
-          need: '≤ 1.00',
-          result: mine <= b.v ? 'PASS' : 'FAIL',
-        });
-      } else {
-        checks.push({ target: 'RPC p50 ≤ best other (NODELAY)', label, mine: '–', best: '–', ratio: '–', need: '≤ 1.00', result: 'n/a' });
-      }
-    }
-    const rss = sorted.find((c) => c.mode === m && c.scenario === 'rss');
-    if (rss) {
-      const mine = med(rss, SUBJECT, 'rssPeakMB');
-      const b = bestOther(rss, 'rssPeakMB', 'low');
-      checks.push({
-        target: 'peak RSS < 150 MB',
-        label: `${caseLabel(rss)}, ${fmtNum(rss.count)} confirmed publishes${rss.count < 1e6 ? ' (target is for 1M)' : ''}`,
-        mine: `${fmtNum(mine)} MB`,
-        best: b ? `${fmtNum(b.v)} MB (${b.client})` : '–',
-        ratio: b ? (mine / b.v).toFixed(2) : '–',
-        need: '< 150 MB',
-        result: Number.isFinite(mine) ? (mine < 150 ? 'PASS' : 'FAIL') : 'n/a',
-      });
-    }
-  }
-  if (checks.length) {
-    out += `\n### Targets (${SUBJECT} vs the best of ${others.join(', ') || 'nothing'})\n\n`;
-    out += `| target | case | ${SUBJECT} | best other | ratio | needed | result |\n|---|---|---:|---:|---:|---:|:---:|\n`;
-    for (const k of checks) out += `| ${k.target} | ${k.label} | ${k.mine} | ${k.best} | ${k.ratio} | ${k.need} | ${k.result} |\n`;
-    const pass = checks.filter((k) => k.result === 'PASS').length;
-    out += `\n${pass}/${checks.length} targets pass.\n`;
-  }
-  if (bad.length) {
-    out += '\n### Failed runs\n\n| client | case | rep | error |\n|---|---|---:|---|\n';
-    for (const r of bad)
-      out += `| ${r.client} | ${r.scenario} ${fmtSize(r.size)} | ${r.rep} | ${String(r.error).replaceAll('|', '\\|')} |\n`;
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------ main

@@ -5,76 +5,77 @@
 // (bench/clients/*.mjs); the adapter decides how to use its library (flow control, confirm
 // bookkeeping, ack style), the scenario decides what is timed.
 
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
 
+/** The message sizes of the throughput scenarios (issue 14: 100 B, 4 KiB, 1 MiB, 16 MiB). */
+export const SIZES = [100, 4 * KiB, 1 * MiB, 16 * MiB];
+const LARGE = 1 * MiB;
+
+/** Unconfirmed publishes allowed in confirm mode: 1000, or 128 MiB of bodies when that is fewer. */
+export const confirmWindow = (size) => Math.max(1, Math.min(1000, Math.floor((128 * MiB) / size)));
+/** Consumer prefetch: 1000 for small messages, 10 from 1 MiB up. */
+export const prefetchFor = (size) => (size >= LARGE ? 10 : 1000);
+
+/** `{ 100: a, 4096: b, 1048576: c, 16777216: d }` */
+const bySize = (a, b, c, d) => ({ 100: a, [4 * KiB]: b, [MiB]: c, [16 * MiB]: d });
+
 /**
  * Scenario table. `count[mode][size]` is the number of messages (or round trips) of one
- * measurement; the same for every client. Counts in consume scenarios are multiples of 100 so
- * that "ack multiple every 100" ends exactly on the last message.
+ * measurement; the same for every client. Consumers ack the last message too, so counts need not
+ * be multiples of `ackEvery`.
  */
 export const SCENARIOS = {
   'publish-noconfirm': {
     what: 'publish N messages without confirms; clock stops when the broker reports N messages in the queue',
-    sizes: [100, 4 * KiB],
-    count: { full: { 100: 200_000, [4 * KiB]: 100_000 }, quick: { 100: 60_000, [4 * KiB]: 30_000 } },
+    sizes: SIZES,
+    count: { full: bySize(200_000, 100_000, 1000, 64), quick: bySize(30_000, 20_000, 300, 24) },
   },
   'publish-confirm': {
-    what: 'publish N messages in confirm mode, at most 1000 unconfirmed; clock stops at the last confirm',
-    sizes: [100, 4 * KiB],
-    window: 1000,
-    count: { full: { 100: 100_000, [4 * KiB]: 50_000 }, quick: { 100: 40_000, [4 * KiB]: 20_000 } },
+    what: 'publish N messages in confirm mode, at most confirmWindow(size) unconfirmed (1000; 128 for 1 MiB, 8 for 16 MiB); clock stops at the last confirm',
+    sizes: SIZES,
+    count: { full: bySize(100_000, 50_000, 1000, 64), quick: bySize(20_000, 10_000, 300, 24) },
   },
   consume: {
-    what: 'drain N pre-published messages, prefetch 1000, basic.ack(multiple) every 100th',
-    sizes: [100],
-    prefetch: 1000,
-    ackEvery: 100,
-    count: { full: { 100: 200_000 }, quick: { 100: 60_000 } },
+    what: 'drain N pre-published messages, prefetch 1000 (10 from 1 MiB), basic.ack(multiple) every 100th (every 5th from 1 MiB)',
+    sizes: SIZES,
+    ackEvery: (size) => (size >= LARGE ? 5 : 100),
+    count: { full: bySize(200_000, 100_000, 1000, 64), quick: bySize(30_000, 20_000, 300, 24) },
   },
   'consume-ack1': {
-    what: 'drain N pre-published messages, prefetch 1000, one basic.ack per message',
-    sizes: [100],
-    prefetch: 1000,
-    ackEvery: 1,
-    count: { full: { 100: 100_000 }, quick: { 100: 30_000 } },
+    what: 'drain N pre-published messages, prefetch 1000 (10 from 1 MiB), one basic.ack per message',
+    sizes: SIZES,
+    ackEvery: () => 1,
+    count: { full: bySize(100_000, 50_000, 1000, 64), quick: bySize(20_000, 10_000, 300, 24) },
   },
-  'rpc-default': {
-    what: 'sequential request/reply round trips via amq.rabbitmq.reply-to, each library with its default socket options',
+  'rpc-1': {
+    what: 'request/reply round trips through amq.rabbitmq.reply-to, 1 in flight, TCP_NODELAY on every socket (set by hand for amqplib and cloudamqp)',
     sizes: [100],
-    noDelay: undefined,
-    // With Nagle on a round trip takes ~40 ms, so this one is bounded by time as well: warm up for
-    // warmupMs, then measure until `count` round trips or maxMs, whichever comes first.
-    warmup: { full: 500, quick: 200 },
-    warmupMs: { full: 1500, quick: 700 },
-    maxMs: { full: 8000, quick: 3000 },
-    count: { full: { 100: 5000 }, quick: { 100: 2000 } },
-  },
-  'rpc-nodelay': {
-    what: 'the same with TCP_NODELAY on every socket (set by hand where the library has no option or defaults it off)',
-    sizes: [100],
+    inFlight: 1,
     noDelay: true,
     warmup: { full: 500, quick: 200 },
-    warmupMs: { full: 1500, quick: 700 },
-    maxMs: { full: 8000, quick: 3000 },
-    count: { full: { 100: 5000 }, quick: { 100: 2000 } },
+    maxMs: { full: 10_000, quick: 3000 },
+    count: { full: { 100: 5000 }, quick: { 100: 1500 } },
   },
-  large: {
-    what: 'publish N large messages (timed until all are in the queue), then consume them back, prefetch 10, one ack each',
-    sizes: [1 * MiB, 16 * MiB],
-    prefetch: 10,
-    ackEvery: 1,
-    count: { full: { [MiB]: 1000, [16 * MiB]: 64 }, quick: { [MiB]: 300, [16 * MiB]: 24 } },
+  'rpc-64': {
+    what: 'the same with 64 calls in flight',
+    sizes: [100],
+    inFlight: 64,
+    noDelay: true,
+    warmup: { full: 2000, quick: 640 },
+    maxMs: { full: 10_000, quick: 3000 },
+    count: { full: { 100: 30_000 }, quick: { 100: 6400 } },
   },
   rss: {
     what: 'peak RSS of a process publishing N 100-byte messages with confirms (at most 1000 unconfirmed)',
     sizes: [100],
-    window: 1000,
-    count: { full: { 100: 1_000_000 }, quick: { 100: 250_000 } },
+    count: { full: { 100: 1_000_000 }, quick: { 100: 100_000 } },
   },
 };
 
@@ -222,6 +223,67 @@ function sortedPercentile(sorted, p) {
   return sorted[i];
 }
 
+// ------------------------------------------------------------------ round trips
+
+const ECHO_SERVER = fileURLToPath(new URL('./lib/echo-server.mjs', import.meta.url));
+
+/** Starts bench/lib/echo-server.mjs on `queue` in a process of its own; resolves once it consumes. */
+export async function startEchoServer(url, queue) {
+  const p = spawn(process.execPath, [ECHO_SERVER, url, queue], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => p.on('exit', resolve));
+  await new Promise((resolve, reject) => {
+    p.stdout.on('data', (d) => String(d).includes('ready') && resolve());
+    exited.then((code) => reject(new Error(`echo server exited with ${code}`)));
+  });
+  return {
+    async stop() {
+      p.stdin.end();
+      const killer = setTimeout(() => p.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/**
+ * Warm-up, then `count` round trips (or until maxMs) with `spec.inFlight` calls in flight; one
+ * result row with the latency percentiles of every measured call.
+ */
+async function roundTrips(client, body, spec, mode, count, base) {
+  const size = body.length;
+  const call = async () => {
+    const got = await client.call(body);
+    if (got !== size) throw new Error(`reply of ${got} bytes, expected ${size}`);
+  };
+  const k = spec.inFlight;
+  const warmUntil = Date.now() + spec.maxMs[mode] / 4;
+  for (let i = 0; i < spec.warmup[mode] && Date.now() < warmUntil; i += k) await Promise.all(Array.from({ length: k }, call));
+  const ms = new Float64Array(count);
+  let started = 0;
+  let done = 0;
+  const t = await timed(async () => {
+    const stopAt = Date.now() + spec.maxMs[mode];
+    const worker = async () => {
+      while (started < count && (started < 20 * k || Date.now() < stopAt)) {
+        started++;
+        const t0 = process.hrtime.bigint();
+        await call();
+        ms[done++] = Number(process.hrtime.bigint() - t0) / 1e6;
+      }
+    };
+    await Promise.all(Array.from({ length: k }, worker));
+  });
+  const lat = ms.subarray(0, done).sort();
+  const mean = lat.reduce((a, b) => a + b, 0) / done;
+  return row(base, t, done, size, {
+    inFlight: k,
+    p50ms: r3(sortedPercentile(lat, 50), 4),
+    p99ms: r3(sortedPercentile(lat, 99), 4),
+    meanms: r3(mean, 4),
+    maxms: r3(lat[done - 1], 3),
+  });
+}
+
 // ------------------------------------------------------------------ one measurement
 
 /**
@@ -257,8 +319,8 @@ export async function runOne({ adapter, filler, scenario, size, count, mode, url
   const rows = [];
   let fill = null;
   let wrongSize = 0;
-  const check = (b) => {
-    if (b.length !== size) wrongSize++;
+  const check = (n) => {
+    if (n !== size) wrongSize++;
   };
   await session.declare(queue);
   try {
@@ -272,9 +334,10 @@ export async function runOne({ adapter, filler, scenario, size, count, mode, url
         break;
       }
       case 'publish-confirm': {
-        const t = await timed(() => session.publishConfirmed(queue, body, count, spec.window));
+        const window = confirmWindow(size);
+        const t = await timed(() => session.publishConfirmed(queue, body, count, window));
         await waitDepth(session, queue, count, 10_000);
-        rows.push(row(base, t, count, size, { window: spec.window }));
+        rows.push(row(base, t, count, size, { window }));
         break;
       }
       case 'consume':
@@ -284,56 +347,24 @@ export async function runOne({ adapter, filler, scenario, size, count, mode, url
         await waitDepth(fill, queue, count);
         await fill.close();
         fill = null;
-        const t = await timed(() => session.consume(queue, count, { prefetch: spec.prefetch, ackEvery: spec.ackEvery, check }));
+        const prefetch = prefetchFor(size);
+        const ackEvery = spec.ackEvery(size);
+        const t = await timed(() => session.consume(queue, count, { prefetch, ackEvery, check }));
         if (wrongSize) throw new Error(`${wrongSize} deliveries had a body of the wrong size`);
         await waitDepth(session, queue, 0, 10_000);
-        rows.push(row(base, t, count, size, { prefetch: spec.prefetch, ackEvery: spec.ackEvery }));
+        rows.push(row(base, t, count, size, { prefetch, ackEvery }));
         break;
       }
-      case 'rpc-default':
-      case 'rpc-nodelay': {
-        const server = await session.rpcServe(queue);
+      case 'rpc-1':
+      case 'rpc-64': {
+        const server = await startEchoServer(url, queue);
         const client = await session.rpcConnect(queue);
         try {
-          const warmUntil = Date.now() + spec.warmupMs[mode];
-          for (let i = 0; i < spec.warmup[mode] && Date.now() < warmUntil; i++) await client.call(body);
-          const ms = new Float64Array(count);
-          let done = 0;
-          const t = await timed(async () => {
-            const stopAt = Date.now() + spec.maxMs[mode];
-            while (done < count && (done < 20 || Date.now() < stopAt)) {
-              const t0 = process.hrtime.bigint();
-              const reply = await client.call(body);
-              ms[done++] = Number(process.hrtime.bigint() - t0) / 1e6;
-              if (reply.length !== size) throw new Error(`reply of ${reply.length} bytes, expected ${size}`);
-            }
-          });
-          const lat = ms.subarray(0, done).sort();
-          const mean = lat.reduce((a, b) => a + b, 0) / done;
-          rows.push(
-            row(base, t, done, size, {
-              p50ms: r3(sortedPercentile(lat, 50), 4),
-              p99ms: r3(sortedPercentile(lat, 99), 4),
-              meanms: r3(mean, 4),
-              maxms: r3(lat[done - 1], 3),
-            }),
-          );
+          rows.push(await roundTrips(client, body, spec, mode, count, base));
         } finally {
           await client.stop();
           await server.stop();
         }
-        break;
-      }
-      case 'large': {
-        const tp = await timed(async () => {
-          await session.publish(queue, body, count);
-          await waitDepth(session, queue, count);
-        });
-        rows.push(row({ ...base, phase: 'publish' }, tp, count, size));
-        await sleep(300);
-        const tc = await timed(() => session.consume(queue, count, { prefetch: spec.prefetch, ackEvery: spec.ackEvery, check }));
-        if (wrongSize) throw new Error(`${wrongSize} deliveries had a body of the wrong size`);
-        rows.push(row({ ...base, phase: 'consume' }, tc, count, size, { prefetch: spec.prefetch, ackEvery: spec.ackEvery }));
         break;
       }
       case 'rss': {
@@ -342,16 +373,17 @@ export async function runOne({ adapter, filler, scenario, size, count, mode, url
         const sampler = setInterval(() => {
           sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
         }, 50);
+        const window = confirmWindow(size);
         let t;
         try {
-          t = await timed(() => session.publishConfirmed(queue, body, count, spec.window));
+          t = await timed(() => session.publishConfirmed(queue, body, count, window));
         } finally {
           clearInterval(sampler);
         }
         const maxRss = process.resourceUsage().maxRSS * 1024; // kernel high-water mark, KiB -> bytes
         rows.push(
           row(base, t, count, size, {
-            window: spec.window,
+            window,
             rssStartMB: r3(rssBefore / 1e6, 1),
             rssPeakMB: r3(Math.max(maxRss, sampledPeak) / 1e6, 1),
             heapUsedEndMB: r3(process.memoryUsage().heapUsed / 1e6, 1),

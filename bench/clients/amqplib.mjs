@@ -14,7 +14,7 @@ export default {
     publish: 'ch.sendToQueue(q, body); when it returns false, wait for the channel\'s "drain"',
     confirm: 'conn.createConfirmChannel(); sendToQueue(q, body, {}, callback); at most `window` callbacks pending',
     consume: 'ch.prefetch(n); ch.consume(q, fn, { noAck: false }); ch.ack(msg, true) every k-th, or ch.ack(msg)',
-    rpc: 'no RPC helper: echo server on a 2nd connection (prefetch 1, sendToQueue(replyTo) then ack); client consumes amq.rabbitmq.reply-to with noAck',
+    rpc: 'no RPC helper: by hand, consume amq.rabbitmq.reply-to with noAck, sendToQueue(q, body, { correlationId, replyTo }), replies matched by correlation id',
     nodelay: 'by hand: connect(url, { noDelay: true }) (socket options)',
   },
 
@@ -26,7 +26,6 @@ export default {
     const ch = await conn.createChannel();
     ch.on('error', () => {});
     let confirmCh = null;
-    const others = [];
 
     return {
       frameMax: conn.connection.frameMax,
@@ -99,7 +98,7 @@ export default {
               return;
             }
             seen++;
-            check?.(msg.content);
+            check?.(msg.content.length);
             if (ackEvery === 1) cch.ack(msg);
             else if (seen % ackEvery === 0 || seen === n) cch.ack(msg, true);
             if (seen === n) finish();
@@ -109,29 +108,6 @@ export default {
         await finished;
         await cch.cancel(consumerTag);
         await cch.close();
-      },
-
-      async rpcServe(q) {
-        const sconn = await amqplib.connect(url, socketOpts);
-        sconn.on('error', () => {});
-        others.push(sconn);
-        const sch = await sconn.createChannel();
-        await sch.prefetch(1);
-        const { consumerTag } = await sch.consume(
-          q,
-          (msg) => {
-            sch.sendToQueue(msg.properties.replyTo, msg.content, { correlationId: msg.properties.correlationId });
-            sch.ack(msg);
-          },
-          { noAck: false },
-        );
-        return {
-          async stop() {
-            await sch.cancel(consumerTag);
-            await sconn.close();
-            others.splice(others.indexOf(sconn), 1);
-          },
-        };
       },
 
       async rpcConnect(q) {
@@ -145,7 +121,7 @@ export default {
             const w = waiting.get(id);
             if (w) {
               waiting.delete(id);
-              w(msg.content);
+              w(msg.content.length);
             }
           },
           { noAck: true },
@@ -165,7 +141,6 @@ export default {
       },
 
       async close() {
-        for (const c of others.splice(0)) await c.close().catch(() => {});
         await conn.close();
       },
     };

@@ -1,10 +1,10 @@
 // amqpts, from this repository's build output (dist/; `npm run bench` builds it first).
 import { readFileSync } from 'node:fs';
-import { Connection, Message } from '../../dist/index.js';
+import { Connection, Message, RpcClient } from '../../dist/index.js';
 import { publishBatch, windowed } from '../scenarios.mjs';
 
-/** AMQPTS_BENCH_LEND=0 measures consuming without `recycleBodiesAfterCallback` (the default of basicConsume). */
-const LEND = process.env.AMQPTS_BENCH_LEND !== '0';
+/** AMQPTS_BENCH_LEND=1 measures consuming with `recycleBodiesAfterCallback` (off by default, as in basicConsume). */
+const LEND = process.env.AMQPTS_BENCH_LEND === '1';
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 
 export default {
@@ -17,7 +17,7 @@ export default {
       'ch.basicPublish(new Message(body), { routingKey }) resolves once written; every k-th promise awaited (k = 1000 msgs or 4 MiB)',
     confirm: 'ch.confirmSelect({ maxUnconfirmed: window }); basicPublish resolves on the broker ack; at most `window` promises pending',
     consume: `ch.basicQos({ prefetchCount }); ch.basicConsume(q, { recycleBodiesAfterCallback: ${LEND}, callback }) (only bodies of 64 KiB and up are lent); msg.ack({ multiple: true }) every k-th, or msg.ack()`,
-    rpc: 'no RPC helper: echo server on a 2nd connection (prefetch 1, publish the reply, then ack); client consumes amq.rabbitmq.reply-to with noAck',
+    rpc: 'RpcClient.open(conn).call(q, body, { timeout: 30000 }): its own RPC client on direct reply-to (correlation ids, mandatory, per-call expiration)',
   },
 
   /** @param {{ noDelay?: boolean }} opts  noDelay undefined = library default (on) */
@@ -27,7 +27,6 @@ export default {
     conn.on('error', () => {});
     const ch = await conn.channel();
     let confirmCh = null;
-    const others = [];
 
     return {
       frameMax: conn.frameMax,
@@ -74,10 +73,10 @@ export default {
           fail = rej;
         });
         const tag = await cch.basicConsume(q, {
-          recycleBodiesAfterCallback: LEND, // bodies of 64 KiB and up are recycled after the callback (it keeps none)
+          recycleBodiesAfterCallback: LEND, // when set, bodies of 64 KiB and up are recycled after the callback (it keeps none)
           callback: (msg) => {
             seen++;
-            check?.(msg.body);
+            check?.(msg.body.length);
             if (ackEvery === 1) msg.ack();
             else if (seen % ackEvery === 0 || seen === n) msg.ack({ multiple: true });
             if (seen === n) finish();
@@ -89,60 +88,19 @@ export default {
         await cch.close();
       },
 
-      async rpcServe(q) {
-        const sconn = await Connection.connect(url, connOpts);
-        sconn.on('error', () => {});
-        others.push(sconn);
-        const sch = await sconn.channel();
-        await sch.basicQos({ prefetchCount: 1 });
-        const tag = await sch.basicConsume(q, {
-          callback: (msg) => {
-            const { replyTo, correlationId } = msg.properties;
-            sch.basicPublish(new Message(msg.body, { correlationId }), { routingKey: replyTo }).catch(() => {});
-            msg.ack();
-          },
-        });
-        return {
-          async stop() {
-            await sch.basicCancel(tag);
-            await sconn.close();
-            others.splice(others.indexOf(sconn), 1);
-          },
-        };
-      },
-
       async rpcConnect(q) {
-        const rch = await conn.channel();
-        const waiting = new Map();
-        let next = 0;
-        await rch.basicConsume('amq.rabbitmq.reply-to', {
-          noAck: true,
-          callback: (msg) => {
-            const id = msg.properties.correlationId;
-            const w = waiting.get(id);
-            if (w) {
-              waiting.delete(id);
-              w.resolve(msg.body);
-            }
-          },
-        });
-        const where = { routingKey: q };
+        const rpc = await RpcClient.open(conn);
         return {
-          call(body) {
-            const correlationId = String(++next);
-            return new Promise((resolve, reject) => {
-              waiting.set(correlationId, { resolve, reject });
-              rch.basicPublish(new Message(body, { correlationId, replyTo: 'amq.rabbitmq.reply-to' }), where).catch(reject);
-            });
+          async call(body) {
+            return (await rpc.call(q, body, { timeout: 30_000 })).body.length;
           },
           async stop() {
-            await rch.close();
+            await rpc.close();
           },
         };
       },
 
       async close() {
-        for (const c of others.splice(0)) await c.close().catch(() => {});
         await conn.close();
       },
     };

@@ -1,5 +1,5 @@
 // @cloudamqp/amqp-client: the low-level AMQPClient/AMQPChannel API for publishing and consuming,
-// and AMQPSession's rpcServer()/rpcClient() (direct reply-to) for RPC, its own RPC API.
+// and AMQPSession's rpcClient() (direct reply-to) for RPC, its own RPC API.
 import { readFileSync } from 'node:fs';
 import { AMQPClient, AMQPSession } from '@cloudamqp/amqp-client';
 import { publishBatch, windowed } from '../scenarios.mjs';
@@ -17,7 +17,7 @@ export default {
     publish: 'ch.basicPublish("", q, body) resolves on the socket write callback; every k-th promise awaited (k = 1000 msgs or 4 MiB)',
     confirm: 'ch.confirmSelect(); basicPublish resolves on the broker ack; at most `window` promises pending',
     consume: 'ch.basicQos(n); ch.basicConsume(q, { noAck: false }, fn); msg.ack(true) every k-th, or msg.ack()',
-    rpc: 'AMQPSession.rpcServer(q, handler) on a 2nd connection, AMQPSession.rpcClient().call(q, body) on a 3rd',
+    rpc: 'AMQPSession.rpcClient().call(q, body) on a 2nd connection: its own RPC client on direct reply-to',
     nodelay: "by hand: socket.setNoDelay(true) on the library's socket after connecting",
   },
 
@@ -76,7 +76,7 @@ export default {
         });
         const consumer = await cch.basicConsume(q, { noAck: false }, (msg) => {
           seen++;
-          check?.(msg.body);
+          check?.(msg.body.length);
           if (ackEvery === 1) msg.ack();
           else if (seen % ackEvery === 0 || seen === n) msg.ack(true);
           if (seen === n) finish();
@@ -87,19 +87,6 @@ export default {
         await cch.close();
       },
 
-      async rpcServe(q) {
-        const s = await AMQPSession.connect(url);
-        sessions.push(s);
-        byHand(s.client?.socket);
-        await s.queue(q, { durable: false, exclusive: false, autoDelete: false }); // same declaration as declare()
-        const server = await s.rpcServer(q, (msg) => msg.body);
-        return {
-          async stop() {
-            await server.close();
-          },
-        };
-      },
-
       async rpcConnect(q) {
         const s = await AMQPSession.connect(url);
         sessions.push(s);
@@ -107,7 +94,7 @@ export default {
         const rpc = await s.rpcClient();
         return {
           async call(body) {
-            return (await rpc.call(q, body)).body;
+            return (await rpc.call(q, body)).body.length;
           },
           async stop() {
             await rpc.close();
