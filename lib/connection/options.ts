@@ -61,7 +61,8 @@ export interface ConnectionOptions {
    * it off). What you get: much less client CPU per message. When one socket read brings a burst
    * of frames (a busy consumer, say), or while a channel has 512 or more publishes awaiting
    * confirms, reading pauses this long so that the next read takes a larger batch. Round-trip
-   * replies, consumers with a prefetch under 100, and TLS or user-supplied streams are never delayed.
+   * replies, consumers with a prefetch under 100, and TLS or user-supplied streams are never delayed;
+   * nor is a read that already half filled the 64 KiB read buffer (larger messages stream at full speed).
    */
   readBatchDelay?: number;
   /**

@@ -8,7 +8,7 @@ import { resolveOptions } from '../../lib/connection/options.js';
 import { ArgumentError } from '../../lib/errors.js';
 import { Message } from '../../lib/message.js';
 import { HEARTBEAT_FRAME } from '../../lib/protocol/frame.js';
-import { landing } from '../../lib/transport/buffers.js';
+import { landing, MAX_READ } from '../../lib/transport/buffers.js';
 import { SocketReader } from '../../lib/transport/socket.js';
 import { type ReadHints, Transport, type TransportHandlers } from '../../lib/transport/transport.js';
 import { connectFake, type FakeBroker, installGuards } from '../support/fake-broker.js';
@@ -50,6 +50,18 @@ describe('read coalescing (Transport with a SocketReader)', () => {
     jest.advanceTimersByTime(1);
     expect(resume).toHaveBeenCalledTimes(1);
     expect(reader.sink(heartbeats(20))).toBe(false);
+    t.close();
+  });
+
+  it('a read that half filled the read buffer or more never pauses (more is waiting: a pause would cap throughput at a buffer per pause)', () => {
+    jest.useFakeTimers();
+    const reader = new SocketReader();
+    const { t, frames } = transportWith(reader, 1);
+    const half = MAX_READ / 2 / HEARTBEAT_FRAME.length; // heartbeat frames filling half the read buffer
+    expect(reader.sink(heartbeats(half))).toBe(true);
+    expect(reader.sink(heartbeats(2 * half))).toBe(true);
+    expect(frames).toHaveLength(3 * half);
+    expect(reader.sink(heartbeats(half - 1))).toBe(false); // just under: a stream of small reads still pauses
     t.close();
   });
 
