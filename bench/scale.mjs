@@ -36,7 +36,7 @@ const { values: opt } = parseArgs({
     heartbeat: { type: 'string', default: '10' }, // seconds, the same for every client
     concurrency: { type: 'string', default: '50' },
     'no-raise': { type: 'boolean', default: false },
-    'heap-snapshot': { type: 'string' }, // directory: amqpts writes one snapshot per shape at idle
+    'heap-snapshot': { type: 'string' }, // directory: amqpts writes scale-SHAPE-amqpts-PHASE.heapsnapshot (diagnostics)
     url: { type: 'string', default: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/' },
     timeout: { type: 'string', default: '1800' }, // seconds per child
     help: { type: 'boolean', short: 'h', default: false },
@@ -164,7 +164,7 @@ try {
       failed: [],
     };
     for (const c of clients) {
-      const snapshot = opt['heap-snapshot'] && c === SUBJECT ? join(opt['heap-snapshot'], `scale-${name}-${c}.heapsnapshot`) : undefined;
+      const snapshot = opt['heap-snapshot'] && c === SUBJECT ? join(opt['heap-snapshot'], `scale-${name}-${c}`) : undefined;
       const t0 = Date.now();
       try {
         shape.raw.push(await runChild(c, plan.connections, channels, snapshot));

@@ -3,9 +3,13 @@
 // each (a pool of `--concurrency` workers, one connection at a time per worker, its channels in
 // sequence); memory after each phase; CPU while idle with heartbeats on; a 1 MiB round trip on
 // every connection; memory once traffic has stopped; close. Prints one line
-// `SCALE-RESULT {json}` (the RawRun of report.d.mts). `--heap-snapshot FILE` also writes a V8
-// heap snapshot at the idle point (for finding retainers; it is slow and large).
+// `SCALE-RESULT {json}` (the RawRun of report.d.mts). `--heap-snapshot FILE` also writes V8
+// heap snapshots FILE-baseline, FILE-connections and FILE-idle (.heapsnapshot; compare them with
+// heap-diff.mjs), `--cpu-profile FILE` a CPU profile of the idle window: diagnostics only, the
+// figures of such a run are not comparable.
 
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { writeHeapSnapshot } from 'node:v8';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +25,7 @@ const { values: opt } = parseArgs({
     url: { type: 'string' },
     'burst-bytes': { type: 'string', default: String(1024 * 1024) },
     'heap-snapshot': { type: 'string' },
+    'cpu-profile': { type: 'string' }, // FILE.cpuprofile of the idle window only
   },
 });
 
@@ -51,8 +56,14 @@ async function pool(n, c, work) {
   await Promise.all(Array.from({ length: Math.min(c, n) }, worker));
 }
 
+/** With --heap-snapshot FILE: FILE-<phase>.heapsnapshot (diff them with bench/scale/heap-diff.mjs). */
+function snapshot(phase) {
+  if (opt['heap-snapshot']) log(`heap snapshot: ${writeHeapSnapshot(`${opt['heap-snapshot']}-${phase}.heapsnapshot`)}`);
+}
+
 const lib = await spec.load();
 const baseline = await settled();
+snapshot('baseline');
 
 const conns = new Array(N);
 const chans = Array.from({ length: N }, () => []);
@@ -63,6 +74,7 @@ await pool(N, C, async (i) => {
 const openConnectionsMs = performance.now() - t;
 log(`${N} connections in ${(openConnectionsMs / 1000).toFixed(2)} s`);
 const afterConnections = await settled();
+snapshot('connections');
 
 t = performance.now();
 await pool(N, C, async (i) => {
@@ -71,12 +83,24 @@ await pool(N, C, async (i) => {
 const openChannelsMs = performance.now() - t;
 log(`${N * M} channels in ${(openChannelsMs / 1000).toFixed(2)} s`);
 const idle = await settled();
-if (opt['heap-snapshot']) log(`heap snapshot: ${writeHeapSnapshot(opt['heap-snapshot'])}`);
+snapshot('idle');
 
 const idleWindowMs = Number(opt.idle) * 1000;
+const profiler = opt['cpu-profile'] ? new Session() : null;
+if (profiler) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
 const cpu0 = process.cpuUsage();
 await sleep(idleWindowMs);
 const idleCpu = process.cpuUsage(cpu0);
+if (profiler) {
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(opt['cpu-profile'], JSON.stringify(profile));
+  profiler.disconnect();
+  log(`idle CPU profile: ${opt['cpu-profile']}`);
+}
 const lost = conns.filter((c) => !lib.alive(c)).length;
 log(`idle ${opt.idle} s: ${((idleCpu.user + idleCpu.system) / 1000).toFixed(0)} ms CPU, ${lost} connections lost`);
 
