@@ -4,7 +4,7 @@
 // (bench/scale/child.mjs), one at a time, so the broker holds one client's connections at once.
 //
 //   node bench/scale.mjs [--quick] [--json FILE] [--clients a,b] [--shapes many,wide]
-//                        [--connections N] [--idle S] [--heartbeat S] [--concurrency C]
+//                        [--connections N] [--idle S] [--quiet S] [--heartbeat S] [--concurrency C]
 //                        [--no-raise] [--heap-snapshot DIR] [--url URL]
 //   node bench/scale.mjs --report FILE        tables from an earlier --json
 //
@@ -33,6 +33,7 @@ const { values: opt } = parseArgs({
     shapes: { type: 'string' },
     connections: { type: 'string' }, // desired connection count of the `many` shape
     idle: { type: 'string' }, // seconds
+    quiet: { type: 'string', default: '5' }, // seconds of unmeasured quiet before the idle window
     heartbeat: { type: 'string', default: '10' }, // seconds, the same for every client
     concurrency: { type: 'string', default: '50' },
     'no-raise': { type: 'boolean', default: false },
@@ -53,7 +54,7 @@ function render(result) {
     out.push('', `### ${shapeLabel(s)}`, '');
     if (s.note) out.push(`Broker: ${s.note}.`, '');
     if (s.failed.length) out.push(`Failed runs: ${s.failed.map((f) => `${f.client} (${f.error})`).join('; ')}.`, '');
-    out.push(`Open concurrency ${s.concurrency}; idle window ${s.idleSeconds} s.`, '');
+    out.push(`Open concurrency ${s.concurrency}; idle window ${s.idleSeconds} s after ${s.quietSeconds ?? 0} s of quiet.`, '');
     out.push(markdownTable(s.rows, SUBJECT), '', 'Issue 16 targets:', '', verdictLines(s.verdicts));
   }
   return out.join('\n');
@@ -104,7 +105,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 function runChild(client, connections, channels, snapshot) {
   const args = ['--expose-gc', CHILD, '--client', client, '--connections', String(connections), '--channels', String(channels)];
-  args.push('--idle', String(idleSeconds), '--concurrency', String(concurrency), '--url', url);
+  args.push('--idle', String(idleSeconds), '--quiet', String(Number(opt.quiet)), '--concurrency', String(concurrency), '--url', url);
   if (snapshot) args.push('--heap-snapshot', snapshot);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -160,6 +161,7 @@ try {
       note: plan.limited || plan.raiseTo !== null ? plan.note : '',
       concurrency,
       idleSeconds,
+      quietSeconds: Number(opt.quiet),
       raw: [],
       failed: [],
     };

@@ -1,10 +1,11 @@
 // One client run of the scale benchmark, in its own `node --expose-gc` process (bench/scale.mjs
 // starts it): baseline memory after loading the library; open N connections, then M channels on
 // each (a pool of `--concurrency` workers, one connection at a time per worker, its channels in
-// sequence); memory after each phase; CPU while idle with heartbeats on; a 1 MiB round trip on
+// sequence); memory after each phase; CPU while idle with heartbeats on (after `--quiet` seconds
+// unmeasured); a 1 MiB round trip on
 // every connection; memory once traffic has stopped; close. Prints one line
 // `SCALE-RESULT {json}` (the RawRun of report.d.mts). `--heap-snapshot FILE` also writes V8
-// heap snapshots FILE-baseline, FILE-connections and FILE-idle (.heapsnapshot; compare them with
+// heap snapshots FILE-baseline, FILE-connections, FILE-idle and FILE-burst (.heapsnapshot; compare them with
 // heap-diff.mjs), `--cpu-profile FILE` a CPU profile of the idle window: diagnostics only, the
 // figures of such a run are not comparable.
 
@@ -21,6 +22,7 @@ const { values: opt } = parseArgs({
     connections: { type: 'string' },
     channels: { type: 'string' },
     idle: { type: 'string', default: '30' }, // seconds
+    quiet: { type: 'string', default: '5' }, // seconds of unmeasured quiet before the idle window
     concurrency: { type: 'string', default: '50' },
     url: { type: 'string' },
     'burst-bytes': { type: 'string', default: String(1024 * 1024) },
@@ -86,6 +88,8 @@ const idle = await settled();
 snapshot('idle');
 
 const idleWindowMs = Number(opt.idle) * 1000;
+// one-off work left from the opening phase (background JIT compiles, V8's memory reducer) is not idling
+await sleep(Number(opt.quiet) * 1000);
 const profiler = opt['cpu-profile'] ? new Session() : null;
 if (profiler) {
   profiler.connect();
@@ -114,6 +118,7 @@ body = null; // the sample below must not count the one shared 1 MiB body
 log(`burst in ${(burstMs / 1000).toFixed(2)} s`);
 await sleep(1000); // traffic has stopped: let the sockets' and the libraries' own quiet-time work run
 const afterBurst = await settled();
+snapshot('burst');
 
 await pool(N, C, async (i) => {
   if (lib.alive(conns[i])) await lib.close(conns[i]);

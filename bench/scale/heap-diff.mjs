@@ -7,7 +7,8 @@
 //   node bench/scale/heap-diff.mjs BEFORE.heapsnapshot AFTER.heapsnapshot --per N [--top 25]
 //
 // Self sizes only (what each object occupies itself, not what it keeps alive); the sum over all
-// kinds is the heap growth the snapshots saw.
+// kinds is the growth the snapshots saw. `native system / JSArrayBufferData` rows are ArrayBuffer
+// backing stores: external memory (`external`, `arrayBuffers`), not the JS heap (`heapUsed`).
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
