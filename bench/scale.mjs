@@ -5,7 +5,7 @@
 //
 //   node bench/scale.mjs [--quick] [--json FILE] [--clients a,b] [--shapes many,wide]
 //                        [--connections N] [--idle S] [--quiet S] [--heartbeat S] [--concurrency C]
-//                        [--no-raise] [--heap-snapshot DIR] [--url URL]
+//                        [--no-raise] [--headroom N] [--heap-snapshot DIR] [--url URL]
 //   node bench/scale.mjs --report FILE        tables from an earlier --json
 //
 // Shapes: `many` 1000 connections x 10 channels, `wide` 10 x 1000 (--quick: 200 x 10, 5 x 200).
@@ -37,6 +37,7 @@ const { values: opt } = parseArgs({
     heartbeat: { type: 'string', default: '10' }, // seconds, the same for every client
     concurrency: { type: 'string', default: '50' },
     'no-raise': { type: 'boolean', default: false },
+    headroom: { type: 'string', default: '150' }, // broker sockets left for other users of a shared broker
     'heap-snapshot': { type: 'string' }, // directory: amqpts writes scale-SHAPE-amqpts-PHASE.heapsnapshot (diagnostics)
     url: { type: 'string', default: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/' },
     timeout: { type: 'string', default: '1800' }, // seconds per child
@@ -145,7 +146,7 @@ try {
   for (const name of shapes) {
     const { desired, channels } = SHAPES[name];
     const limits = await readLimits();
-    const plan = planBroker(limits, { desired, raise: !opt['no-raise'] });
+    const plan = planBroker(limits, { desired, raise: !opt['no-raise'], headroom: Number(opt.headroom) });
     if (plan.connections <= 0) throw new Error(`no room on the broker: ${plan.note}`);
     if (client.soft < plan.connections + 64) throw new Error(`ulimit -n ${client.soft} is too low for ${plan.connections} connections`);
     if (plan.raiseTo !== null) {
