@@ -10,15 +10,25 @@
  * Writes are encoded into slabs taken from a shared pool while a connection has something to send,
  * and given back once the socket has written them and nothing new was encoded: written slabs come
  * back warm (no page faults for fresh memory), and the pool keeps at most `WRITE_POOL_MAX` free
- * slabs, leaving the rest to the garbage collector after a burst.
+ * slabs, leaving the rest to the garbage collector after a burst. A quiet connection starts a batch
+ * in a small slab when the pool has no large one, so many connections writing a little at the same
+ * moment (acks, a round of replies) take 16 KiB each, not 256 KiB. Once the process has taken no
+ * slab for `POOL_IDLE_MS`, the pool lets its free slabs go: an idle process holds no write memory.
  */
+import { type Tickable, ticker } from '../util/ticker.js';
 
 /** Bytes of one read (Node's own read size). */
 export const MAX_READ = 64 * 1024;
 /** Size of a write slab. */
 export const WRITE_SLAB_SIZE = 256 * 1024;
+/** Size of a small write slab (the first slab of a quiet connection's batch when no large one is free). */
+export const SMALL_SLAB_SIZE = 16 * 1024;
 /** Free write slabs the process keeps for reuse (4 MiB). */
 const WRITE_POOL_MAX = 16;
+/** Free small slabs the process keeps for reuse (1 MiB). */
+const SMALL_POOL_MAX = 64;
+/** Free slabs are let go once no slab was taken for this long. */
+export const POOL_IDLE_MS = 2000;
 
 /**
  * The buffer every plain TCP connection of the process reads into (see socket.ts). A chunk read
@@ -27,22 +37,54 @@ const WRITE_POOL_MAX = 16;
 export const landing: Buffer = Buffer.allocUnsafeSlow(MAX_READ);
 
 /** See the file header: write slabs shared by the connections of the process. */
-export class WriteSlabPool {
+export class WriteSlabPool implements Tickable {
   private readonly free: Buffer[] = [];
+  private readonly freeSmall: Buffer[] = [];
+  private lastTake = 0;
+  private watching = false;
 
-  /** A slab: a written-out one when there is one (warm pages), else a new one. */
+  /** A large slab: a written-out one when there is one (warm pages), else a new one. */
   take(): Buffer {
+    this.lastTake = Date.now();
     return this.free.pop() ?? Buffer.allocUnsafeSlow(WRITE_SLAB_SIZE);
+  }
+
+  /** The first slab of a quiet connection's batch: a free large one if any, else a small one. */
+  takeFirst(): Buffer {
+    this.lastTake = Date.now();
+    return this.free.pop() ?? this.freeSmall.pop() ?? Buffer.allocUnsafeSlow(SMALL_SLAB_SIZE);
   }
 
   /** Gives back a slab nothing refers to any more (its bytes were written by a TCP socket). */
   give(slab: Buffer): void {
-    if (slab.length === WRITE_SLAB_SIZE && this.free.length < WRITE_POOL_MAX) this.free.push(slab);
+    if (slab.length === WRITE_SLAB_SIZE) {
+      if (this.free.length < WRITE_POOL_MAX) this.free.push(slab);
+    } else if (slab.length === SMALL_SLAB_SIZE) {
+      if (this.freeSmall.length < SMALL_POOL_MAX) this.freeSmall.push(slab);
+    } else return;
+    if (!this.watching) {
+      this.watching = true;
+      ticker.add(POOL_IDLE_MS, this);
+    }
   }
 
-  /** Free slabs held. */
+  /** The ticker's check: after POOL_IDLE_MS without a take, the free slabs go to the garbage collector. */
+  tick(now: number): void {
+    if (now - this.lastTake < POOL_IDLE_MS) return;
+    this.free.length = 0;
+    this.freeSmall.length = 0;
+    this.watching = false;
+    ticker.remove(POOL_IDLE_MS, this);
+  }
+
+  /** Free large slabs held. */
   get size(): number {
     return this.free.length;
+  }
+
+  /** Free small slabs held. */
+  get smallSize(): number {
+    return this.freeSmall.length;
   }
 }
 

@@ -29,7 +29,7 @@ import { HEARTBEAT_FRAME } from '../protocol/frame.js';
 import { Writer } from '../protocol/primitives.js';
 import { deferred, type Deferred } from '../util/wait.js';
 import { type Tickable, ticker } from '../util/ticker.js';
-import { holdWritten, MAX_READ, releaseWritten, WRITE_SLAB_SIZE, writeSlabs } from './buffers.js';
+import { holdWritten, MAX_READ, releaseWritten, SMALL_SLAB_SIZE, WRITE_SLAB_SIZE, writeSlabs } from './buffers.js';
 import type { SocketReader } from './socket.js';
 
 const SLAB_SIZE = WRITE_SLAB_SIZE;
@@ -203,9 +203,10 @@ export class Transport implements Tickable {
   private reserve(n: number): void {
     const out = this.out;
     if (out.buf.length - out.pos >= n) return;
+    const quiet = out.buf === NO_SLAB;
     if (out.pos > this.start) this.parts.push(out.buf.subarray(this.start, out.pos));
     this.retire(out.buf);
-    out.buf = n <= SLAB_SIZE ? this.freshSlab() : Buffer.allocUnsafe(n);
+    out.buf = n > SLAB_SIZE ? Buffer.allocUnsafe(n) : quiet && n <= SMALL_SLAB_SIZE ? this.firstSlab() : this.freshSlab();
     out.pos = 0;
     this.start = 0;
   }
@@ -215,9 +216,14 @@ export class Transport implements Tickable {
     return writeSlabs.take();
   }
 
+  /** The first slab of a quiet connection's batch: small unless a large one is free (see buffers.ts). */
+  private firstSlab(): Buffer {
+    return this.reader !== null ? writeSlabs.takeFirst() : Buffer.allocUnsafe(SMALL_SLAB_SIZE);
+  }
+
   /** Leaves a full slab to the current batch; it returns to the pool once the batch is written. */
   private retire(slab: Buffer): void {
-    if (this.reader !== null && slab.length === SLAB_SIZE) this.retired.push(slab);
+    if (this.reader !== null && (slab.length === SLAB_SIZE || slab.length === SMALL_SLAB_SIZE)) this.retired.push(slab);
   }
 
   /**
@@ -450,6 +456,12 @@ export class Transport implements Tickable {
       return;
     }
     if (now - this.lastWriteAt >= interval / 2 && !this.scheduled) {
+      if (this.out.buf === NO_SLAB && this.writing === 0) {
+        // a quiet connection writes the shared constant frame as it is: no slab for 8 bytes
+        this.lastWriteAt = now;
+        if (!this.socket.write(HEARTBEAT_FRAME)) this.blockedOnDrain = true;
+        return;
+      }
       this.reserve(HEARTBEAT_FRAME.length);
       this.out.bytes(HEARTBEAT_FRAME);
       this.flush();

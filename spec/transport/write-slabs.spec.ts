@@ -1,11 +1,12 @@
 // Outbound slabs: a TCP transport reuses slabs once the socket has written them out (warm pages,
 // no page faults); every byte still goes out exactly once and in order.
-import { describe, it, expect } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { Duplex } from 'node:stream';
 
 import { ConnectionLost } from '../../lib/errors.js';
 import type { Writer } from '../../lib/protocol/primitives.js';
-import { isBeingWritten } from '../../lib/transport/buffers.js';
+import { HEARTBEAT_FRAME } from '../../lib/protocol/frame.js';
+import { isBeingWritten, POOL_IDLE_MS, SMALL_SLAB_SIZE, WriteSlabPool, writeSlabs } from '../../lib/transport/buffers.js';
 import { SocketReader } from '../../lib/transport/socket.js';
 import { Transport } from '../../lib/transport/transport.js';
 
@@ -152,5 +153,59 @@ describe('zero-copy parts in flight (isBeingWritten)', () => {
     t.send(16, external(unsent));
     t.fail(new ConnectionLost('gone'));
     expect(isBeingWritten(unsent.buffer)).toBe(false);
+  });
+});
+
+describe('write memory of quiet connections', () => {
+  it('a heartbeat of a quiet connection takes no slab: the constant frame is written as it is', async () => {
+    const { t, got } = setup(true);
+    const takes = [jest.spyOn(writeSlabs, 'take'), jest.spyOn(writeSlabs, 'takeFirst')];
+    try {
+      t.startHeartbeat(1000);
+      t.tick(Date.now() + 600); // half an interval without a write: a heartbeat is due
+      expect(Buffer.concat(got)).toEqual(HEARTBEAT_FRAME);
+      for (const take of takes) expect(take).not.toHaveBeenCalled();
+      await settle();
+    } finally {
+      for (const take of takes) take.mockRestore();
+      t.close();
+    }
+  });
+
+  it('with no large slab free, a quiet connection starts its batch in a small slab; a large batch still gets large ones', async () => {
+    const borrowed: Buffer[] = [];
+    while (writeSlabs.size > 0) borrowed.push(writeSlabs.take()); // the pool holds no large slab now
+    try {
+      const { t, got } = setup(true);
+      t.send(16, (w) => {
+        w.buf.fill(7, w.pos, w.pos + 16);
+        w.pos += 16;
+      });
+      expect(slab(t).byteLength).toBe(SMALL_SLAB_SIZE);
+      encode(t, 0, 100); // 400 KiB more in the same batch: large slabs from here on
+      expect(slab(t).byteLength).toBe(SLAB);
+      await t.written();
+      await settle();
+      expect(Buffer.concat(got).length).toBe(16 + 100 * 4096);
+      t.close();
+    } finally {
+      for (const b of borrowed) writeSlabs.give(b);
+    }
+  });
+
+  it('the pool lets its free slabs go once no slab was taken for POOL_IDLE_MS', () => {
+    const pool = new WriteSlabPool();
+    pool.give(pool.take());
+    pool.give(pool.takeFirst());
+    expect([pool.size, pool.smallSize]).toEqual([1, 0]); // takeFirst took the free large one
+    pool.give(Buffer.allocUnsafeSlow(SMALL_SLAB_SIZE));
+    expect([pool.size, pool.smallSize]).toEqual([1, 1]);
+    pool.give(Buffer.allocUnsafeSlow(1000)); // a foreign size is never pooled
+    expect([pool.size, pool.smallSize]).toEqual([1, 1]);
+    const now = Date.now();
+    pool.tick(now + POOL_IDLE_MS - 100);
+    expect([pool.size, pool.smallSize]).toEqual([1, 1]);
+    pool.tick(now + POOL_IDLE_MS + 100);
+    expect([pool.size, pool.smallSize]).toEqual([0, 0]);
   });
 });
