@@ -21,7 +21,6 @@ export const ATTR = {
   operationType: 'messaging.operation.type',
   operationName: 'messaging.operation.name',
   subscription: 'messaging.destination.subscription.name',
-  consumerGroup: 'messaging.consumer.group.name',
   serverAddress: 'server.address',
   serverPort: 'server.port',
   errorType: 'error.type',

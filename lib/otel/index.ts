@@ -10,4 +10,3 @@
  * @module amqpts/otel
  */
 export { AmqptsInstrumentation, type AmqptsInstrumentationOptions, INSTRUMENTATION_NAME } from './instrumentation.js';
-export { ATTR as MESSAGING_ATTRIBUTES } from './attributes.js';
