@@ -142,6 +142,17 @@ describe('examples', () => {
     ]);
   });
 
+  test('tracing: one trace across two connections, the active span in the callback, a settle diagnostic and the stats', async () => {
+    expect(linesOf(await runExample('tracing'))).toEqual([
+      "processing order 42, active span in the publisher's trace: true",
+      'process <queue>: process, id order-42',
+      'publish <queue>: send, id order-42',
+      'one trace: true',
+      'settled: ack',
+      'producer published 1, confirmed 1; consumer delivered 1, acked 1',
+    ]);
+  });
+
   test('quorum-and-streams dead-letters a poison message at its delivery limit and reads a stream from its first offset', async () => {
     expect(linesOf(await runExample('quorum-and-streams'))).toEqual([
       'order 42, delivery count 0',

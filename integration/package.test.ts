@@ -18,6 +18,8 @@ describe('the published package', () => {
       'dist/index.d.ts',
       'dist/core.d.ts',
       'dist/cli/main.js',
+      'dist/otel/index.js',
+      'dist/otel/index.d.ts',
       'README.md',
       'CHANGELOG.md',
       'LICENSE',
@@ -57,5 +59,39 @@ describe('the published package', () => {
       expect(list).not.toContain(internal);
     }
     expect(cjs.stdout.trim()).toBe(esm.stdout.trim());
+  });
+
+  test("'amqpts' loads without @opentelemetry installed; 'amqpts/otel' loads through the exports map and needs it", async () => {
+    // a resolve hook that makes every @opentelemetry package unresolvable, as for a user without it
+    const hook = `export async function resolve(s, c, next) { if (s.startsWith('@opentelemetry/')) throw new Error('not installed: ' + s); return next(s, c); }`;
+    const block = `import { register } from 'node:module'; register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));`;
+    const root = await run(
+      process.execPath,
+      ['--input-type=module', '-e', `${block} const m = await import('amqpts'); console.log(typeof m.Connection, typeof m.instrument)`],
+      {
+        cwd: ROOT,
+      },
+    );
+    expect(root.stdout.trim()).toBe('function function');
+    const otel = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `${block} await import('amqpts/otel').then(() => console.log('loaded'), (e) => console.log(e.message))`,
+      ],
+      {
+        cwd: ROOT,
+      },
+    );
+    expect(otel.stdout.trim()).toBe('not installed: @opentelemetry/api');
+    const withApi = await run(
+      process.execPath,
+      ['--input-type=module', '-e', "const m = await import('amqpts/otel'); console.log(typeof m.AmqptsInstrumentation)"],
+      {
+        cwd: ROOT,
+      },
+    );
+    expect(withApi.stdout.trim()).toBe('function');
   });
 });

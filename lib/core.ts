@@ -43,6 +43,19 @@ export {
   type ReceivedMessage,
   type TopologyEntity,
 } from './channel/types.js';
+export {
+  DIAGNOSTICS_CHANNELS,
+  type ConfirmDiagnostic,
+  type ConnectionDiagnostic,
+  type ConnectionDiagnosticState,
+  type DeliverDiagnostic,
+  type PublishDiagnostic,
+  type RecoveryDiagnostic,
+  type ReturnDiagnostic,
+  type SettleDiagnostic,
+} from './diagnostics.js';
+export { instrument, type ConsumeHookInfo, type InstrumentationHooks, type PublishHookInfo } from './instrumentation.js';
+export type { ConnectionStats } from './stats.js';
 export { Connection, type ConnectionCloseOptions, type ConnectionEvents, type ConnectionState } from './connection/connection.js';
 export { parseUrl, type ConnectionOptions, type LoginMethod } from './connection/options.js';
 export { AbstractConsumer, type AbstractConsumerOptions } from './consumer/abstract-consumer.js';

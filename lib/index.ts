@@ -8,6 +8,7 @@
  * await ch.queueDeclare('q');
  * await ch.basicPublish(new Message('hello'), { routingKey: 'q' });
  * ```
+ * @module amqpts
  */
 export * from './core.js';
 export * from './reactor/index.js';

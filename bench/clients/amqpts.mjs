@@ -1,10 +1,19 @@
 // amqpts, from this repository's build output (dist/; `npm run bench` builds it first).
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
-import { Connection, Message, RpcClient } from '../../dist/index.js';
+import { Connection, DIAGNOSTICS_CHANNELS, Message, RpcClient } from '../../dist/index.js';
 import { publishBatch, windowed } from '../scenarios.mjs';
 
 /** AMQPTS_BENCH_LEND=1 measures consuming with `recycleBodiesAfterCallback` (off by default, as in basicConsume). */
 const LEND = process.env.AMQPTS_BENCH_LEND === '1';
+
+/**
+ * AMQPTS_BENCH_DIAG=1 subscribes a no-op to every diagnostics channel, so every payload is built
+ * and published: compare with a run without it (nobody subscribed, the default) to see what the
+ * channels cost.
+ */
+const DIAG = process.env.AMQPTS_BENCH_DIAG === '1';
+if (DIAG) for (const name of Object.values(DIAGNOSTICS_CHANNELS)) diagnosticsChannel.subscribe(name, () => {});
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 
 export default {

@@ -458,7 +458,7 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
    */
   basicAck(delivery: number | Message<unknown>, opts: { multiple?: boolean } = {}): void {
     if (delivery instanceof Message) this.#link.settle(delivery, 'ack', opts.multiple ?? false, false);
-    else this.#link.sendAck(ACK_METHOD.ack, delivery, opts.multiple ? 1 : 0);
+    else this.#link.userSettle(ACK_METHOD.ack, delivery, opts.multiple ? 1 : 0);
   }
 
   /**
@@ -468,7 +468,7 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
   basicNack(delivery: number | Message<unknown>, opts: { multiple?: boolean; requeue?: boolean } = {}): void {
     const requeue = opts.requeue ?? true;
     if (delivery instanceof Message) this.#link.settle(delivery, 'nack', opts.multiple ?? false, requeue);
-    else this.#link.sendAck(ACK_METHOD.nack, delivery, (opts.multiple ? 1 : 0) | (requeue ? 2 : 0));
+    else this.#link.userSettle(ACK_METHOD.nack, delivery, (opts.multiple ? 1 : 0) | (requeue ? 2 : 0));
   }
 
   /**
@@ -478,7 +478,7 @@ export class Channel extends LazyEmitter<ChannelEvents> implements MessageChanne
   basicReject(delivery: number | Message<unknown>, opts: { requeue?: boolean } = {}): void {
     const requeue = opts.requeue ?? true;
     if (delivery instanceof Message) this.#link.settle(delivery, 'reject', false, requeue);
-    else this.#link.sendAck(ACK_METHOD.reject, delivery, requeue ? 1 : 0);
+    else this.#link.userSettle(ACK_METHOD.reject, delivery, requeue ? 1 : 0);
   }
 
   /**

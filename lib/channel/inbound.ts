@@ -8,6 +8,7 @@
  * Deliveries are never handed to user code from inside the frame parser: they are queued and
  * dispatched in a microtask (inbox.ts).
  */
+import { diag, diagDeliver, diagReturn } from '../diagnostics.js';
 import { ConsumerCancelled, UnexpectedFrame } from '../errors.js';
 import { Message } from '../message.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from '../protocol/frame.js';
@@ -109,6 +110,7 @@ export class Inbound {
     return (this.box ??= new Inbox(
       (err, msg) => this.callbackError(err, msg),
       () => this.link.host.eventDispatched(),
+      this.link,
     ));
   }
 
@@ -164,6 +166,8 @@ export class Inbound {
       const a = m.args; // basic.deliver's args have DeliveryInfo's shape: used as is, no copy
       const msg = Message.received(body, props, a, autoDecode, this.link.generation) as ReceivedMessage;
       const c = this.closer.consumers.get(a.consumerTag);
+      this.link.host.stats.delivered++;
+      if (diag.deliver.hasSubscribers) diagDeliver(this.link, msg, c?.queue, a.consumerTag);
       // a body that reaches no callback as a Buffer (no consumer, or decoded to a string) is free now
       if (!c || typeof msg.body === 'string') this.box?.giveBack(body);
       const link = this.link;
@@ -185,6 +189,7 @@ export class Inbound {
         messageCount: a.messageCount,
       };
       const msg = Message.received(body, props, info, autoDecode, this.link.generation);
+      this.link.host.stats.delivered++;
       this.link.noteDelivery(info.deliveryTag, false); // basicGet marks a noAck one settled
       if (this.link.rpc.accepts('basic.get-ok')) this.link.rpc.complete(msg);
     } else if (m.name === 'basic.return') {
@@ -199,6 +204,8 @@ export class Inbound {
       };
       const msg = Message.received(body, props, info, autoDecode, undefined) as ReceivedMessage;
       this.keepReturned(msg, body.length);
+      this.link.host.stats.returned++;
+      if (diag.return.hasSubscribers) diagReturn(this.link, msg);
       this.closer.publisherIfAny?.confirms?.returned(msg);
       queueMicrotask(() => {
         this.events.emit('return', msg);

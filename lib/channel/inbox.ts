@@ -19,7 +19,9 @@
  * callback forwarded in a publish and whose zero-copy write is still in flight is not recycled at
  * all: it is left to the garbage collector once written, so forwarding never needs an await.
  */
+import { type ConsumeHookInfo, hooks } from '../instrumentation.js';
 import { isBeingWritten } from '../transport/buffers.js';
+import type { ChannelHost } from './types.js';
 import type { ConsumerEntry, ReceivedMessage } from './types.js';
 
 /** Bodies from this size are recycled for consumers that asked for it; smaller ones are copied as usual. */
@@ -86,7 +88,26 @@ export class Inbox {
   constructor(
     private readonly onError: (err: unknown, msg: ReceivedMessage) => void,
     private readonly dispatched: () => void,
+    /** Whose deliveries these are (named to the instrumentation's consume hook). */
+    private readonly owner: { readonly host: ChannelHost; readonly publicChannel: unknown },
   ) {}
+
+  /** Runs `c`'s callback for `msg`, through the instrumentation's consume hook when one is registered. */
+  private call(c: ConsumerEntry, msg: ReceivedMessage): void | Promise<void> {
+    const hook = hooks.consume;
+    if (hook === null) return c.callback(msg);
+    const host = this.owner.host;
+    const info: ConsumeHookInfo = {
+      connection: host.connection as ConsumeHookInfo['connection'],
+      channel: this.owner.publicChannel as ConsumeHookInfo['channel'],
+      message: msg,
+      queue: c.queue,
+      consumerTag: c.tag,
+      serverAddress: host.endpoint.host,
+      serverPort: host.endpoint.port,
+    };
+    return hook(info, () => c.callback(msg));
+  }
 
   /** The channel's body pool (created on first use). */
   get pool(): BodyPool {
@@ -121,12 +142,12 @@ export class Inbox {
       // auto-delete queue dies with its connection and never redelivers it); its ack is refused
       const lent = c.recycleBodies ? msg.body : null;
       if (c.limiter) {
-        const done = c.limiter.add(() => c.callback(msg)).catch((err: unknown) => this.onError(err, msg));
+        const done = c.limiter.add(() => this.call(c, msg)).catch((err: unknown) => this.onError(err, msg));
         if (lent) void done.then(() => this.giveBack(lent));
         continue;
       }
       try {
-        const r = c.callback(msg);
+        const r = this.call(c, msg);
         if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
           const done = (r as Promise<void>).then(undefined, (err: unknown) => this.onError(err, msg));
           if (lent) void done.then(() => this.giveBack(lent));

@@ -24,6 +24,7 @@ import {
   type RequestName,
 } from '../protocol/generated/methods.js';
 import { Writer } from '../protocol/primitives.js';
+import { diag, diagDeliver, diagSettle } from '../diagnostics.js';
 import type { Encoder, Transport } from '../transport/transport.js';
 import { type CallOptions, checkTimeout } from '../util/wait.js';
 import type { AckBatcher } from './ack-batcher.js';
@@ -69,7 +70,8 @@ export class ChannelLink {
   constructor(
     readonly id: number,
     readonly host: ChannelHost,
-    private readonly publicChannel: MessageChannel,
+    /** The public Channel. */
+    readonly publicChannel: MessageChannel,
   ) {}
 
   /** The current delivery generation (renewed on every close or loss). */
@@ -150,6 +152,21 @@ export class ChannelLink {
     } else this.writeAck(methodId, tag, bits);
   }
 
+  /**
+   * A settlement the user asked for (basicAck/Nack/Reject, msg.ack()...): sent as sendAck does,
+   * then counted and published on `amqpts:settle`. `bits` as in encodeDeliveryAck.
+   */
+  userSettle(methodId: number, tag: number, bits: number): void {
+    this.sendAck(methodId, tag, bits); // throws (nothing sent, nothing counted) unless the wire is open
+    const reject = methodId === ACK_METHOD.reject;
+    if (methodId === ACK_METHOD.ack) this.host.stats.acked++;
+    else this.host.stats.rejected++;
+    if (diag.settle.hasSubscribers) {
+      const op = methodId === ACK_METHOD.ack ? 0 : reject ? 2 : 1;
+      diagSettle(this, op, tag, !reject && (bits & 1) === 1, reject ? bits === 1 : (bits & 2) === 2);
+    }
+  }
+
   /** Writes basic.ack / nack / reject now. Refused unless the wire is open. */
   writeAck(methodId: number, tag: number, bits: number): void {
     this.checkWireOpen();
@@ -182,9 +199,9 @@ export class ChannelLink {
       throw new StaleDelivery(`cannot ${how} delivery ${msg.deliveryInfo?.deliveryTag ?? '?'}: ${why}`, { channelId: this.id });
     }
     const tag = msg.deliveryTag;
-    if (how === 'ack') this.sendAck(ACK_METHOD.ack, tag, multiple ? 1 : 0);
-    else if (how === 'nack') this.sendAck(ACK_METHOD.nack, tag, (multiple ? 1 : 0) | (requeue ? 2 : 0));
-    else this.sendAck(ACK_METHOD.reject, tag, requeue ? 1 : 0);
+    if (how === 'ack') this.userSettle(ACK_METHOD.ack, tag, multiple ? 1 : 0);
+    else if (how === 'nack') this.userSettle(ACK_METHOD.nack, tag, (multiple ? 1 : 0) | (requeue ? 2 : 0));
+    else this.userSettle(ACK_METHOD.reject, tag, requeue ? 1 : 0);
   }
 
   private makeCall<N extends MethodName>(
@@ -217,9 +234,11 @@ export class ChannelLink {
 
   /** basic.get; a message got with `noAck` needs no ack, which ack coalescing learns here. */
   get(queue: string, noAck: boolean, opts: CallOptions): Promise<ReceivedMessage | null> {
-    if (!noAck || this.batcher === null) return this.call('basic.get', { queue, noAck }, opts);
+    if ((!noAck || this.batcher === null) && !diag.deliver.hasSubscribers) return this.call('basic.get', { queue, noAck }, opts);
     return this.call('basic.get', { queue, noAck }, opts, (m) => {
-      if (m !== null) this.noteDelivery(m.deliveryTag, true);
+      if (m === null) return m;
+      if (noAck) this.noteDelivery(m.deliveryTag, true);
+      if (diag.deliver.hasSubscribers) diagDeliver(this, m, queue, undefined);
       return m;
     });
   }

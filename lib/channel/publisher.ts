@@ -9,13 +9,16 @@
  * marked with REPUBLISHED_HEADER, once the channel is restored. A channel with CONFIRM_STREAM or
  * more publishes outstanding counts as a confirm stream in the transport's read hints.
  */
+import { diag, diagConfirm, diagPublish } from '../diagnostics.js';
 import { ChannelClosed, PublishBufferFull } from '../errors.js';
+import { hooks } from '../instrumentation.js';
 import { encodePublish, type PublishFrameArgs, PublishFrameCache } from '../protocol/encode.js';
 import type { BasicProperties } from '../protocol/generated/properties.js';
 import type { Encoder } from '../transport/transport.js';
 import type { CallOptions } from '../util/wait.js';
 import { ConfirmTracker, type Pending, rejectPending } from './confirms.js';
 import type { ChannelLink } from './link.js';
+import type { PublishHookInfo } from '../instrumentation.js';
 import { PublishQueue } from './publish-queue.js';
 import type { ChannelSettings } from './settings.js';
 import { REPUBLISHED_HEADER } from './types.js';
@@ -27,6 +30,7 @@ const EMPTY = Buffer.alloc(0);
 const NO_PROPERTIES: BasicProperties = Object.freeze({});
 /** The shared empty list of channels with nothing kept for republishing (never written to). */
 const NO_PENDING: Pending[] = [];
+const NOOP = (): void => {};
 
 /** Where a message goes, as basicPublish was told. */
 export interface Destination {
@@ -90,6 +94,40 @@ export class Publisher {
 
   /** Publishes `body` now, or queues it until the channel is publishable (see the file header). */
   publish(body: Buffer, properties: BasicProperties, dest: Destination, opts: CallOptions): Promise<void> {
+    if (hooks.publish !== null) return this.publishHooked(hooks.publish, body, properties, dest, opts);
+    return this.publishPlain(body, properties, dest, opts);
+  }
+
+  /** A publish through the instrumentation hook, which may send changed properties (instrumentation.ts). */
+  private publishHooked(
+    hook: NonNullable<typeof hooks.publish>,
+    body: Buffer,
+    properties: BasicProperties,
+    dest: Destination,
+    opts: CallOptions,
+  ): Promise<void> {
+    const host = this.link.host;
+    const info = {
+      connection: host.connection as PublishHookInfo['connection'],
+      channel: this.link.publicChannel as PublishHookInfo['channel'],
+      exchange: dest.exchange,
+      routingKey: dest.routingKey,
+      properties,
+      bodySize: body.length,
+      serverAddress: host.endpoint.host,
+      serverPort: host.endpoint.port,
+    };
+    let p: Promise<void>;
+    try {
+      p = hook(info, (props) => this.publishPlain(body, props, dest, opts));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    p.catch(NOOP); // as without a hook: a publish nobody awaits never rejects unhandled
+    return p;
+  }
+
+  private publishPlain(body: Buffer, properties: BasicProperties, dest: Destination, opts: CallOptions): Promise<void> {
     if (this.canPublishNow() && (this.waitingQueue === null || this.waitingQueue.length === 0))
       return this.publishNow(body, properties, dest);
     const bad = this.link.unusable();
@@ -145,6 +183,8 @@ export class Publisher {
       job.body = EMPTY; // keep no reference to the caller's body
       job.properties = NO_PROPERTIES;
     }
+    this.link.host.stats.published++;
+    if (diag.publish.hasSubscribers) diagPublish(this.link, dest.exchange, dest.routingKey, dest.mandatory, properties, body.length);
     if (confirm) {
       this.countStream();
       return confirm; // marked handled when it is rejected
@@ -175,8 +215,14 @@ export class Publisher {
   confirmed(tag: number, multiple: boolean, nack: boolean): void {
     const c = this.confirms;
     if (!c) return;
+    const stats = this.link.host.stats;
+    const acked = c.acked;
+    const nacked = c.nacked;
     if (nack) c.nack(tag, multiple);
     else c.ack(tag, multiple);
+    stats.confirmed += c.acked - acked;
+    stats.nacked += c.nacked - nacked;
+    if (diag.confirm.hasSubscribers) diagConfirm(this.link, tag, multiple, nack);
     this.countStream();
     if (this.waitingQueue !== null && this.waitingQueue.length > 0) this.wake();
   }

@@ -7,6 +7,7 @@ import type PQueue from 'p-queue';
 import type { AMQPError, ConsumerCancelled } from '../errors.js';
 import type { DeliveryInfo, Message } from '../message.js';
 import type { FieldTable } from '../protocol/primitives.js';
+import type { StatsCounters } from '../stats.js';
 import type { ReadHints, Transport } from '../transport/transport.js';
 import type { CallOptions } from '../util/wait.js';
 
@@ -167,6 +168,12 @@ export interface ChannelHost {
   readonly maxMessageSize: number;
   /** The server's connection.start properties (product, version: feature detection). */
   readonly serverProperties: FieldTable;
+  /** The public Connection object (named in diagnostics payloads and instrumentation hooks). */
+  readonly connection: unknown;
+  /** The connection's counters (`conn.stats()`), kept current by the channels. */
+  readonly stats: StatsCounters;
+  /** The broker the connection is on (for instrumentation hooks). */
+  readonly endpoint: { readonly host: string; readonly port: number };
 }
 
 /** The settings a channel is created with (resolved from the channel's and the connection's options). */

@@ -15,7 +15,9 @@
  * blocks publishing (connection.blocked) or while the connection is not open.
  */
 
+import { ConnectionLost } from '../errors.js';
 import { type Tickable, ticker } from '../util/ticker.js';
+import type { SharedState } from './shared.js';
 
 /** How far a confirm-mode channel is: publishes awaiting confirms, and publishes acked so far. */
 export interface ConfirmProgress {
@@ -98,4 +100,23 @@ export class ConfirmWatchdog implements Tickable {
     }
     for (const id of [...this.seen.keys()]) if (!live.has(id)) this.seen.delete(id);
   }
+}
+
+/**
+ * @internal Starts the confirmTimeout watchdog of a connection (null when `timeoutMs` is 0): a
+ * stalled channel fails the transport with ConnectionLost, which the connection treats as a loss.
+ */
+export function watchConfirms(s: SharedState, timeoutMs: number): ConfirmWatchdog | null {
+  if (timeoutMs <= 0) return null;
+  const dog = new ConfirmWatchdog(
+    timeoutMs,
+    () => s.channels.confirmProgress(),
+    () => s.state !== 'open' || s.blocked,
+    (id, n, ms) =>
+      s.transport?.fail(
+        new ConnectionLost(`no publish acked for ${ms} ms on channel ${id} (${n} outstanding): confirmTimeout, reconnecting`),
+      ),
+  );
+  dog.start();
+  return dog;
 }

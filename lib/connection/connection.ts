@@ -21,8 +21,10 @@ import type { Result } from 'ts-results-es';
 import type { Channel } from '../channel/channel.js';
 import { type ChannelOptions, type CloseOptions, checkAckBatchDelay, type QueueDeclareOk } from '../channel/options.js';
 import { type AMQPError, ArgumentError, ConnectionClosed, ConnectionLost, type NotFound, RecoverableConnectionError } from '../errors.js';
+import { diagConnection, diagRecovery } from '../diagnostics.js';
 import type { FieldTable } from '../protocol/primitives.js';
-import { Backoff, type ReconnectStrategy } from '../recovery/backoff.js';
+import type { ConnectionStats } from '../stats.js';
+import { Backoff, type ReconnectStrategy, Sleeper } from '../recovery/backoff.js';
 import { isFatal, reconnect, restoreConnection } from '../recovery/reconnect.js';
 import type { Transport } from '../transport/transport.js';
 import { LazyEmitter } from '../util/lazy-emitter.js';
@@ -32,7 +34,7 @@ import { establish } from './establish.js';
 import { checkExchange, checkQueue } from './existence.js';
 import { type ConnectionOptions, describeEndpoint, type ResolvedOptions, resolveOptions } from './options.js';
 import { ChannelZero } from './channel-zero.js';
-import { ConfirmWatchdog } from './confirm-watchdog.js';
+import { type ConfirmWatchdog, watchConfirms } from './confirm-watchdog.js';
 import { FrameRouter } from './router.js';
 import { SharedState } from './shared.js';
 
@@ -59,7 +61,7 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
   private readonly onUnblocked: (() => void) | undefined;
   private openWaiters: Deferred<void>[] | null = null;
   private closing: Promise<void> | null = null;
-  private wakeSleep: (() => void) | null = null;
+  private readonly sleeper = new Sleeper();
   private readonly zero: ChannelZero;
   private readonly confirmTimeout: number;
   private watchdog: ConfirmWatchdog | null = null;
@@ -88,7 +90,7 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
     const ct = input.confirmTimeout ?? 0;
     if (!(ct >= 0 && Number.isFinite(ct))) throw new ArgumentError(`confirmTimeout must be a finite number of ms >= 0, got ${String(ct)}`);
     this.confirmTimeout = ct;
-    this.s = new SharedState(first, this.callTimeout, this.republish, outageLimit);
+    this.s = new SharedState(this, first, this.callTimeout, this.republish, outageLimit);
     this.zero = new ChannelZero(this.s, (reason) => this.onBlocking(reason));
   }
 
@@ -97,29 +99,15 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
     if (reason !== null) {
       this.s.blocked = true;
       this.s.blockedReason = reason;
+      diagConnection(this, 'blocked', undefined, reason);
       this.emit('blocked', reason);
       this.onBlocked?.(reason);
     } else {
       this.unblock();
+      diagConnection(this, 'unblocked');
       this.emit('unblocked');
       this.onUnblocked?.();
     }
-  }
-
-  /** Starts the confirmTimeout watchdog (only when the option is set). */
-  private startWatchdog(): void {
-    if (this.confirmTimeout <= 0 || this.watchdog !== null) return;
-    const s = this.s;
-    this.watchdog = new ConfirmWatchdog(
-      this.confirmTimeout,
-      () => s.channels.confirmProgress(),
-      () => s.state !== 'open' || s.blocked,
-      (id, n, ms) =>
-        s.transport?.fail(
-          new ConnectionLost(`no publish acked for ${ms} ms on channel ${id} (${n} outstanding): confirmTimeout, reconnecting`),
-        ),
-    );
-    this.watchdog.start();
   }
 
   /**
@@ -140,7 +128,8 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
         conn.endpointIndex = i + 1; // a recovery starts with the next URL
         conn.s.state = 'open';
         conn.strategy?.reset();
-        conn.startWatchdog();
+        conn.watchdog ??= watchConfirms(conn.s, conn.confirmTimeout);
+        diagConnection(conn, 'open');
         return conn;
       } catch (err) {
         last = err;
@@ -202,6 +191,17 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
   /** The reason the broker gave for blocking, if blocked. */
   get blockedReason(): string {
     return this.s.blockedReason;
+  }
+
+  /**
+   * A snapshot of this connection's counters since it was created (a recovery does not reset
+   * them): published, confirmed, nacked, returned, delivered, acked, rejected, bytesIn,
+   * bytesOut, recoveries, channelsOpen (see ConnectionStats). Cheap: plain counters.
+   * @throws nothing; it works in any state, closed included.
+   */
+  stats(): ConnectionStats {
+    const s = this.s;
+    return s.stats.snapshot(s.hints.bytesIn, s.hints.bytesOut, s.channels.size);
   }
 
   /** True while the connection is open and its socket alive. */
@@ -284,12 +284,13 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
     s.closeError = reason;
     s.state = 'closed';
     this.watchdog?.stop();
-    this.wakeSleep?.();
+    this.sleeper.wake();
     const t = s.transport;
     if (t && !t.isDead) t.fail(reason);
     s.channels.each((p) => p.connectionClosed(reason));
     s.channels.clear();
     s.failEventWaiters(reason);
+    diagConnection(this, 'closed', cause);
     const ow = this.openWaiters;
     this.openWaiters = null;
     if (ow !== null) for (const d of ow) d.reject(reason);
@@ -301,6 +302,8 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
   private beginRecovery(cause: AMQPError): void {
     const s = this.s;
     s.state = 'recovering';
+    diagConnection(this, 'lost', cause);
+    diagConnection(this, 'recovering', cause);
     const since = Date.now();
     s.channels.each((p) => p.connectionLost(cause, this.republish));
     s.failEventWaiters(cause);
@@ -318,15 +321,22 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
             return { url: describeEndpoint(ep), connect: () => this.establish(ep) };
           },
           restore: () => this.restoreAll(),
-          sleep: (ms) => this.sleep(ms),
-          attempting: (info) => this.emit('reconnecting', info),
+          sleep: (ms) => this.sleeper.sleep(ms),
+          attempting: (info) => {
+            diagRecovery(this, 'attempt', { attempt: info.attempt, url: info.url, ms: info.delay });
+            this.emit('reconnecting', info);
+          },
           abandon: () => s.transport?.fail(s.closeError ?? clientClosed()),
           giveUp: (err) => {
+            diagRecovery(this, 'failed', { error: err });
             this.emit('recoveryFailed', err);
             this.terminate(err);
           },
           recovered: (info) => {
             s.state = 'open';
+            s.stats.recoveries++;
+            diagConnection(this, 'recovered');
+            diagRecovery(this, 'recovered', { attempt: info.attempts, url: info.url, ms: info.downtimeMs });
             const ws = this.openWaiters;
             this.openWaiters = null;
             if (ws !== null) for (const d of ws) d.resolve();
@@ -336,20 +346,6 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
         strategy,
         since,
       );
-    });
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeSleep = () => {
-        this.wakeSleep = null;
-        done();
-      };
     });
   }
 
@@ -364,7 +360,10 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
       },
       ports: () => s.channels.ports(),
       alive: () => s.transport !== null && !s.transport.isDead,
-      entityFailed: (entity, error) => this.emit('recoveryError', { entity, error }),
+      entityFailed: (entity, error) => {
+        diagRecovery(this, 'entityFailed', { entity, error });
+        this.emit('recoveryError', { entity, error });
+      },
     });
   }
 
@@ -438,7 +437,7 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
     if (this.closing) return this.closing;
     const wasOpen = s.state === 'open';
     s.state = 'closing';
-    this.wakeSleep?.();
+    this.sleeper.wake();
     const t = s.transport;
     if (!wasOpen || !t || t.isDead) {
       this.terminate(undefined);

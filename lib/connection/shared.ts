@@ -8,6 +8,7 @@ import type { ChannelHost } from '../channel/types.js';
 import type { AMQPError } from '../errors.js';
 import type { FieldTable } from '../protocol/primitives.js';
 import { Topology } from '../recovery/topology.js';
+import { StatsCounters } from '../stats.js';
 import type { ReadHints, Transport } from '../transport/transport.js';
 import type { Deferred } from '../util/wait.js';
 import { ChannelTable } from './channel-table.js';
@@ -33,7 +34,9 @@ export class SharedState implements ChannelHost {
   blockedReason = '';
   /** The error the connection died of, once it is closed. */
   closeError: AMQPError | null = null;
-  readonly hints: ReadHints = { streaming: 0, latencyBound: 0 };
+  readonly hints: ReadHints = { streaming: 0, latencyBound: 0, bytesIn: 0, bytesOut: 0 };
+  /** The counters `conn.stats()` reads (bytes are in `hints`, kept by the transport). */
+  readonly stats = new StatsCounters();
   readonly topology = new Topology();
   readonly channels = new ChannelTable();
   /** Callers of `drainEvents()` waiting for the next inbound event (null: none). */
@@ -41,6 +44,8 @@ export class SharedState implements ChannelHost {
   private outageBytes = 0;
 
   constructor(
+    /** The public Connection (diagnostics payloads, instrumentation hooks). */
+    readonly connection: object,
     current: ResolvedOptions,
     readonly callTimeout: number,
     readonly republish: boolean,
@@ -52,6 +57,11 @@ export class SharedState implements ChannelHost {
   /** True while the connection is reconnecting after a loss. */
   get recovering(): boolean {
     return this.state === 'recovering';
+  }
+
+  /** The broker the connection is on. */
+  get endpoint(): { readonly host: string; readonly port: number } {
+    return this.current;
   }
 
   /** The largest body the server may announce. */

@@ -63,3 +63,28 @@ export class Backoff implements ReconnectStrategy {
     this.attempts = 0;
   }
 }
+
+/** @internal The waits between reconnect attempts: one at a time, cut short by `wake()` (a close). */
+export class Sleeper {
+  private waking: (() => void) | null = null;
+
+  /** Resolves after `ms`, or at once when `wake()` is called meanwhile. */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waking = () => {
+        this.waking = null;
+        done();
+      };
+    });
+  }
+
+  /** Ends the current wait, if any. */
+  wake(): void {
+    this.waking?.();
+  }
+}

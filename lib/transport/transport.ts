@@ -60,6 +60,10 @@ export interface ReadHints {
   streaming: number;
   /** Channels consuming into a small window (prefetch under 100): reads never pause. */
   latencyBound: number;
+  /** Bytes read so far: kept by the transport, read by `conn.stats()`. */
+  bytesIn: number;
+  /** Bytes written so far: kept by the transport, read by `conn.stats()`. */
+  bytesOut: number;
 }
 
 /** Encodes frames into the transport's outgoing buffer; may pass large buffers to `external` (zero-copy). */
@@ -132,7 +136,7 @@ export class Transport implements Tickable {
     private readonly handlers: TransportHandlers,
     frameMax: number,
     private readonly reader: SocketReader | null = null,
-    private readonly hints: ReadHints = { streaming: 0, latencyBound: 0 },
+    private readonly hints: ReadHints = { streaming: 0, latencyBound: 0, bytesIn: 0, bytesOut: 0 },
   ) {
     this.out = new Writer(0);
     this.out.buf = NO_SLAB;
@@ -321,16 +325,22 @@ export class Transport implements Tickable {
         };
       }
       this.writing++;
+      let bytes = lastWrite.length;
       if (parts.length === 0) {
         ok = this.socket.write(lastWrite, cb);
       } else {
         this.parts = [];
         const sock = this.socket as Duplex & { cork(): void; uncork(): void };
         sock.cork();
-        for (const part of parts) if (part !== lastWrite) ok = sock.write(part);
+        for (const part of parts) {
+          if (part === lastWrite) continue;
+          bytes += part.length;
+          ok = sock.write(part);
+        }
         ok = sock.write(lastWrite, cb);
         sock.uncork();
       }
+      this.hints.bytesOut += bytes;
     }
     this.lastWriteAt = Date.now();
     if (!ok) this.blockedOnDrain = true;
@@ -400,6 +410,7 @@ export class Transport implements Tickable {
    */
   private onData(chunk: Buffer): boolean {
     this.chunksRead++;
+    this.hints.bytesIn += chunk.length;
     if (this.isDead) return true;
     const before = this.parser.frames;
     try {

@@ -8,7 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DOCS = ['README.md', 'docs/coming-from-amqplib.md', 'docs/coming-from-amqpy.md'];
+const DOCS = ['README.md', 'docs/coming-from-amqplib.md', 'docs/coming-from-amqpy.md', 'docs/observability.md'];
 
 /** Every `.ts` file under examples/, recursively. */
 function exampleFiles(dir = join(ROOT, 'examples')): string[] {

@@ -28,7 +28,7 @@ function transportWith(reader: SocketReader, coalesceMs: number, hints: Partial<
     },
     onClose: () => {},
   };
-  const h: ReadHints = { streaming: 0, latencyBound: 0, ...hints };
+  const h: ReadHints = { streaming: 0, latencyBound: 0, bytesIn: 0, bytesOut: 0, ...hints };
   const t = new Transport(new PassThrough(), handlers, 131072, reader, h);
   t.coalesceMs = coalesceMs;
   return { t, frames, hints: h };
