@@ -470,6 +470,7 @@ export class Transport implements Tickable {
       if (this.out.buf === NO_SLAB && this.writing === 0) {
         // a quiet connection writes the shared constant frame as it is: no slab for 8 bytes
         this.lastWriteAt = now;
+        this.hints.bytesOut += HEARTBEAT_FRAME.length;
         if (!this.socket.write(HEARTBEAT_FRAME)) this.blockedOnDrain = true;
         return;
       }

@@ -165,6 +165,7 @@ describe('write memory of quiet connections', () => {
       t.tick(Date.now() + 600); // half an interval without a write: a heartbeat is due
       expect(Buffer.concat(got)).toEqual(HEARTBEAT_FRAME);
       for (const take of takes) expect(take).not.toHaveBeenCalled();
+      expect((t as unknown as { hints: { bytesOut: number } }).hints.bytesOut).toBe(HEARTBEAT_FRAME.length); // conn.stats() counts it
       await settle();
     } finally {
       for (const take of takes) take.mockRestore();
