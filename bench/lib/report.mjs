@@ -91,7 +91,8 @@ export const values = (c, client, key) => (c.by.get(client) ?? []).map((r) => r[
 /** Median of `key` of `client` in case `c`. */
 export const med = (c, client, key) => median(values(c, client, key));
 /** The libraries of a case: every client but amqpts and raw. */
-export const libraries = (c) => [...c.by.keys()].filter((x) => x !== SUBJECT && x !== LIMIT).sort();
+/** The other libraries of a case: not the limit, not amqpts nor a variant of it (`amqpts-diag`). */
+export const libraries = (c) => [...c.by.keys()].filter((x) => !x.startsWith(SUBJECT) && x !== LIMIT).sort();
 
 /** The library with the best median of `key` ('high' or 'low' is better); null when none has one. */
 export function bestLibrary(c, key, better) {

@@ -148,6 +148,17 @@ describe('targets', () => {
     expect(bestLibrary(first, 'cpuPer100k', 'low')).toEqual({ client: 'cloudamqp', value: 0.4 });
   });
 
+  it('a variant of amqpts (amqpts-diag) is never the best library', () => {
+    const variant = merge(
+      rows('amqpts-diag', 'publish-noconfirm', 100, 'msgsPerSec', [50_000, 50_000, 50_000]),
+      rows('amqpts-diag', 'publish-noconfirm', 100, 'cpuPer100k', [0.05, 0.05, 0.05]),
+    );
+    const [c] = groupCases([...publish, ...variant]);
+    if (!c) throw new Error('no case');
+    expect(bestLibrary(c, 'msgsPerSec', 'high')).toEqual({ client: 'cloudamqp', value: 34_000 });
+    expect(bestLibrary(c, 'cpuPer100k', 'low')).toEqual({ client: 'cloudamqp', value: 0.4 });
+  });
+
   it('throughput against raw: 38k / 42k = 0.905, range 36k/44k to 40k/40k crosses 0.9', () => {
     const k = find(checks, 'throughput', 'publish-noconfirm 100 B');
     expect(k.value).toBeCloseTo(38 / 42, 12);
