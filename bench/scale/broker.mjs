@@ -1,15 +1,16 @@
-// The broker-side setup of the scale benchmark, through `rabbitmqctl eval` (runtime only: the
-// broker is never stopped, restarted or reconfigured on disk). Reads the Erlang VM's descriptor
+// The broker-side setup of the scale benchmark, through `rabbitmqctl [-n NODE] eval` (runtime only:
+// the broker is never stopped, restarted or reconfigured on disk). Reads the Erlang VM's descriptor
 // ceiling and RabbitMQ's file_handle_cache limits, raises the cache limit for a run and puts the
-// original back. Also reads this process's own `ulimit -n`.
+// original back. `node` (e.g. amqpts-scale-5695@localhost, see node.mjs) names the node; without it,
+// rabbitmqctl's default node (the `--url` mode, a broker on this machine).
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-async function evalErl(expr) {
-  const { stdout } = await run('rabbitmqctl', ['eval', expr], { timeout: 60_000 });
+async function evalErl(expr, node) {
+  const { stdout } = await run('rabbitmqctl', [...(node ? ['-n', node] : []), 'eval', expr], { timeout: 60_000 });
   return stdout;
 }
 
@@ -27,8 +28,8 @@ const READ = [
  * The broker's limits: `{ maxFds, openFds, totalLimit, totalUsed, socketsLimit, socketsUsed,
  * connectionMax }` (connectionMax: a number or 'infinity').
  */
-export async function readLimits() {
-  const out = await evalErl(READ);
+export async function readLimits(node) {
+  const out = await evalErl(READ, node);
   const m = /SCALE-LIMITS (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\S+)/.exec(out);
   if (!m) throw new Error(`unexpected rabbitmqctl output: ${out.trim()}`);
   const [maxFds, openFds, totalLimit, totalUsed, socketsLimit, socketsUsed] = m.slice(1, 7).map(Number);
@@ -37,26 +38,18 @@ export async function readLimits() {
 }
 
 /** Sets RabbitMQ's file_handle_cache limit (total handles; sockets get 90% of it, less 2). */
-export async function setHandleLimit(n) {
+export async function setHandleLimit(n, node) {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`bad limit ${n}`);
-  await evalErl(`file_handle_cache:set_limit(${n}).`);
+  await evalErl(`file_handle_cache:set_limit(${n}).`, node);
 }
 
 /** Polls until the broker's socket count is at most `target`, or `timeoutMs` passes; returns it. */
-export async function waitForSockets(target, timeoutMs = 30_000) {
+export async function waitForSockets(target, node, timeoutMs = 30_000) {
   const end = Date.now() + timeoutMs;
-  let used = (await readLimits()).socketsUsed;
+  let used = (await readLimits(node)).socketsUsed;
   while (used > target && Date.now() < end) {
     await new Promise((r) => setTimeout(r, 1000));
-    used = (await readLimits()).socketsUsed;
+    used = (await readLimits(node)).socketsUsed;
   }
   return used;
-}
-
-/** This process's soft and hard `ulimit -n` (children inherit them). */
-export async function clientFdLimits() {
-  const { stdout } = await run('/bin/sh', ['-c', 'ulimit -Sn; ulimit -Hn']);
-  const [soft, hard] = stdout.trim().split(/\s+/);
-  const num = (s) => (s === 'unlimited' ? Number.POSITIVE_INFINITY : Number(s));
-  return { soft: num(soft), hard: num(hard) };
 }

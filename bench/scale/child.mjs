@@ -3,13 +3,13 @@
 // each (a pool of `--concurrency` workers, one connection at a time per worker, its channels in
 // sequence); memory after each phase; CPU while idle with heartbeats on (after `--quiet` seconds
 // unmeasured); a 1 MiB round trip on
-// every connection; memory once traffic has stopped; close. Prints one line
-// `SCALE-RESULT {json}` (the RawRun of report.d.mts). `--heap-snapshot FILE` also writes V8
+// every connection; memory once traffic has stopped; close. Prints one line (with the child's own
+// `ulimit -n` as fdLimit) `SCALE-RESULT {json}` (the RawRun of report.d.mts). `--heap-snapshot FILE` also writes V8
 // heap snapshots FILE-baseline, FILE-connections, FILE-idle and FILE-burst (.heapsnapshot; compare them with
 // heap-diff.mjs), `--cpu-profile FILE` a CPU profile of the idle window: diagnostics only, the
 // figures of such a run are not comparable.
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { writeHeapSnapshot } from 'node:v8';
 import { parseArgs } from 'node:util';
@@ -61,6 +61,16 @@ async function pool(n, c, work) {
 /** With --heap-snapshot FILE: FILE-<phase>.heapsnapshot (diff them with bench/scale/heap-diff.mjs). */
 function snapshot(phase) {
   if (opt['heap-snapshot']) log(`heap snapshot: ${writeHeapSnapshot(`${opt['heap-snapshot']}-${phase}.heapsnapshot`)}`);
+}
+
+/** This process's soft `ulimit -n` (Linux: /proc/self/limits), or null. */
+function fdLimit() {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 const lib = await spec.load();
@@ -142,6 +152,7 @@ const result = {
   idleWindowMs,
   lost,
   burstMs,
+  fdLimit: fdLimit(),
 };
 process.stdout.write(`SCALE-RESULT ${JSON.stringify(result)}\n`);
 process.exit(0);

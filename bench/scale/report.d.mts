@@ -42,6 +42,8 @@ export interface RawRun {
   idleCpu: { user: number; system: number };
   idleWindowMs: number;
   lost: number;
+  /** The child's own `ulimit -n` (soft), from /proc/self/limits; null where that cannot be read. */
+  fdLimit?: number | null;
 }
 export interface Row {
   client: string;
@@ -60,8 +62,15 @@ export interface Row {
   lost: number;
   burstRssPerConn: number;
   burstExtPerConn: number;
+  burstAbPerConn: number;
   burstRssRatio: number | null;
   burstExtRatio: number | null;
+  burstAbRatio: number | null;
+}
+/** A client's row over repeated runs: medians, with each numeric field's [min, max] in `range`. */
+export interface Summary extends Row {
+  reps: number;
+  range: Partial<Record<keyof Row, [number, number]>>;
 }
 export type Metric =
   | 'openMs'
@@ -71,7 +80,7 @@ export type Metric =
   | 'heapPerChannel'
   | 'idleCpuMs'
   | 'burstRssPerConn'
-  | 'burstExtPerConn';
+  | 'burstAbPerConn';
 export interface Verdict {
   target: string;
   met: boolean | null;
@@ -84,8 +93,10 @@ export declare function planBroker(limits: BrokerLimits, opts: PlanOptions): Pla
 export declare function memDelta(a: Mem, b: Mem): Mem;
 export declare function ratio(after: number, idle: number): number | null;
 export declare function derive(raw: RawRun): Row;
+export declare function median(xs: (number | null)[]): number | null;
+export declare function summarize(rows: Row[]): Summary[];
 export declare function ratiosToBest(rows: Row[], subject: string): Record<Metric, number | null>;
 export declare function verdicts(rows: Row[], subject: string): Verdict[];
-export declare function markdownTable(rows: Row[], subject: string): string;
+export declare function markdownTable(rows: (Row | Summary)[], subject: string): string;
 export declare function verdictLines(list: Verdict[]): string;
 export declare function shapeLabel(shape: { connections: number; channelsPerConnection: number; desired: number }): string;

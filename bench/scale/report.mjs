@@ -1,6 +1,7 @@
 // Pure logic of the scale benchmark (bench/scale.mjs): how many connections the broker can take,
-// per-connection and per-channel figures from raw memory samples, ratios of the subject to the best
-// other library, the verdicts on issue 16's targets, and the Markdown tables. No I/O, no timers;
+// per-connection and per-channel figures from raw memory samples, medians with min-max over repeated
+// runs, ratios of the subject to the best other library, the verdicts on issue 16's targets, and the
+// Markdown tables. No I/O, no timers;
 // unit-tested in spec/bench/scale-report.spec.ts. Types: report.d.mts.
 
 /** Lower is better for every metric in the table; `ratiosToBest` divides by the lowest other library. */
@@ -12,7 +13,7 @@ export const METRICS = [
   'heapPerChannel',
   'idleCpuMs',
   'burstRssPerConn',
-  'burstExtPerConn',
+  'burstAbPerConn',
 ];
 
 /** Issue 16: after a burst, memory per connection comes back within this factor of its idle figure. */
@@ -95,10 +96,45 @@ export function derive(raw) {
     lost: raw.lost,
     burstRssPerConn: burst.rss / n,
     burstExtPerConn: burst.external / n,
+    burstAbPerConn: burst.arrayBuffers / n,
   };
   row.burstRssRatio = ratio(row.burstRssPerConn, row.rssPerConn);
   row.burstExtRatio = ratio(row.burstExtPerConn, row.extPerConn);
+  row.burstAbRatio = ratio(row.burstAbPerConn, row.abPerConn);
   return row;
+}
+
+/** The median of the non-null numbers in `xs` (mean of the middle two for an even count); null if none. */
+export function median(xs) {
+  const v = xs.filter((x) => x !== null).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+/**
+ * One row per client from the rows of repeated runs (`--reps`), in order of first appearance: every
+ * numeric field is the median over that client's runs, `range[field]` its [min, max], `reps` the
+ * run count; `lost` is the most connections lost in any run. Ratios are medians of each run's own
+ * ratio (a run's after-burst figure is compared with the same run's idle figure).
+ */
+export function summarize(rows) {
+  const groups = new Map();
+  for (const r of rows) {
+    if (!groups.has(r.client)) groups.set(r.client, []);
+    groups.get(r.client).push(r);
+  }
+  return [...groups.values()].map((runs) => {
+    const out = { ...runs[0], reps: runs.length, range: {} };
+    for (const key of Object.keys(runs[0])) {
+      const xs = runs.map((r) => r[key]).filter((x) => typeof x === 'number');
+      if (xs.length === 0) continue; // text, or a ratio that no run could compute (stays null)
+      out[key] = median(xs);
+      out.range[key] = [Math.min(...xs), Math.max(...xs)];
+    }
+    out.lost = Math.max(...runs.map((r) => r.lost));
+    return out;
+  });
 }
 
 /** For each metric, the subject's figure divided by the lowest figure among the other clients. */
@@ -141,10 +177,11 @@ export function verdicts(rows, subject) {
     () => `${kib(me.heapPerChannel)} vs best ${kib(lowest('heapPerChannel'))}`,
   );
   const within = (x) => x !== null && x <= BURST_TOLERANCE;
+  // ArrayBuffers, not V8's `external` counter: that one lags behind freed buffers (bench/README.md).
   add(
-    'after a burst of 1 MiB messages, RSS and external per connection within 10% of idle',
-    () => within(me.burstRssRatio) && within(me.burstExtRatio),
-    () => `RSS x${fmtRatio(me.burstRssRatio)}, external x${fmtRatio(me.burstExtRatio)}`,
+    'after a burst of 1 MiB messages, RSS and ArrayBuffers per connection within 10% of idle',
+    () => within(me.burstRssRatio) && within(me.burstAbRatio),
+    () => `RSS x${fmtRatio(me.burstRssRatio)}, ArrayBuffers x${fmtRatio(me.burstAbRatio)}`,
   );
   add(
     'idle CPU below both libraries',
@@ -162,7 +199,16 @@ function fmtKiB(b) {
   return (b / 1024).toFixed(1);
 }
 
-/** A Markdown table: one row per client, then the subject's ratio to the best other library. */
+/** `fmt(row[key])`, followed by ` (min–max)` when the row summarizes several runs. */
+function cell(row, key, fmt) {
+  const span = row.reps > 1 ? row.range?.[key] : null;
+  return span ? `${fmt(row[key])} (${fmt(span[0])}–${fmt(span[1])})` : fmt(row[key]);
+}
+
+/**
+ * A Markdown table: one row per client (rows from `derive`, or from `summarize`: then medians with
+ * min–max), then the subject's ratio to the best other library.
+ */
 export function markdownTable(rows, subject) {
   const head = [
     'client',
@@ -173,17 +219,21 @@ export function markdownTable(rows, subject) {
     'heap/channel (KiB)',
     'idle CPU (ms)',
     'after burst RSS/conn (KiB)',
-    'after burst ext/conn (KiB)',
+    'after burst ArrayBuffers/conn (KiB)',
     'RSS ratio to idle',
-    'ext ratio to idle',
+    'ArrayBuffers ratio to idle',
   ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
   for (const r of rows) {
     const lost = r.lost ? ` (${r.lost} lost)` : '';
+    const runs = r.reps > 1 ? `, ${r.reps} runs` : '';
+    const secs = (ms) => (ms / 1000).toFixed(2);
+    const ms = (x) => x.toFixed(1);
     lines.push(
-      `| ${r.client} ${r.version} | ${(r.openMs / 1000).toFixed(2)} | ${fmtKiB(r.rssPerConn)} | ${fmtKiB(r.heapPerConn)} | ${fmtKiB(r.extPerConn)} | ` +
-        `${fmtKiB(r.heapPerChannel)} | ${r.idleCpuMs.toFixed(1)}${lost} | ${fmtKiB(r.burstRssPerConn)} | ${fmtKiB(r.burstExtPerConn)} | ` +
-        `${fmtRatio(r.burstRssRatio)} | ${fmtRatio(r.burstExtRatio)} |`,
+      `| ${r.client} ${r.version}${runs} | ${cell(r, 'openMs', secs)} | ${cell(r, 'rssPerConn', fmtKiB)} | ${cell(r, 'heapPerConn', fmtKiB)} | ` +
+        `${cell(r, 'extPerConn', fmtKiB)} | ${cell(r, 'heapPerChannel', fmtKiB)} | ${cell(r, 'idleCpuMs', ms)}${lost} | ` +
+        `${cell(r, 'burstRssPerConn', fmtKiB)} | ${cell(r, 'burstAbPerConn', fmtKiB)} | ${cell(r, 'burstRssRatio', fmtRatio)} | ` +
+        `${cell(r, 'burstAbRatio', fmtRatio)} |`,
     );
   }
   if (rows.some((r) => r.client === subject) && rows.length > 1) {
