@@ -14,6 +14,8 @@
  * in a small slab when the pool has no large one, so many connections writing a little at the same
  * moment (acks, a round of replies) take 16 KiB each, not 256 KiB. Once the process has taken no
  * slab for `POOL_IDLE_MS`, the pool lets its free slabs go: an idle process holds no write memory.
+ * When the last TCP transport closes, the pool lets them go at once and its check stops: a process
+ * whose connections are all closed has no timer of amqpts left.
  */
 import { type Tickable, ticker } from '../util/ticker.js';
 
@@ -42,6 +44,17 @@ export class WriteSlabPool implements Tickable {
   private readonly freeSmall: Buffer[] = [];
   private lastTake = 0;
   private watching = false;
+  private users = 0;
+
+  /** A TCP transport starts using the pool. */
+  attach(): void {
+    this.users++;
+  }
+
+  /** A TCP transport is gone; the last one takes the free slabs and the pool's check with it. */
+  detach(): void {
+    if (this.users > 0 && --this.users === 0) this.release();
+  }
 
   /** A large slab: a written-out one when there is one (warm pages), else a new one. */
   take(): Buffer {
@@ -70,11 +83,15 @@ export class WriteSlabPool implements Tickable {
 
   /** The ticker's check: after POOL_IDLE_MS without a take, the free slabs go to the garbage collector. */
   tick(now: number): void {
-    if (now - this.lastTake < POOL_IDLE_MS) return;
+    if (now - this.lastTake >= POOL_IDLE_MS) this.release();
+  }
+
+  /** Lets every free slab go and stops the idle check. */
+  private release(): void {
     this.free.length = 0;
     this.freeSmall.length = 0;
+    if (this.watching) ticker.remove(POOL_IDLE_MS, this);
     this.watching = false;
-    ticker.remove(POOL_IDLE_MS, this);
   }
 
   /** Free large slabs held. */

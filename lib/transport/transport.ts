@@ -147,6 +147,7 @@ export class Transport implements Tickable {
       onBodyPart === undefined ? undefined : (channel, piece, done) => onBodyPart.call(handlers, channel, piece, done),
     );
     if (reader) {
+      writeSlabs.attach();
       reader.sink = (chunk) => this.onData(chunk);
       reader.plan = () => this.planRead();
     } else
@@ -510,6 +511,7 @@ export class Transport implements Tickable {
 
   private teardown(): void {
     this.stopHeartbeat();
+    if (this.reader !== null) writeSlabs.detach();
     if (this.coalesceTimer) clearTimeout(this.coalesceTimer);
     this.coalesceTimer = undefined;
     const err = this.dead ?? new ConnectionLost('connection closed');

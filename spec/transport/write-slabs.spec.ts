@@ -9,6 +9,7 @@ import { HEARTBEAT_FRAME } from '../../lib/protocol/frame.js';
 import { isBeingWritten, POOL_IDLE_MS, SMALL_SLAB_SIZE, WriteSlabPool, writeSlabs } from '../../lib/transport/buffers.js';
 import { SocketReader } from '../../lib/transport/socket.js';
 import { Transport } from '../../lib/transport/transport.js';
+import { ticker } from '../../lib/util/ticker.js';
 
 const SLAB = 256 * 1024;
 
@@ -208,5 +209,26 @@ describe('write memory of quiet connections', () => {
     expect([pool.size, pool.smallSize]).toEqual([1, 1]);
     pool.tick(now + POOL_IDLE_MS + 100);
     expect([pool.size, pool.smallSize]).toEqual([0, 0]);
+  });
+
+  it('when its last transport goes, the pool lets its slabs go and leaves no timer', () => {
+    const pool = new WriteSlabPool();
+    const add = jest.spyOn(ticker, 'add');
+    const remove = jest.spyOn(ticker, 'remove');
+    try {
+      pool.attach();
+      pool.attach();
+      pool.give(pool.take());
+      expect(add).toHaveBeenCalledWith(POOL_IDLE_MS, pool); // the idle check runs while slabs are held
+      pool.detach();
+      expect(pool.size).toBe(1);
+      expect(remove).not.toHaveBeenCalled();
+      pool.detach();
+      expect(pool.size).toBe(0);
+      expect(remove).toHaveBeenCalledWith(POOL_IDLE_MS, pool);
+    } finally {
+      add.mockRestore();
+      remove.mockRestore();
+    }
   });
 });
