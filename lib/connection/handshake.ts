@@ -44,6 +44,48 @@ function saslResponse(o: ResolvedOptions): Buffer {
   return Buffer.from(w.result().subarray(4));
 }
 
+/** The last server-properties table seen, shared (frozen) by every connection that gets the same one. */
+let sharedServerProperties: FieldTable | null = null;
+
+/** Whether `a` and `b` are equal tables of primitives and nested plain tables (anything else: not shared). */
+function sameTable(a: FieldTable, b: FieldTable): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) {
+    const x = a[k];
+    const y = b[k];
+    if (x === y && (x === null || typeof x !== 'object')) continue;
+    if (!plainTable(x) || !plainTable(y) || !sameTable(x, y)) return false;
+  }
+  return true;
+}
+
+const plainTable = (v: unknown): v is FieldTable => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+
+/** Freezes a table of primitives and plain tables; false (and nothing frozen) when it holds anything else. */
+function freezable(t: FieldTable): boolean {
+  for (const v of Object.values(t)) if (typeof v === 'object' && v !== null && !(plainTable(v) && freezable(v))) return false;
+  return true;
+}
+
+function deepFreeze(t: FieldTable): FieldTable {
+  for (const v of Object.values(t)) if (plainTable(v)) deepFreeze(v);
+  return Object.freeze(t);
+}
+
+/**
+ * Many connections to one broker get the same server properties: they share one frozen copy
+ * instead of holding a table and a dozen strings each (a table with byte arrays or other objects is
+ * kept as it came).
+ */
+export function shareServerProperties(t: FieldTable): FieldTable {
+  const last = sharedServerProperties;
+  if (last !== null && sameTable(last, t)) return last;
+  if (!freezable(t)) return t;
+  sharedServerProperties = deepFreeze(t);
+  return t;
+}
+
 /**
  * @internal Runs start..tune-ok; calls `tuned` (to apply frame_max and start heartbeats) before
  * sending connection.open, then waits for open-ok.
@@ -51,7 +93,7 @@ function saslResponse(o: ResolvedOptions): Buffer {
 export async function handshake(io: HandshakeIO, o: ResolvedOptions, tuned: (n: Negotiated) => void): Promise<Negotiated> {
   const start = await io.expect('connection.start');
   if (start.name !== 'connection.start') throw new ConnectionLost('handshake: expected connection.start');
-  const serverProperties = start.args.serverProperties;
+  const serverProperties = shareServerProperties(start.args.serverProperties);
   const offered = start.args.mechanisms.toString().split(' ');
   if (!offered.includes(o.loginMethod)) {
     throw new IrrecoverableConnectionError(`the server does not offer login method ${o.loginMethod} (it offers: ${offered.join(', ')})`);

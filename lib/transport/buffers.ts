@@ -13,7 +13,7 @@
  * slabs, leaving the rest to the garbage collector after a burst. A quiet connection starts a batch
  * in a small slab when the pool has no large one, so many connections writing a little at the same
  * moment (acks, a round of replies) take 16 KiB each, not 256 KiB. Once the process has taken no
- * slab for `POOL_IDLE_MS`, the pool lets its free slabs go: an idle process holds no write memory.
+ * slab for `POOL_IDLE_MS` (1 s), the pool lets its free slabs go: an idle process holds no write memory.
  * When the last TCP transport closes, the pool lets them go at once and its check stops: a process
  * whose connections are all closed has no timer of amqpts left.
  */
@@ -30,7 +30,7 @@ const WRITE_POOL_MAX = 16;
 /** Free small slabs the process keeps for reuse (1 MiB). */
 const SMALL_POOL_MAX = 64;
 /** Free slabs are let go once no slab was taken for this long. */
-export const POOL_IDLE_MS = 2000;
+export const POOL_IDLE_MS = 1000;
 
 /**
  * The buffer every plain TCP connection of the process reads into (see socket.ts). A chunk read

@@ -118,6 +118,23 @@ describe('client properties', () => {
     expect(conn.serverProperties['product']).toBe('RabbitMQ');
     expect(conn.serverCapabilities).toMatchObject({ publisher_confirms: true });
   });
+
+  it('connections given the same server properties share one frozen table; different or unfreezable ones do not', async () => {
+    const props = { product: 'RabbitMQ', version: '3.10.8', capabilities: { publisher_confirms: true } };
+    const a = (await connectFake({}, { serverProperties: props })).conn;
+    const b = (await connectFake({}, { serverProperties: props })).conn;
+    expect(b.serverProperties).toBe(a.serverProperties);
+    expect(Object.isFrozen(a.serverProperties)).toBe(true);
+    expect(Object.isFrozen(a.serverProperties['capabilities'])).toBe(true);
+    const c = (await connectFake({}, { serverProperties: { ...props, version: '3.13.0' } })).conn;
+    expect(c.serverProperties).not.toBe(a.serverProperties);
+    expect(c.serverProperties['version']).toBe('3.13.0');
+    const withBytes = { ...props, blob: Buffer.from('x') };
+    const d = (await connectFake({}, { serverProperties: withBytes })).conn;
+    const e = (await connectFake({}, { serverProperties: withBytes })).conn;
+    expect(e.serverProperties).not.toBe(d.serverProperties);
+    expect(Object.isFrozen(d.serverProperties)).toBe(false);
+  });
 });
 
 describe('tune negotiation', () => {
