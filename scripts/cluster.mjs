@@ -15,13 +15,14 @@
 // CLUSTER_TIMEOUT_MS (start/stop deadline, default 120000).
 // The exported functions (start, stop, status, stopNode, startNode, ctl, clusterNodes) are what
 // integration/cluster uses; scripts/cluster.d.mts types them.
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { probeHandshake } from './ensure-broker.mjs';
+import { rabbitUser } from './rabbit-node.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SIZE = 3;
@@ -56,19 +57,6 @@ function nodeOf(which) {
   const n = typeof which === 'number' ? nodes[which] : nodes.find((x) => x.name === which || x.name.startsWith(`${which}@`));
   if (!n) throw new Error(`cluster: no node ${String(which)} (0..${SIZE - 1} or a node name)`);
   return n;
-}
-
-const isRoot = () => userInfo().uid === 0;
-
-/** uid/gid of user rabbitmq when we are root (nodes run as that user and must own their folders). */
-function rabbitUser() {
-  if (!isRoot()) return undefined;
-  try {
-    const id = (flag) => Number(execFileSync('id', [flag, 'rabbitmq'], { encoding: 'utf8' }).trim());
-    return { uid: id('-u'), gid: id('-g') };
-  } catch {
-    return undefined;
-  }
 }
 
 /** Whether user `owner` can reach `dir`: every ancestor searchable by others or owned by them. */

@@ -10,11 +10,11 @@
 // integration/support/second-node.ts. Needs root (or user rabbitmq) and `rabbitmq-server`.
 
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { probeHandshake, waitForHandshake } from '../../scripts/ensure-broker.mjs';
+import { nodeFolders, rabbitUser } from '../../scripts/rabbit-node.mjs';
 
 /** The descriptor limit asked for the node (capped at the hard limit this process may grant). */
 export const NODE_FD_LIMIT = 65536;
@@ -32,17 +32,6 @@ function run(cmd, args, env, timeoutMs) {
 function onPath(cmd) {
   const which = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
   return which.status === 0 && which.stdout.trim() !== '';
-}
-
-/** uid/gid of user `rabbitmq` when we are root (the node runs as that user and must own its folders). */
-function rabbitUser() {
-  if (userInfo().uid !== 0) return undefined;
-  try {
-    const id = (flag) => Number(execFileSync('id', [flag, 'rabbitmq'], { encoding: 'utf8' }).trim());
-    return { uid: id('-u'), gid: id('-g') };
-  } catch {
-    return undefined;
-  }
 }
 
 /** The last `n` lines of the node's log files (the folder is deleted after a failed start). */
@@ -123,29 +112,9 @@ export async function startScaleNode({ port = 5695, fdLimit = NODE_FD_LIMIT, sta
     );
   }
 
-  const base = mkdtempSync(join('/tmp', prefix));
-  const mnesia = join(base, 'mnesia');
-  const logs = join(base, 'log');
-  mkdirSync(mnesia);
-  mkdirSync(logs);
-  writeFileSync(join(base, 'enabled_plugins'), '[].\n');
-  // Private config: /etc/rabbitmq/rabbitmq.conf pins the shared node's listener to 5672.
-  writeFileSync(join(base, 'rabbitmq.conf'), `listeners.tcp.default = 127.0.0.1:${port}\nloopback_users.guest = true\n`);
+  const { base, mnesia, logs, vars } = nodeFolders(prefix, port);
   const owner = rabbitUser();
-  if (owner) {
-    for (const p of [base, mnesia, logs, join(base, 'enabled_plugins'), join(base, 'rabbitmq.conf')]) {
-      chownSync(p, owner.uid, owner.gid);
-    }
-  }
-  Object.assign(env, {
-    RABBITMQ_NODE_PORT: String(port),
-    RABBITMQ_DIST_PORT: String(port + 20000),
-    RABBITMQ_MNESIA_BASE: mnesia,
-    RABBITMQ_LOG_BASE: logs,
-    RABBITMQ_ENABLED_PLUGINS_FILE: join(base, 'enabled_plugins'),
-    RABBITMQ_CONFIG_FILE: join(base, 'rabbitmq.conf'),
-    RABBITMQ_ADVANCED_CONFIG_FILE: join(base, 'advanced.config'),
-  });
+  Object.assign(env, vars);
   const pidFile = join(mnesia, `${node}.pid`);
   let disposed = false;
   const dispose = async () => {

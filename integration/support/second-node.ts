@@ -2,11 +2,11 @@
 // without touching the main one on 5672. Needs root (or user rabbitmq) and the Debian package.
 // Timings here (RabbitMQ 3.10, 2 CPUs): start ~5 s to the first handshake; stop ~3.5 s (waits
 // for the Erlang VM to exit); restart ~5 s.
-import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { userInfo } from 'node:os';
 import { probeHandshake as probe, waitForHandshake as wait } from '../../scripts/ensure-broker.mjs';
+import { nodeFolders } from '../../scripts/rabbit-node.mjs';
 
 const waitForHandshake = wait as (host: string, port: number, timeoutMs?: number) => Promise<void>;
 const probeHandshake = probe as (host: string, port: number, opts?: { timeoutMs?: number }) => Promise<boolean>;
@@ -42,45 +42,11 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: num
   });
 }
 
-/** uid/gid of user `rabbitmq` when we are root (the node runs as that user and must own its dirs). */
-function rabbitUser(): { uid: number; gid: number } | undefined {
-  if (userInfo().uid !== 0) return undefined;
-  try {
-    const id = (flag: string) => Number(execFileSync('id', [flag, 'rabbitmq'], { encoding: 'utf8' }).trim());
-    return { uid: id('-u'), gid: id('-g') };
-  } catch {
-    return undefined;
-  }
-}
-
 export async function startSecondNode(opts: SecondNodeOptions = {}): Promise<SecondNode> {
   const port = opts.port ?? 5673;
   const node = `amqpts-test-${port}@localhost`;
-  const base = mkdtempSync(`/tmp/amqpts-node-${port}-`);
-  const mnesia = join(base, 'mnesia');
-  const logs = join(base, 'log');
-  mkdirSync(mnesia);
-  mkdirSync(logs);
-  writeFileSync(join(base, 'enabled_plugins'), '[].\n');
-  // Private config: /etc/rabbitmq/rabbitmq.conf pins the main node's listener to 5672.
-  writeFileSync(join(base, 'rabbitmq.conf'), `listeners.tcp.default = 127.0.0.1:${port}\nloopback_users.guest = true\n`);
-  const owner = rabbitUser();
-  if (owner) {
-    for (const p of [base, mnesia, logs, join(base, 'enabled_plugins'), join(base, 'rabbitmq.conf')]) {
-      chownSync(p, owner.uid, owner.gid);
-    }
-  }
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    RABBITMQ_NODENAME: node,
-    RABBITMQ_NODE_PORT: String(port),
-    RABBITMQ_DIST_PORT: String(port + 20000),
-    RABBITMQ_MNESIA_BASE: mnesia,
-    RABBITMQ_LOG_BASE: logs,
-    RABBITMQ_ENABLED_PLUGINS_FILE: join(base, 'enabled_plugins'),
-    RABBITMQ_CONFIG_FILE: join(base, 'rabbitmq.conf'),
-    RABBITMQ_ADVANCED_CONFIG_FILE: join(base, 'advanced.config'),
-  };
+  const { base, mnesia, logs, vars } = nodeFolders(`amqpts-node-${port}-`, port);
+  const env: NodeJS.ProcessEnv = { ...process.env, RABBITMQ_NODENAME: node, ...vars };
   const ctl = (...args: string[]) => run('rabbitmqctl', ['-q', '-n', node, ...args], env, 30_000);
 
   const waitClosed = async (timeoutMs = 30_000): Promise<void> => {
