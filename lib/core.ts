@@ -103,6 +103,7 @@ export { Message, type DeliveryInfo, type JsonValue, type MessageBody, type Mess
 export type { BasicProperties } from './protocol/generated/properties.js';
 export { Decimal, Field, Typed, type FieldTable, type FieldType, type FieldValue } from './protocol/primitives.js';
 export { Backoff, type BackoffOptions, type ReconnectStrategy } from './recovery/backoff.js';
+export { startsRecovery } from './recovery/reconnect.js';
 export type { TlsOptions } from './transport/socket.js';
 export type { CallOptions } from './util/wait.js';
 export type { Listener } from './util/lazy-emitter.js';

@@ -20,12 +20,12 @@
 import type { Result } from 'ts-results-es';
 import type { Channel } from '../channel/channel.js';
 import { type ChannelOptions, type CloseOptions, checkAckBatchDelay, type QueueDeclareOk } from '../channel/options.js';
-import { type AMQPError, ArgumentError, ConnectionClosed, ConnectionLost, type NotFound, RecoverableConnectionError } from '../errors.js';
+import { type AMQPError, ArgumentError, ConnectionClosed, ConnectionLost, type NotFound } from '../errors.js';
 import { diagConnection, diagRecovery } from '../diagnostics.js';
 import type { FieldTable } from '../protocol/primitives.js';
 import type { ConnectionStats } from '../stats.js';
 import { Backoff, type ReconnectStrategy, Sleeper } from '../recovery/backoff.js';
-import { isFatal, reconnect, restoreConnection } from '../recovery/reconnect.js';
+import { isFatal, reconnect, restoreConnection, startsRecovery } from '../recovery/reconnect.js';
 import type { Transport } from '../transport/transport.js';
 import { LazyEmitter } from '../util/lazy-emitter.js';
 import { type CallOptions, checkTimeout, type Deferred, deferred, waitWith } from '../util/wait.js';
@@ -269,7 +269,7 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
       s.channels.each((p) => p.connectionLost(lost, this.republish));
       return;
     }
-    if (s.state === 'open' && this.strategy && cause instanceof RecoverableConnectionError) {
+    if (s.state === 'open' && this.strategy && cause !== undefined && startsRecovery(cause)) {
       this.beginRecovery(cause);
       return;
     }
@@ -501,7 +501,7 @@ export class Connection extends LazyEmitter<ConnectionEvents> {
         const state = this.s.state as ConnectionState;
         if (state === 'closed' && this.s.closeError instanceof ConnectionClosed) return;
         if (state === 'recovering' || state === 'open') {
-          if (!(err instanceof RecoverableConnectionError)) throw err; // e.g. Timeout
+          if (!startsRecovery(err)) throw err; // e.g. Timeout
           continue; // the connection was lost and is coming back: keep draining
         }
         throw err;

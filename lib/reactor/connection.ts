@@ -26,7 +26,7 @@ import {
   type Message,
   NotAllowed,
   type ReconnectStrategy,
-  RecoverableConnectionError,
+  startsRecovery,
 } from '../core.js';
 import type { ResolvedConnect } from './connect-options.js';
 import { Lane } from './dispatcher.js';
@@ -196,7 +196,7 @@ export class ContainerConnection {
     this.activeTransaction = null;
     tx?.lost(err ?? new ConnectionLost('the connection closed'));
     if (this.state === 'closing') return this.ended(undefined, true);
-    if (err && this.strategy && err instanceof RecoverableConnectionError) {
+    if (err && this.strategy && startsRecovery(err)) {
       this.state = 'reconnecting';
       this.abort = new AbortController();
       this.fire('transportError', { error: err });

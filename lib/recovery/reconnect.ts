@@ -8,12 +8,32 @@
  * Errors that retrying cannot fix (403 AccessRefused, 530 NotAllowed, 402 InvalidPath, a bad
  * argument) end the loop: the connection then closes for good with that error.
  */
-import { AccessRefused, type AMQPError, ArgumentError, InvalidPath, NotAllowed } from '../errors.js';
+import {
+  AccessRefused,
+  type AMQPError,
+  ArgumentError,
+  InternalError,
+  InvalidPath,
+  NotAllowed,
+  RecoverableConnectionError,
+} from '../errors.js';
 import type { Channel } from '../channel/channel.js';
 import type { ChannelPort, TopologyEntity } from '../channel/types.js';
 import type { ReconnectStrategy } from './backoff.js';
 import { restoreTopology } from './restore-topology.js';
 import type { Topology } from './topology.js';
+
+/**
+ * Whether a connection that ended with `err` is worth reconnecting (when recovery is on): every
+ * RecoverableConnectionError (a lost socket, 320 ConnectionForced, ...), and 541 InternalError,
+ * which is how RabbitMQ closes connections when a node fails under them (for example a node
+ * stopped while publishing to quorum queues): another node, or the same one once it is back, can
+ * serve. InternalError stays an IrrecoverableConnectionError, as in amqpy, for code that catches
+ * it; only this decision differs.
+ */
+export function startsRecovery(err: unknown): boolean {
+  return err instanceof RecoverableConnectionError || err instanceof InternalError;
+}
 
 /** Whether reconnecting can never cure `err`. */
 export function isFatal(err: unknown): boolean {

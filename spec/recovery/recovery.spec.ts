@@ -9,6 +9,10 @@ import {
   type AMQPError,
   ConnectionForced,
   ConnectionLost,
+  FrameError,
+  InternalError,
+  IrrecoverableConnectionError,
+  NotAllowed,
   PreconditionFailed,
   PublishBufferFull,
   PublishNacked,
@@ -16,6 +20,7 @@ import {
   Timeout,
 } from '../../lib/errors.js';
 import { Message } from '../../lib/message.js';
+import { startsRecovery } from '../../lib/recovery/reconnect.js';
 import type { Topology, TopologyEntity } from '../../lib/recovery/topology.js';
 import type { Connection } from '../../lib/connection/connection.js';
 import type { ReceivedContent } from '../support/fake-broker.js';
@@ -288,6 +293,31 @@ describe('recovery after the socket dies', () => {
     await b2.openChannel(1);
     await once(conn, 'recovered');
     expect(conn.state).toBe('open');
+  });
+
+  it('a server connection.close 541 (INTERNAL_ERROR, a node failing under its connections) is recovered from; the error stays an InternalError', async () => {
+    const { f, conn, b1 } = await setup();
+    await openChannel(conn, b1, 1);
+    const disconnected = once<AMQPError>(conn, 'disconnected');
+    b1.send(0, 'connection.close', { replyCode: 541, replyText: 'INTERNAL_ERROR', classId: 0, methodId: 0 });
+    await b1.expect('connection.close-ok', 0);
+    const cause = await disconnected;
+    expect(cause).toBeInstanceOf(InternalError);
+    expect(cause).toBeInstanceOf(IrrecoverableConnectionError); // amqpy's tree is unchanged
+    const b2 = await f.next();
+    await b2.handshake();
+    await b2.openChannel(1);
+    await once(conn, 'recovered');
+    expect(conn.state).toBe('open');
+  });
+
+  it('startsRecovery: lost sockets, 320 and 541 reconnect; access, vhost and frame errors do not', () => {
+    expect(startsRecovery(new ConnectionLost('gone'))).toBe(true);
+    expect(startsRecovery(new ConnectionForced('320'))).toBe(true);
+    expect(startsRecovery(new InternalError('541'))).toBe(true);
+    expect(startsRecovery(new NotAllowed('530'))).toBe(false);
+    expect(startsRecovery(new FrameError('501'))).toBe(false);
+    expect(startsRecovery(new Error('not an AMQP error'))).toBe(false);
   });
 
   it('refuses acks of deliveries from the dead connection (StaleDelivery, nothing sent); fresh ones work', async () => {
