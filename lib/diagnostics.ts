@@ -1,6 +1,6 @@
 /**
- * Diagnostics: amqpts' `node:diagnostics_channel` channels, their names and payload types, and the
- * small helpers the channel and connection code calls to publish on them.
+ * Diagnostics: amqpts' `node:diagnostics_channel` channels, their names and payload types (the
+ * helpers that publish on them are in diagnostics-publish.ts).
  *
  * Zero cost with nobody subscribed: every call site checks the channel's `hasSubscribers` before it
  * calls a helper here, so no payload object is built and nothing is allocated otherwise. Payloads
@@ -19,30 +19,13 @@
  * | `amqpts:connection` | the connection opens, is blocked or unblocked, is lost, recovers or closes |
  * | `amqpts:recovery` | a reconnect attempt starts, an entity cannot be re-declared, recovery ends |
  */
-import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Channel } from './channel/channel.js';
 import type { ReceivedMessage, TopologyEntity } from './channel/types.js';
 import type { Connection } from './connection/connection.js';
 import type { AMQPError } from './errors.js';
 import type { BasicProperties } from './protocol/generated/properties.js';
 
-/** The names of amqpts' diagnostics channels: subscribe with `diagnostics_channel.subscribe(name, fn)`. */
-export const DIAGNOSTICS_CHANNELS = {
-  /** Payload: {@link PublishDiagnostic}. */
-  publish: 'amqpts:publish',
-  /** Payload: {@link ConfirmDiagnostic}. */
-  confirm: 'amqpts:confirm',
-  /** Payload: {@link ReturnDiagnostic}. */
-  return: 'amqpts:return',
-  /** Payload: {@link DeliverDiagnostic}. */
-  deliver: 'amqpts:deliver',
-  /** Payload: {@link SettleDiagnostic}. */
-  settle: 'amqpts:settle',
-  /** Payload: {@link ConnectionDiagnostic}. */
-  connection: 'amqpts:connection',
-  /** Payload: {@link RecoveryDiagnostic}. */
-  recovery: 'amqpts:recovery',
-} as const;
+export { DIAGNOSTICS_CHANNELS } from './diagnostics-publish.js';
 
 /** `amqpts:publish`: a message was handed to the socket. */
 export interface PublishDiagnostic {
@@ -153,113 +136,4 @@ export interface RecoveryDiagnostic {
   readonly entity: TopologyEntity | undefined;
   /** The error (`entityFailed`, `failed`). */
   readonly error: AMQPError | undefined;
-}
-
-/** @internal The channel objects: call sites test `hasSubscribers` before calling a helper below. */
-export const diag = {
-  publish: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.publish),
-  confirm: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.confirm),
-  return: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.return),
-  deliver: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.deliver),
-  settle: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.settle),
-  connection: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.connection),
-  recovery: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.recovery),
-};
-
-/** @internal What a channel part knows of its owners (a ChannelLink): enough to name them in a payload. */
-export interface DiagSource {
-  readonly publicChannel: unknown;
-  readonly host: { readonly connection: unknown };
-}
-
-const SETTLE_OPS = ['ack', 'nack', 'reject'] as const;
-
-/** @internal Publishes on `amqpts:publish`. */
-export function diagPublish(
-  src: DiagSource,
-  exchange: string,
-  routingKey: string,
-  mandatory: boolean,
-  properties: BasicProperties,
-  bodySize: number,
-): void {
-  const d: PublishDiagnostic = {
-    connection: src.host.connection as Connection,
-    channel: src.publicChannel as Channel,
-    exchange,
-    routingKey,
-    mandatory,
-    properties,
-    bodySize,
-  };
-  diag.publish.publish(d);
-}
-
-/** @internal Publishes on `amqpts:confirm`. */
-export function diagConfirm(src: DiagSource, deliveryTag: number, multiple: boolean, nack: boolean): void {
-  const d: ConfirmDiagnostic = {
-    connection: src.host.connection as Connection,
-    channel: src.publicChannel as Channel,
-    ack: !nack,
-    deliveryTag,
-    multiple,
-  };
-  diag.confirm.publish(d);
-}
-
-/** @internal Publishes on `amqpts:return`. */
-export function diagReturn(src: DiagSource, message: ReceivedMessage): void {
-  const d: ReturnDiagnostic = { connection: src.host.connection as Connection, channel: src.publicChannel as Channel, message };
-  diag.return.publish(d);
-}
-
-/** @internal Publishes on `amqpts:deliver`. */
-export function diagDeliver(src: DiagSource, message: ReceivedMessage, queue: string | undefined, consumerTag: string | undefined): void {
-  const d: DeliverDiagnostic = {
-    connection: src.host.connection as Connection,
-    channel: src.publicChannel as Channel,
-    message,
-    queue,
-    consumerTag,
-  };
-  diag.deliver.publish(d);
-}
-
-/** @internal Publishes on `amqpts:settle`; `methodIndex` 0 ack, 1 nack, 2 reject. */
-export function diagSettle(src: DiagSource, methodIndex: 0 | 1 | 2, deliveryTag: number, multiple: boolean, requeue: boolean): void {
-  const d: SettleDiagnostic = {
-    connection: src.host.connection as Connection,
-    channel: src.publicChannel as Channel,
-    operation: SETTLE_OPS[methodIndex],
-    deliveryTag,
-    multiple,
-    requeue,
-  };
-  diag.settle.publish(d);
-}
-
-/** @internal Publishes on `amqpts:connection` if anyone listens (state changes are no hot path). */
-export function diagConnection(connection: Connection, state: ConnectionDiagnosticState, error?: AMQPError, reason?: string): void {
-  if (!diag.connection.hasSubscribers) return;
-  const d: ConnectionDiagnostic = { connection, state, error, reason };
-  diag.connection.publish(d);
-}
-
-/** @internal Publishes on `amqpts:recovery` if anyone listens (recovery is no hot path). */
-export function diagRecovery(
-  connection: Connection,
-  phase: RecoveryDiagnostic['phase'],
-  fields: { attempt?: number; url?: string; ms?: number; entity?: TopologyEntity; error?: AMQPError },
-): void {
-  if (!diag.recovery.hasSubscribers) return;
-  const d: RecoveryDiagnostic = {
-    connection,
-    phase,
-    attempt: fields.attempt ?? 0,
-    url: fields.url ?? '',
-    ms: fields.ms ?? 0,
-    entity: fields.entity,
-    error: fields.error,
-  };
-  diag.recovery.publish(d);
 }

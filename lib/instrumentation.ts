@@ -13,6 +13,7 @@ import type { Channel } from './channel/channel.js';
 import type { ReceivedMessage } from './channel/types.js';
 import type { Connection } from './connection/connection.js';
 import type { BasicProperties } from './protocol/generated/properties.js';
+import { type ConsumeHookFn, hooks, type PublishHookFn } from './hooks.js';
 
 /** What a publish hook sees of a publish. */
 export interface PublishHookInfo {
@@ -71,9 +72,6 @@ export interface InstrumentationHooks {
 type PublishHook = NonNullable<InstrumentationHooks['publish']>;
 type ConsumeHook = NonNullable<InstrumentationHooks['consume']>;
 
-/** @internal The hooks in force (composed: the first registered runs outermost), read on the hot paths. */
-export const hooks: { publish: PublishHook | null; consume: ConsumeHook | null } = { publish: null, consume: null };
-
 const registered: InstrumentationHooks[] = [];
 
 function wrapPublish(h: InstrumentationHooks, p: PublishHook, inner: PublishHook | null): PublishHook {
@@ -94,8 +92,9 @@ function compose(): void {
     if (h.publish) publish = wrapPublish(h, h.publish, publish);
     if (h.consume) consume = wrapConsume(h, h.consume, consume);
   }
-  hooks.publish = publish;
-  hooks.consume = consume;
+  // the hot paths see the connection and channel as `unknown` (lib/hooks.ts); they are these types
+  hooks.publish = publish as PublishHookFn | null;
+  hooks.consume = consume as ConsumeHookFn | null;
 }
 
 /**

@@ -8,7 +8,7 @@
  * Deliveries are never handed to user code from inside the frame parser: they are queued and
  * dispatched in a microtask (inbox.ts).
  */
-import { diag, diagDeliver, diagReturn } from '../diagnostics.js';
+import { diag, diagDeliver, diagReturn } from '../diagnostics-publish.js';
 import { ConsumerCancelled, UnexpectedFrame } from '../errors.js';
 import { Message } from '../message.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from '../protocol/frame.js';

@@ -19,7 +19,7 @@
  * callback forwarded in a publish and whose zero-copy write is still in flight is not recycled at
  * all: it is left to the garbage collector once written, so forwarding never needs an await.
  */
-import { type ConsumeHookInfo, hooks } from '../instrumentation.js';
+import { type ConsumeInfo, hooks } from '../hooks.js';
 import { isBeingWritten } from '../transport/buffers.js';
 import type { ChannelHost } from './types.js';
 import type { ConsumerEntry, ReceivedMessage } from './types.js';
@@ -97,9 +97,9 @@ export class Inbox {
     const hook = hooks.consume;
     if (hook === null) return c.callback(msg);
     const host = this.owner.host;
-    const info: ConsumeHookInfo = {
-      connection: host.connection as ConsumeHookInfo['connection'],
-      channel: this.owner.publicChannel as ConsumeHookInfo['channel'],
+    const info: ConsumeInfo = {
+      connection: host.connection,
+      channel: this.owner.publicChannel,
       message: msg,
       queue: c.queue,
       consumerTag: c.tag,

@@ -24,7 +24,7 @@ import {
   type RequestName,
 } from '../protocol/generated/methods.js';
 import { Writer } from '../protocol/primitives.js';
-import { diag, diagDeliver, diagSettle } from '../diagnostics.js';
+import { diag, diagDeliver, diagSettle } from '../diagnostics-publish.js';
 import type { Encoder, Transport } from '../transport/transport.js';
 import { type CallOptions, checkTimeout } from '../util/wait.js';
 import type { AckBatcher } from './ack-batcher.js';

@@ -9,16 +9,15 @@
  * marked with REPUBLISHED_HEADER, once the channel is restored. A channel with CONFIRM_STREAM or
  * more publishes outstanding counts as a confirm stream in the transport's read hints.
  */
-import { diag, diagConfirm, diagPublish } from '../diagnostics.js';
+import { diag, diagConfirm, diagPublish } from '../diagnostics-publish.js';
 import { ChannelClosed, PublishBufferFull } from '../errors.js';
-import { hooks } from '../instrumentation.js';
+import { hooks } from '../hooks.js';
 import { encodePublish, type PublishFrameArgs, PublishFrameCache } from '../protocol/encode.js';
 import type { BasicProperties } from '../protocol/generated/properties.js';
 import type { Encoder } from '../transport/transport.js';
 import type { CallOptions } from '../util/wait.js';
 import { ConfirmTracker, type Pending, rejectPending } from './confirms.js';
 import type { ChannelLink } from './link.js';
-import type { PublishHookInfo } from '../instrumentation.js';
 import { PublishQueue } from './publish-queue.js';
 import type { ChannelSettings } from './settings.js';
 import { REPUBLISHED_HEADER } from './types.js';
@@ -108,8 +107,8 @@ export class Publisher {
   ): Promise<void> {
     const host = this.link.host;
     const info = {
-      connection: host.connection as PublishHookInfo['connection'],
-      channel: this.link.publicChannel as PublishHookInfo['channel'],
+      connection: host.connection,
+      channel: this.link.publicChannel,
       exchange: dest.exchange,
       routingKey: dest.routingKey,
       properties,

@@ -21,7 +21,7 @@ import type { Result } from 'ts-results-es';
 import type { Channel } from '../channel/channel.js';
 import { type ChannelOptions, type CloseOptions, checkAckBatchDelay, type QueueDeclareOk } from '../channel/options.js';
 import { type AMQPError, ArgumentError, ConnectionClosed, ConnectionLost, type NotFound } from '../errors.js';
-import { diagConnection, diagRecovery } from '../diagnostics.js';
+import { diagConnection, diagRecovery } from '../diagnostics-publish.js';
 import type { FieldTable } from '../protocol/primitives.js';
 import type { ConnectionStats } from '../stats.js';
 import { Backoff, type ReconnectStrategy, Sleeper } from '../recovery/backoff.js';

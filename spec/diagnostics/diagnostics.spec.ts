@@ -10,6 +10,8 @@ import { DIAGNOSTICS_CHANNELS } from '../../lib/diagnostics.js';
 import { ConnectionLost, PublishNacked } from '../../lib/errors.js';
 import { Message } from '../../lib/message.js';
 import { deliver, once, openChannel, rpc, serve, setup, tick } from '../support/recovery-harness.js';
+import type { ConnectionDiagnosticState, RecoveryDiagnostic } from '../../lib/diagnostics.js';
+import type { ConnectionState, RecoveryPhase } from '../../lib/diagnostics-publish.js';
 
 type Name = keyof typeof DIAGNOSTICS_CHANNELS;
 const seen: Array<{ name: Name; payload: Record<string, unknown> }> = [];
@@ -161,5 +163,15 @@ describe('diagnostics channels', () => {
     await ch.basicPublish(new Message('x'), { routingKey: 'q' });
     await b1.expectContent(1);
     expect(seen.length).toBe(before);
+  });
+});
+
+// The publishing leaf (diagnostics-publish.ts) keeps its own copies of two public unions so that the
+// channel code imports nothing above it; `tsc` (CI's typecheck step) fails here if they drift apart.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameUnions: [Same<ConnectionState, ConnectionDiagnosticState>, Same<RecoveryPhase, RecoveryDiagnostic['phase']>] = [true, true];
+describe('the publishing leaf and the public payload types', () => {
+  it('list the same connection states and recovery phases (checked by tsc)', () => {
+    expect(sameUnions).toEqual([true, true]);
   });
 });
