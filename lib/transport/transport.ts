@@ -423,14 +423,15 @@ export class Transport implements Tickable {
       this.fail(e);
       return true;
     }
-    if (chunk.length >= PAUSE_MAX_READ || !this.pauseAfter(this.parser.frames - before)) return true;
+    if (!this.pauseAfter(this.parser.frames - before, chunk.length)) return true;
     this.coalesceTimer = setTimeout(resumeTransport, this.coalesceMs, this);
     return false;
   }
 
-  /** Whether a read that brought `frames` whole frames should pause reading (see `onData`). */
-  private pauseAfter(frames: number): boolean {
-    if (this.coalesceMs <= 0 || this.reader === null || frames === 0 || this.isDead || this.coalesceTimer !== undefined) return false;
+  /** Whether a read of `bytes` that brought `frames` whole frames should pause reading (see `onData`). */
+  private pauseAfter(frames: number, bytes: number): boolean {
+    if (this.coalesceMs <= 0 || this.reader === null || frames === 0 || bytes >= PAUSE_MAX_READ) return false;
+    if (this.isDead || this.coalesceTimer !== undefined) return false;
     const h = this.hints;
     return (frames >= STREAM_FRAMES || h.streaming > 0) && h.latencyBound === 0;
   }
