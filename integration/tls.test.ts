@@ -2,86 +2,31 @@
 // made by openssl for 127.0.0.1 / localhost. Proves the handshake over TLS, certificate checking
 // on by default, servername (SNI and the name checked), and rejectUnauthorized: false.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
 import { ConnectionLost, Message } from '../lib/index.js';
 import { brokerUrl } from './support/broker.js';
+import { makeTestPki, startTlsTerminator, type TestPki, type TlsTerminator } from './support/tls-terminator.js';
 import { suite } from './harness.js';
 
 const s = suite();
-let dir = '';
+let pki: TestPki;
+let terminator: TlsTerminator;
 let ca = '';
-let server: tls.Server;
 let port = 0;
-const sockets = new Set<net.Socket>();
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'amqpts-tls-'));
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=amqpts test CA',
+  pki = makeTestPki('amqpts-tls-', 'amqpts test CA', 'DNS:localhost,DNS:rabbit.test,IP:127.0.0.1');
+  ca = readFileSync(pki.path('ca.pem'), 'utf8');
+  terminator = await startTlsTerminator(
+    { key: readFileSync(pki.path('server.key')), cert: readFileSync(pki.path('server.pem')) },
+    brokerUrl(),
   );
-  writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=DNS:localhost,DNS:rabbit.test,IP:127.0.0.1\n');
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'server.pem',
-    '-days',
-    '1',
-    '-extfile',
-    'san.cnf',
-  );
-  ca = readFileSync(join(dir, 'ca.pem'), 'utf8');
-  const target = new URL(brokerUrl());
-  server = tls.createServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.pem')) }, (client) => {
-    const upstream = net.connect(Number(target.port || 5672), target.hostname);
-    sockets.add(client).add(upstream);
-    const drop = (): void => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as net.AddressInfo).port;
+  port = terminator.port;
 });
 
 afterAll(async () => {
-  for (const sock of sockets) sock.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  rmSync(dir, { recursive: true, force: true });
+  await terminator?.close();
+  pki?.remove();
 });
 
 describe('TLS', () => {

@@ -3,92 +3,66 @@
 // client certificate signed by a throwaway CA (openssl). Also: a message that cannot be sent stays
 // in the outgoing queue, and the error reaches send().
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { ArgumentError, ConnectionLost, Message, Messenger, TrackerStatus } from '../../lib/index.js';
 import { brokerUrl } from '../support/broker.js';
+import { makeTestPki, startTlsTerminator, type TestPki, type TlsTerminator } from '../support/tls-terminator.js';
 import { suite } from '../harness.js';
 
 const s = suite();
+let pki: TestPki;
+let terminator: TlsTerminator;
 let dir = '';
-let server: tls.Server;
 let port = 0;
-const sockets = new Set<net.Socket>();
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'amqpts-messenger-tls-'));
-  const days = ['-days', '1'];
-  openssl(
+  pki = makeTestPki('amqpts-messenger-tls-', 'amqpts messenger test CA', 'DNS:localhost,IP:127.0.0.1');
+  dir = pki.dir;
+  // the client key is encrypted: `password` unlocks it
+  pki.openssl(
     'req',
-    '-x509',
     '-newkey',
     'rsa:2048',
-    '-nodes',
     '-keyout',
-    'ca.key',
+    'client.key',
+    '-passout',
+    'pass:s3cret',
     '-out',
-    'ca.pem',
-    ...days,
+    'client.csr',
     '-subj',
-    '/CN=amqpts messenger test CA',
+    '/CN=messenger',
   );
-  writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  openssl(
+  pki.openssl(
     'x509',
     '-req',
     '-in',
-    'server.csr',
+    'client.csr',
     '-CA',
     'ca.pem',
     '-CAkey',
     'ca.key',
     '-CAcreateserial',
     '-out',
-    'server.pem',
-    ...days,
-    '-extfile',
-    'san.cnf',
+    'client.pem',
+    '-days',
+    '1',
   );
-  // the client key is encrypted: `password` unlocks it
-  openssl('req', '-newkey', 'rsa:2048', '-keyout', 'client.key', '-passout', 'pass:s3cret', '-out', 'client.csr', '-subj', '/CN=messenger');
-  openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', ...days);
-  const target = new URL(brokerUrl());
   const options: tls.TlsOptions = {
-    key: readFileSync(join(dir, 'server.key')),
-    cert: readFileSync(join(dir, 'server.pem')),
-    ca: readFileSync(join(dir, 'ca.pem')),
+    key: readFileSync(pki.path('server.key')),
+    cert: readFileSync(pki.path('server.pem')),
+    ca: readFileSync(pki.path('ca.pem')),
     requestCert: true,
     rejectUnauthorized: true,
   };
-  server = tls.createServer(options, (client) => {
-    const upstream = net.connect(Number(target.port || 5672), target.hostname);
-    sockets.add(client).add(upstream);
-    const drop = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream).pipe(client);
-  });
-  server.on('tlsClientError', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as net.AddressInfo).port;
+  terminator = await startTlsTerminator(options, brokerUrl());
+  port = terminator.port;
 });
 
 afterAll(async () => {
-  for (const sock of sockets) sock.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  rmSync(dir, { recursive: true, force: true });
+  await terminator?.close();
+  pki?.remove();
 });
 
 async function messenger(setup: (m: Messenger) => void): Promise<Messenger> {
