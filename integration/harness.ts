@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, expect, jest } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AMQPError, Connection, type Channel, type ConnectionOptions } from '../lib/index.js';
 import { brokerUrl, rabbitmqctl, uniqueName } from './support/broker.js';
+import { deleteEntities, runDeferred } from './support/cleanup.js';
 
 /** Prefix of every entity these tests create: `amqpts-it-<what>-<pid>-...`. */
 export const PREFIX = 'amqpts-it';
@@ -62,28 +63,13 @@ export function suite(): Suite {
 
   afterEach(async () => {
     const problems: string[] = [];
-    for (const fn of deferred.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        problems.push(`deferred cleanup: ${String(err)}`);
-      }
-    }
+    await runDeferred(deferred, problems);
     deferred = [];
     for (const c of conns) await c.close({ timeout: 5000 }).catch(() => undefined);
     conns.clear();
-    if (queues.length > 0 || exchanges.length > 0) {
-      const admin = await Connection.connect(brokerUrl());
-      try {
-        const ch = await admin.channel();
-        for (const q of queues) await ch.queueDelete(q).catch((err: unknown) => problems.push(`queueDelete ${q}: ${String(err)}`));
-        for (const x of exchanges) await ch.exchangeDelete(x).catch((err: unknown) => problems.push(`exchangeDelete ${x}: ${String(err)}`));
-      } finally {
-        await admin.close();
-      }
-      queues = [];
-      exchanges = [];
-    }
+    await deleteEntities(() => Connection.connect(brokerUrl()), queues, exchanges, problems);
+    queues = [];
+    exchanges = [];
     for (const u of users) await rabbitmqctl('delete_user', u).catch((err: unknown) => problems.push(String(err)));
     for (const v of vhosts) await rabbitmqctl('delete_vhost', v).catch((err: unknown) => problems.push(String(err)));
     users = [];

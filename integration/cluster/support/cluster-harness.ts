@@ -13,6 +13,7 @@ import { AMQPError, Connection, type ConnectionOptions } from '../../../lib/inde
 import { clusterNodes, ctl, startNode } from '../../../scripts/cluster.mjs';
 import { probeHandshake } from '../../../scripts/ensure-broker.mjs';
 import { uniqueName } from '../../support/broker.js';
+import { deleteEntities, runDeferred } from '../../support/cleanup.js';
 
 /** Prefix of every entity the cluster tests create. */
 export const PREFIX = 'amqpts-it-cluster';
@@ -160,29 +161,14 @@ export function clusterSuite({ timeoutMs = 60_000 }: { timeoutMs?: number } = {}
 
   afterEach(async () => {
     const problems: string[] = [];
-    for (const fn of deferred.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        problems.push(`deferred cleanup: ${String(err)}`);
-      }
-    }
+    await runDeferred(deferred, problems);
     deferred = [];
     for (const c of conns) await c.close({ timeout: 5000 }).catch(() => undefined);
     conns.clear();
     await ensureAllNodesUp();
-    if (queues.length > 0 || exchanges.length > 0) {
-      const admin = await Connection.connect({ urls: URLS, reconnect: false });
-      try {
-        const ch = await admin.channel();
-        for (const q of queues) await ch.queueDelete(q).catch((err: unknown) => problems.push(`queueDelete ${q}: ${String(err)}`));
-        for (const x of exchanges) await ch.exchangeDelete(x).catch((err: unknown) => problems.push(`exchangeDelete ${x}: ${String(err)}`));
-      } finally {
-        await admin.close();
-      }
-      queues = [];
-      exchanges = [];
-    }
+    await deleteEntities(() => Connection.connect({ urls: URLS, reconnect: false }), queues, exchanges, problems);
+    queues = [];
+    exchanges = [];
     await sleep(5);
     expect(unhandled.splice(0).map((r) => (r instanceof AMQPError ? `${r.name}: ${r.message}` : String(r)))).toEqual([]);
     expect(problems).toEqual([]);
