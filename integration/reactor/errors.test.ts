@@ -20,18 +20,12 @@ import {
   SelectorError,
 } from '../../lib/index.js';
 import { brokerUrl } from '../support/broker.js';
+import { runContainer } from './support.js';
 import { expectCount, suite } from '../harness.js';
 
 const s = suite();
 
-/** Runs `container` for the test (stopped afterwards). */
-function run(container: Container): Promise<unknown> {
-  s.defer(() => container.stop());
-  return container.run().then(
-    () => 'resolved',
-    (err: unknown) => err,
-  );
-}
+const run = (container: Container): Promise<unknown> => runContainer(s, container);
 
 test('a missing queue ends its link with onLinkError (NodeNotFound, naming it); the other link on the connection goes on', async () => {
   const { ch } = await s.open();

@@ -18,17 +18,12 @@ import {
   type TransactionHandler,
 } from '../../lib/index.js';
 import { brokerUrl } from '../support/broker.js';
+import { runContainer } from './support.js';
 import { expectCount, rejectionOf, suite } from '../harness.js';
 
 const s = suite();
 
-function run(container: Container): Promise<unknown> {
-  s.defer(() => container.stop());
-  return container.run().then(
-    () => 'resolved',
-    (err: unknown) => err,
-  );
-}
+const run = (container: Container): Promise<unknown> => runContainer(s, container);
 
 test('DurableSubscription: the queue outlives detach() and collects messages meanwhile; close() deletes it', async () => {
   const { ch } = await s.open();

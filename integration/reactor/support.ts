@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Container } from '../../lib/index.js';
 import { brokerUrl, rabbitmqctl } from '../support/broker.js';
 import { eventually } from '../harness.js';
 
@@ -47,5 +48,14 @@ export async function waitForBinding(source: string): Promise<void> {
   await eventually(
     async () => (await rabbitmqctl('list_bindings', 'source_name', '--no-table-headers')).split('\n').some((l) => l.trim() === source),
     { timeoutMs: 15_000, intervalMs: 100, what: `a binding from ${source}` },
+  );
+}
+
+/** Runs `container` for the test (stopped by the suite's cleanup); resolves with 'resolved' or run()'s error. */
+export function runContainer(s: { defer(fn: () => unknown): void }, container: Container): Promise<unknown> {
+  s.defer(() => container.stop());
+  return container.run().then(
+    () => 'resolved',
+    (err: unknown) => err,
   );
 }
